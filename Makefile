@@ -1,0 +1,50 @@
+# Mapbridge developer commands. `make demo` and `make test` work on a fresh Debian machine.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PLUGIN := mapbridge
+VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
+QGIS_PROFILE_DIR ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
+ZIP_EXCLUDES := tests sandbox bench tools screenshots .ci .build .venv .git .qgis-settings dist demo-output \
+	bench-results requirements-dev.txt pytest.ini ruff.toml Makefile .gitignore .gitattributes
+export QGIS_PLUGINPATH := $(CURDIR)/.build/plugins
+
+.PHONY: setup demo test lint bench zip deploy qgis screenshots sandbox clean
+
+setup:
+	@bash tools/setup.sh
+
+demo: setup
+	@QT_QPA_PLATFORM=offscreen $(PY) tools/demo.py
+
+test: setup
+	@QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	@$(VENV)/bin/ruff check .
+
+bench: setup
+	@QT_QPA_PLATFORM=offscreen $(PY) bench/run.py $(BENCH_ARGS)
+
+sandbox: setup
+	@$(PY) -m sandbox --port $${PORT:-8765}
+
+zip:
+	@rm -rf dist/$(PLUGIN) && mkdir -p dist/$(PLUGIN)
+	@git ls-files -z | tar --null -T - -cf - $(addprefix --exclude=,$(ZIP_EXCLUDES)) | tar -xf - -C dist/$(PLUGIN)
+	@cd dist && rm -f $(PLUGIN)-$(VERSION).zip && find $(PLUGIN) -name '__pycache__' -prune -o -type f -print | sort | zip -q $(PLUGIN)-$(VERSION).zip -@
+	@echo "dist/$(PLUGIN)-$(VERSION).zip"
+
+deploy:
+	@mkdir -p "$(QGIS_PROFILE_DIR)/python/plugins"
+	@ln -sfn "$(CURDIR)" "$(QGIS_PROFILE_DIR)/python/plugins/$(PLUGIN)"
+	@echo "Linked into $(QGIS_PROFILE_DIR)/python/plugins/$(PLUGIN); enable it in Plugins ▸ Manage and Install Plugins."
+
+qgis: setup
+	@bash tools/run_qgis.sh
+
+screenshots: setup
+	@bash tools/screenshots.sh
+
+clean:
+	@rm -rf .build dist .qgis-settings demo-output bench-results

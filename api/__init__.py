@@ -1,0 +1,1 @@
+"""HTTP access to Mapalyze, Mapflow, Mapiry and Mapsemble; no QGIS widgets here."""

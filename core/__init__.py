@@ -1,0 +1,1 @@
+"""QGIS-side work without widgets: settings, credentials, layers and the jobs."""

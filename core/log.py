@@ -1,0 +1,26 @@
+"""The "Mapbridge" tab of the QGIS log panel."""
+
+from __future__ import annotations
+
+from qgis.core import Qgis, QgsMessageLog
+
+from ..api.errors import LEVEL_WARNING, MapbridgeError
+
+TAG = "Mapbridge"
+
+
+def log(message, level=Qgis.MessageLevel.Info):
+    """Write one line to the Mapbridge log tab."""
+    QgsMessageLog.logMessage(message, TAG, level)
+
+
+def log_exception(exc):
+    """Log an error with its details; return the one-line user message."""
+    if isinstance(exc, MapbridgeError):
+        message = exc.user_message()
+        level = Qgis.MessageLevel.Warning if exc.level == LEVEL_WARNING else Qgis.MessageLevel.Critical
+        log(message + (f"\nDetails: {exc.details}" if exc.details else ""), level)
+        return message
+    message = f"Unexpected error: {type(exc).__name__}: {exc}"
+    log(message, Qgis.MessageLevel.Critical)
+    return message

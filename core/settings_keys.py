@@ -1,0 +1,20 @@
+"""Every QgsSettings key Mapbridge uses, in one place. Nothing secret is stored here."""
+
+PREFIX = "mapbridge"
+
+
+def service_url(service):
+    """Key of a service's base URL."""
+    return f"{PREFIX}/{service}/url"
+
+
+def service_authcfg(service):
+    """Key of the id of the auth-database entry that holds a service's token."""
+    return f"{PREFIX}/{service}/authcfg"
+
+
+MAPALYZE_OUTPUT_FOLDER = f"{PREFIX}/mapalyze/output_folder"
+MAPALYZE_AUTO_REFRESH_MINUTES = f"{PREFIX}/mapalyze/auto_refresh_minutes"
+MAPFLOW_AUTO_LOAD_RESULTS = f"{PREFIX}/mapflow/auto_load_results"
+MAPFLOW_TRACKED_PROCESSINGS = f"{PREFIX}/mapflow/tracked_processings"
+MAPFLOW_PROJECT_ID = f"{PREFIX}/mapflow/project_id"

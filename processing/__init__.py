@@ -1,0 +1,1 @@
+"""The Mapbridge Processing provider and its algorithms, thin over core/."""

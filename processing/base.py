@@ -1,0 +1,57 @@
+"""Base class of every Mapbridge algorithm: clients gathered on the main thread, one error conversion."""
+
+from __future__ import annotations
+
+from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
+
+from ..api.errors import MapbridgeError
+from ..core.log import log_exception
+from ..core.service_factory import client_for
+
+
+class MapbridgeAlgorithm(QgsProcessingAlgorithm):
+    """Subclasses set `services`, name/display/group/help, and implement run()."""
+
+    services = ()
+    group_id = ""
+    group_name = ""
+    help_text = ""
+
+    def __init__(self):
+        super().__init__()
+        self.clients = {}
+
+    def createInstance(self):  # noqa: N802 - QGIS API name
+        return type(self)()
+
+    def group(self):
+        return self.group_name
+
+    def groupId(self):  # noqa: N802 - QGIS API name
+        return self.group_id
+
+    def shortHelpString(self):  # noqa: N802 - QGIS API name
+        return self.help_text
+
+    def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+        """Build the service clients here: this runs on the main thread (auth DB, QgsSettings, proxy)."""
+        try:
+            self.clients = {service: client_for(service) for service in self.services}
+            for client in self.clients.values():
+                client.config.require_token()
+        except MapbridgeError as exc:
+            raise QgsProcessingException(log_exception(exc)) from None
+        return True
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+        try:
+            return self.run(parameters, context, feedback)
+        except MapbridgeError as exc:
+            raise QgsProcessingException(log_exception(exc)) from None
+        finally:
+            for client in self.clients.values():
+                client.close()
+
+    def run(self, parameters, context, feedback):
+        """The algorithm's work; raise MapbridgeError for anything the user can act on."""
+        raise NotImplementedError

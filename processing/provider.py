@@ -1,0 +1,35 @@
+"""Processing provider `mapbridge`: the toolbox, model designer and qgis_process door to every job."""
+
+from __future__ import annotations
+
+import os
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+from .registry import algorithm_classes
+
+ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons", "mapbridge.svg")
+
+
+class MapbridgeProvider(QgsProcessingProvider):
+    """Provides the Mapbridge algorithms."""
+
+    def id(self):  # noqa: A003 - QGIS API name
+        return "mapbridge"
+
+    def name(self):
+        return "Mapbridge"
+
+    def longName(self):  # noqa: N802 - QGIS API name
+        return "Mapbridge (Mapalyze, Mapflow, Mapiry, Mapsemble)"
+
+    def icon(self):
+        return QIcon(ICON_PATH)
+
+    def svgIconPath(self):  # noqa: N802 - QGIS API name
+        return ICON_PATH
+
+    def loadAlgorithms(self):  # noqa: N802 - QGIS API name
+        for cls in algorithm_classes():
+            self.addAlgorithm(cls())

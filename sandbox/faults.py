@@ -1,0 +1,108 @@
+"""Injected failures: which requests they hit and what they do to them."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+SERVICES = ("mapalyze", "mapflow", "mapiry", "mapsemble")
+ERROR_KINDS = {"429": 429, "500": 500, "502": 502, "503": 503, "504": 504}
+# "error" is an extra kind: answer with `status` (any 4xx/5xx) in the service's error shape.
+KINDS = tuple(ERROR_KINDS) + ("error", "drop", "drop_after", "latency")
+
+
+class Fault:
+    """One fault rule: matches service/method/path, skips `after` hits, then affects `count` hits."""
+
+    def __init__(self, service, kind, *, method=None, path=None, count=1, after=0, retry_after=1,
+                 latency_ms=0, status=None):
+        kind = str(kind)
+        if service not in SERVICES and service not in (None, "*"):
+            raise ValueError(f"unknown service {service!r}; expected one of {', '.join(SERVICES)} or '*'")
+        if kind not in KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(KINDS)}")
+        if kind == "error" and status is None:
+            raise ValueError("fault kind 'error' needs a status")
+        if count is not None and int(count) < 1:
+            raise ValueError("count must be >= 1 or None (forever)")
+        self.service = None if service == "*" else service
+        self.kind = kind
+        self.method = method.upper() if method else None
+        self.path = path
+        self.path_re = re.compile(path) if path else None
+        self.count = None if count is None else int(count)
+        self.after = int(after or 0)
+        self.retry_after = retry_after
+        self.latency_ms = float(latency_ms or 0)
+        self.status = int(status) if status is not None else ERROR_KINDS.get(kind)
+        self.seen = 0
+        self.fired = 0
+
+    def matches(self, service, method, path):
+        """Whether the rule applies to this request at all."""
+        if self.service is not None and self.service != service:
+            return False
+        if self.method is not None and self.method != method:
+            return False
+        return self.path_re is None or self.path_re.search(path) is not None
+
+    @property
+    def exhausted(self):
+        """True once the rule has affected `count` requests."""
+        return self.count is not None and self.fired >= self.count
+
+    def to_dict(self):
+        """JSON-friendly description."""
+        return {"service": self.service, "kind": self.kind, "method": self.method, "path": self.path,
+                "count": self.count, "after": self.after, "retry_after": self.retry_after,
+                "latency_ms": self.latency_ms, "status": self.status, "seen": self.seen,
+                "fired": self.fired}
+
+
+class FaultSet:
+    """Thread-safe list of fault rules consulted once per service request."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._faults = []
+
+    def add(self, fault):
+        """Append a rule; returns it."""
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self):
+        """Remove all rules."""
+        with self._lock:
+            self._faults.clear()
+
+    def list(self):
+        """Snapshot of the active rules."""
+        with self._lock:
+            return list(self._faults)
+
+    def take(self, service, method, path):
+        """Consume matching rules; returns (extra latency in ms, the acting fault or None).
+
+        Latency rules add up; of the other kinds the first one due acts. Every rule counts every
+        matching request toward its `after`, and exhausted rules are dropped.
+        """
+        latency = 0.0
+        acting = None
+        with self._lock:
+            for fault in self._faults:
+                if not fault.matches(service, method, path):
+                    continue
+                fault.seen += 1
+                if fault.seen <= fault.after or fault.exhausted:
+                    continue
+                if fault.kind == "latency":
+                    fault.fired += 1
+                    latency += fault.latency_ms
+                elif acting is None:
+                    fault.fired += 1
+                    acting = fault
+                    latency += fault.latency_ms
+            self._faults = [f for f in self._faults if not f.exhausted]
+        return latency, acting

@@ -1,0 +1,82 @@
+"""Test harness: import the checkout as `mapbridge`, run the sandbox, isolate settings and the auth DB."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGINS_DIR = ROOT / ".build" / "plugins"
+PLUGINS_DIR.mkdir(parents=True, exist_ok=True)
+if not (PLUGINS_DIR / "mapbridge").exists():
+    (PLUGINS_DIR / "mapbridge").symlink_to(ROOT, target_is_directory=True)
+if str(PLUGINS_DIR) not in sys.path:
+    sys.path.insert(0, str(PLUGINS_DIR))
+
+from qgis.core import QgsApplication, QgsSettings  # noqa: E402
+
+from mapbridge.api.config import SERVICES, token_env_var, url_env_var  # noqa: E402
+from mapbridge.sandbox import SandboxServer  # noqa: E402
+
+MASTER_PASSWORD = "mapbridge-tests"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _auth_db_unlocked(qgis_app):
+    """The isolated test profile's auth DB, unlocked with a fixed master password."""
+    manager = QgsApplication.authManager()
+    if not manager.masterPasswordIsSet():
+        assert manager.setMasterPassword(MASTER_PASSWORD, True)
+    return manager
+
+
+@pytest.fixture(autouse=True)
+def _no_service_env(monkeypatch):
+    """Tests start with no MAPBRIDGE_* overrides and no stored Mapbridge settings or proxy."""
+    for service in SERVICES:
+        monkeypatch.delenv(url_env_var(service), raising=False)
+        monkeypatch.delenv(token_env_var(service), raising=False)
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    settings = QgsSettings()
+    settings.remove("mapbridge")
+    settings.remove("proxy")
+    yield
+    settings.remove("mapbridge")
+    settings.remove("proxy")
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    """One sandbox for the whole session (fast processings for tests)."""
+    with SandboxServer(port=0, records=3000, seed=7, processing_seconds=1.5) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server):
+    """The session sandbox, reset to its seeded state for each test."""
+    sandbox_server.reset()
+    yield sandbox_server
+    sandbox_server.clear_faults()
+
+
+@pytest.fixture
+def sandbox_env(sandbox, monkeypatch):
+    """Point every service at the sandbox through the MAPBRIDGE_* environment variables."""
+    for key, value in sandbox.env().items():
+        monkeypatch.setenv(key, value)
+    return sandbox
+
+
+@pytest.fixture
+def tmp_gpkg(tmp_path):
+    """A path for an output GeoPackage."""
+    return str(tmp_path / "out.gpkg")
+
+
+def pytest_report_header(config):
+    return f"mapbridge imported from {PLUGINS_DIR / 'mapbridge'}; QGIS {os.environ.get('QGIS_PREFIX_PATH', '')}"

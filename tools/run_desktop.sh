@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Start the real QGIS desktop under Xvfb with a throw-away profile where Mapbridge is enabled, run a --code script.
+# Usage: tools/run_desktop.sh SCRIPT OUTDIR [extra env assignments are inherited]
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+SCRIPT="$1"; OUT="$2"
+PROFILES="$(mktemp -d)"
+mkdir -p "$PROFILES/profiles/default/QGIS" "$OUT"
+cat > "$PROFILES/profiles/default/QGIS/QGIS3.ini" <<INI
+[PythonPlugins]
+mapbridge=true
+
+[qgis]
+checkVersion=false
+showTips=false
+allowVersionCheck=false
+
+[core]
+NewsFeed\httpsfeedqgisorg\disabled=true
+INI
+mkdir -p "$ROOT/.build/plugins" && ln -sfn "$ROOT" "$ROOT/.build/plugins/mapbridge"
+export QGIS_PLUGINPATH="$ROOT/.build/plugins" MAPBRIDGE_DESKTOP_OUT="$OUT"
+timeout "${DESKTOP_TIMEOUT:-180}" xvfb-run -a -s "-screen 0 1600x1000x24" \
+  qgis --nologo --noversioncheck --profiles-path "$PROFILES" --code "$SCRIPT" >"$OUT/qgis.log" 2>&1 || true
+rm -rf "$PROFILES"
+test -f "$OUT/report.json"
