@@ -269,7 +269,8 @@ class ServiceClient:
                 service=self.service, details=self._scrub(str(exc)),
                 hint="Check on the service before sending it again",
             )
-        kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "could not be reached"
+        timed_out = isinstance(exc, requests.exceptions.Timeout) or "timed out" in repr(exc).lower()
+        kind = "timed out" if timed_out else "could not be reached"
         return ServiceError(
             f"the service {kind} at {self.config.base_url}",
             service=self.service, details=self._scrub(str(exc)),

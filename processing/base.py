@@ -10,7 +10,13 @@ from ..core.service_factory import client_for
 
 
 class MapbridgeAlgorithm(QgsProcessingAlgorithm):
-    """Subclasses set `services`, name/display/group/help, and implement run()."""
+    """Subclasses set `services`, name/display/group/help, and implement run_job()."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "run" in cls.__dict__:
+            # QgsProcessingAlgorithm.run() is QGIS API (processing.run calls it); overriding it breaks the toolbox.
+            raise TypeError(f"{cls.__name__}: implement run_job(parameters, context, feedback), not run()")
 
     services = ()
     group_id = ""
@@ -45,13 +51,13 @@ class MapbridgeAlgorithm(QgsProcessingAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         try:
-            return self.run(parameters, context, feedback)
+            return self.run_job(parameters, context, feedback)
         except MapbridgeError as exc:
             raise QgsProcessingException(log_exception(exc)) from None
         finally:
             for client in self.clients.values():
                 client.close()
 
-    def run(self, parameters, context, feedback):
+    def run_job(self, parameters, context, feedback):
         """The algorithm's work; raise MapbridgeError for anything the user can act on."""
         raise NotImplementedError

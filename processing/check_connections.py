@@ -39,7 +39,7 @@ class CheckConnectionsAlgorithm(MapbridgeAlgorithm):
                 self.errors[service] = exc.user_message()
         return True
 
-    def run(self, parameters, context, feedback):
+    def run_job(self, parameters, context, feedback):
         lines, connected = [], 0
         for i, service in enumerate(SERVICES):
             if feedback.isCanceled():

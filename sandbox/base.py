@@ -58,7 +58,7 @@ class Request:
         self.extra = {}
         self.json = None
         self.json_error = None
-        if body:
+        if body and not headers.get("content-type", "").lower().startswith("multipart/"):
             try:
                 self.json = json.loads(body.decode("utf-8"))
             except (ValueError, UnicodeDecodeError) as exc:

@@ -83,11 +83,9 @@ class FaultSet:
             return list(self._faults)
 
     def take(self, service, method, path):
-        """Consume matching rules; returns (extra latency in ms, the acting fault or None).
-
-        Latency rules add up; of the other kinds the first one due acts. Every rule counts every
-        matching request toward its `after`, and exhausted rules are dropped.
-        """
+        """Consume matching rules; returns (extra latency in ms, the acting fault or None)."""
+        # Latency rules add up; of the other kinds the first one due acts. Every rule counts every
+        # matching request toward its `after`, and exhausted rules are dropped.
         latency = 0.0
         acting = None
         with self._lock:

@@ -1,5 +1,18 @@
 """Mapalyze emulator: field records (paged JSON/GeoJSON), forms, exports and export jobs."""
 
+# Choices where the docs are silent:
+# - errors {"code", "message"}; codes validation_error (400), unauthorized (401), form_not_found /
+#   record_not_found / job_not_found / not_found (404), job_not_ready (409).
+# - limit outside 1..500 → 400 (not clamped). `since` keeps records whose captured_at is strictly after it
+#   (naive timestamps are UTC). Order: captured_at ascending, then id.
+# - format=json → {"total", "limit", "offset", "records": [{id, form_id, coordinates, captured_at, data}]}.
+# - GET /forms → {"forms": [{id, name, fields: [{name, label, type, required[, options]}]}]}; GET /forms/{id},
+#   GET /records/{id} (a Feature) are conveniences.
+# - Exports: <= 10,000 matching records → 200 file; more → 202 {"job_id", "status": "pending"};
+#   GET /jobs/{id} → {job_id, status, progress, download_url (null until completed)};
+#   the file is at <base>/jobs/{id}/download (auth required). CSV: id, longitude, latitude, altitude, the
+#   base properties, then every form field seen; nested values as JSON.
+
 from __future__ import annotations
 
 import bisect
@@ -19,8 +32,7 @@ EXPORT_TYPES = {"geojson": ("application/geo+json", "geojson"), "csv": ("text/cs
 _TOP = "\U0010ffff"
 
 
-def _dumps(obj):
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class Record:
@@ -119,6 +131,8 @@ class Mapalyze(Service):
             self._all.append(Record(raw["id"], raw["form_id"], raw["coordinates"], raw["captured_at"],
                                     raw["ts"], raw["properties"]))
         self._all.sort(key=lambda r: r.key)
+        for rec in self._all:   # pre-serialize once so a page is a string join
+            rec.feature_json()
         self._all_keys = [r.key for r in self._all]
         for rec in self._all:
             recs, keys = self._by_form[rec.form_id]

@@ -1,5 +1,16 @@
 """Mapiry emulator: maps, locations (paged, bulk), categories, tags, layers, keys, scopes, rate limits."""
 
+# Choices where the docs are silent:
+# - There is no GET /maps (the docs list none); the seeded map is "map_demo" ("Demo map").
+# - pageSize outside 1..100 or page < 1 → 400 VALIDATION_ERROR; totalPages = ceil(total / pageSize).
+# - PUT on maps, locations, categories, tags, layers is a partial update of the given fields.
+# - DELETE → 200 {"data": {"id", "deleted": true}} (keys: {"data": {"id", "revoked": true}}).
+# - Validation errors carry "details": [{"field", "message"}], plus "index" for bulk.
+# - Rate limits: fixed one-hour windows starting at a bucket's first request; X-RateLimit-* describe the
+#   request's own bucket (maps/bulk for those two endpoints, else general); rejected requests do not count.
+# - GET /keys → {"data": [{id, name, scope, prefix, createdAt, expiresAt, lastUsedAt}]}; POST /keys
+#   {name, scope?=READ_WRITE, expiresAt?} → 201 with the secret in "key".
+
 from __future__ import annotations
 
 import math

@@ -1,18 +1,17 @@
-"""Mapsemble emulator: maps and their GeoJSON features with upsert by remote field and plan limits.
+"""Mapsemble emulator: maps and their GeoJSON features with upsert by remote field and plan limits."""
 
-The Mapsemble page documents only the feature endpoints' methods and bodies; every response shape
-here is an assumption:
-- errors: {"error": {"code", "message"[, "details"]}}
-- GET /maps → {"data": [{id, name, plan, remoteField, featureCount, fields}]}; GET /maps/{id} → {"data": {...}}
-- GET features → {"type": "FeatureCollection", "features": [...], "meta": {total, page, per_page, last_page}}
-  (page default 1, per_page default 100, max 1000)
-- POST → 201 {"created", "updated", "ids"}; PUT → 200 same (unknown features are created);
-  PATCH → 200 {"updated", "ids"} (unknown features → 404, nothing changed);
-  DELETE → 200 {"deleted"}.
-- Invalid GeoJSON → 422 VALIDATION_ERROR naming features[i]; not a FeatureCollection → 400;
-  more than 1,000 features in one request → 413 PAYLOAD_TOO_LARGE;
-  free plan over 100 features → 403 PLAN_LIMIT_EXCEEDED. Every write is all-or-nothing.
-"""
+# The Mapsemble page documents only the feature endpoints' methods and bodies; every response shape
+# here is an assumption:
+# - errors: {"error": {"code", "message"[, "details"]}}
+# - GET /maps → {"data": [{id, name, plan, remoteField, featureCount, fields}]}; GET /maps/{id} → {"data": {...}}
+# - GET features → {"type": "FeatureCollection", "features": [...], "meta": {total, page, per_page, last_page}}
+#   (page default 1, per_page default 100, max 1000)
+# - POST → 201 {"created", "updated", "ids"}; PUT → 200 same (unknown features are created);
+#   PATCH → 200 {"updated", "ids"} (unknown features → 404, nothing changed);
+#   DELETE → 200 {"deleted"}.
+# - Invalid GeoJSON → 422 VALIDATION_ERROR naming features[i]; not a FeatureCollection → 400;
+#   more than 1,000 features in one request → 413 PAYLOAD_TOO_LARGE;
+#   free plan over 100 features → 403 PLAN_LIMIT_EXCEEDED. Every write is all-or-nothing.
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 BASE36 = string.digits + string.ascii_lowercase
+PHOTO_CHARS = string.ascii_lowercase + string.digits
 
 
 def rng_for(seed, purpose):
@@ -19,12 +20,12 @@ def rng_for(seed, purpose):
 
 def base62(rng, n=8):
     """n random base62 characters."""
-    return "".join(rng.choice(BASE62) for _ in range(n))
+    return "".join(rng.choices(BASE62, k=n))
 
 
 def cuid(rng):
     """A cuid-looking id ("c" + 24 lowercase base36 chars), as Mapiry uses."""
-    return "c" + "".join(rng.choice(BASE36) for _ in range(24))
+    return "c" + "".join(rng.choices(BASE36, k=24))
 
 
 def uuid4(rng):
@@ -34,7 +35,7 @@ def uuid4(rng):
 
 def hex_id(rng, n=32):
     """n random lowercase hex characters."""
-    return "".join(rng.choice("0123456789abcdef") for _ in range(n))
+    return "".join(rng.choices("0123456789abcdef", k=n))
 
 
 def iso_ts(ts):
@@ -82,7 +83,7 @@ FORMS = [
     ]},
 ]
 FORM_IDS = [f["id"] for f in FORMS]
-FORM_WEIGHTS = [4, 3, 2, 1]
+FORM_CUM_WEIGHTS = [4, 7, 9, 10]
 
 OPERATORS = [
     "J. Martinez", "Zoë Ødegård", "Jürgen Groß", "李雷", "韩梅梅", "Siobhán O'Brien",
@@ -154,14 +155,14 @@ def mapalyze_records(count, seed):
         while rec_id in seen:
             rec_id = "rec_" + base62(rng)
         seen.add(rec_id)
-        form_id = rng.choices(FORM_IDS, FORM_WEIGHTS)[0]
+        form_id = rng.choices(FORM_IDS, cum_weights=FORM_CUM_WEIGHTS)[0]
         site = rng.choice(SITES)
         coords = [round(site[1] + rng.uniform(-0.15, 0.15), 6), round(site[2] + rng.uniform(-0.1, 0.1), 6)]
         if rng.random() < 0.3:
             coords.append(round(site[3] + rng.uniform(-10, 60), 1))
         ts = YEAR_2025 + rng.randrange(365 * 86400)
         captured = iso_ts(ts)
-        photos = ["ph_" + base62(rng, 6).lower() for _ in range(rng.choice((0, 0, 1, 1, 2, 3)))]
+        photos = ["ph_" + "".join(rng.choices(PHOTO_CHARS, k=6)) for _ in range(rng.choice((0, 0, 1, 1, 2, 3)))]
         props = {
             "form_id": form_id,
             "operator": rng.choice(OPERATORS),

@@ -36,6 +36,22 @@ def test_http_proxy_with_credentials_and_exclusions():
     assert "p:ss/w" not in repr(proxy)
 
 
+def test_proxy_credentials_from_auth_database():
+    from qgis.core import QgsApplication, QgsAuthMethodConfig
+
+    config = QgsAuthMethodConfig("Basic")
+    config.setName("corp proxy")
+    config.setConfig("username", "kim")
+    config.setConfig("password", "s3cret")
+    result = QgsApplication.authManager().storeAuthenticationConfig(config)
+    config = result[1] if isinstance(result, tuple) else config
+    set_proxy(proxyEnabled=True, proxyType="HttpProxy", proxyHost="proxy.corp", proxyPort=8080, authcfg=config.id())
+    try:
+        assert read_qgis_proxy().proxies_for("https://mapiry.com")["https"] == "http://kim:s3cret@proxy.corp:8080"
+    finally:
+        QgsApplication.authManager().removeAuthenticationConfig(config.id())
+
+
 def test_socks5_and_no_proxy_list():
     set_proxy(proxyEnabled=True, proxyType="Socks5Proxy", proxyHost="socks.corp", proxyPort=1080,
               noProxyUrls=["https://mapiry.com"])

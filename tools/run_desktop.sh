@@ -20,6 +20,8 @@ NewsFeed\httpsfeedqgisorg\disabled=true
 INI
 mkdir -p "$ROOT/.build/plugins" && ln -sfn "$ROOT" "$ROOT/.build/plugins/mapbridge"
 export QGIS_PLUGINPATH="$ROOT/.build/plugins" MAPBRIDGE_DESKTOP_OUT="$OUT"
+# A real X display (Xvfb), not the offscreen platform tests use: the desktop needs a clipboard.
+unset QT_QPA_PLATFORM
 timeout "${DESKTOP_TIMEOUT:-180}" xvfb-run -a -s "-screen 0 1600x1000x24" \
   qgis --nologo --noversioncheck --profiles-path "$PROFILES" --code "$SCRIPT" >"$OUT/qgis.log" 2>&1 || true
 rm -rf "$PROFILES"
