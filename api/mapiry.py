@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
+from .errors import ServiceError
 from .http import ServiceClient
+from .rate_limits import parse_rate_limit
+
+MAX_BULK = 100          # documented: bulk create accepts at most 100 locations per request
+MAX_PAGE_SIZE = 100     # assumption: the docs show pageSize=20 and name no maximum; 100 is the common cap
+SAFE_PAGE_SIZE = 20     # the page size the docs' own example uses
+BUCKET_GENERAL = "general"
+BUCKET_MAPS = "maps"
+BUCKET_BULK = "bulk"
+_BULK_PATH = re.compile(r"/maps/[^/]+/locations/bulk/?\Z")
 
 
 def unwrap(body):
@@ -12,10 +24,36 @@ def unwrap(body):
     return body
 
 
+def bucket_of(method, path):
+    """Which documented rate-limit bucket a request counts against."""
+    path = "/" + path.lstrip("/")
+    if method.upper() == "POST" and _BULK_PATH.search(path):
+        return BUCKET_BULK
+    if method.upper() == "POST" and path.rstrip("/") == "/maps":
+        return BUCKET_MAPS
+    return BUCKET_GENERAL
+
+
 class MapiryClient(ServiceClient):
     """Client of the Mapiry API (maps, locations, bulk)."""
 
     service = "mapiry"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rate_limits = {}
+
+    def request(self, method, path, **kwargs):
+        """Send a request and remember the rate-limit headers of its bucket."""
+        response = super().request(method, path, **kwargs)
+        state = parse_rate_limit(response.headers)
+        if state is not None:
+            self.rate_limits[bucket_of(method, path)] = state
+        return response
+
+    def rate_limit(self, bucket):
+        """The last known RateLimitState of a bucket, or None."""
+        return self.rate_limits.get(bucket)
 
     def ping(self):
         """Cheapest authenticated call: the account's API keys."""
@@ -23,3 +61,80 @@ class MapiryClient(ServiceClient):
         if isinstance(keys, dict):
             keys = keys.get("keys", [])
         return f"{len(keys)} API keys" if isinstance(keys, list) else "connected"
+
+    # -- maps ------------------------------------------------------------------------------
+    def create_map(self, title, description=None):
+        """POST /maps: a new map; returns the map dict (with its "id")."""
+        body = {"title": title}
+        if description:
+            body["description"] = description
+        return unwrap(self.send_json("POST", "/maps", body))
+
+    def get_map(self, map_id):
+        """GET /maps/:mapId."""
+        return unwrap(self.get_json(f"/maps/{map_id}"))
+
+    # -- locations -------------------------------------------------------------------------
+    def list_locations(self, map_id, page=1, page_size=MAX_PAGE_SIZE):
+        """GET /maps/:mapId/locations?page=&pageSize= → (locations, pagination dict)."""
+        body = unwrap(self.get_json(f"/maps/{map_id}/locations", params={"page": page, "pageSize": page_size}))
+        if isinstance(body, list):
+            return body, {}
+        if not isinstance(body, dict):
+            return [], {}
+        locations = body.get("locations")
+        if not isinstance(locations, list):
+            locations = body.get("items") if isinstance(body.get("items"), list) else []
+        pagination = body.get("pagination") if isinstance(body.get("pagination"), dict) else {}
+        return locations, pagination
+
+    def iter_locations(self, map_id, page_size=MAX_PAGE_SIZE, cancelled=lambda: False, wrap=None):
+        """Every location of a map, page after page; `wrap(call)` runs each page request (e.g. to wait out limits)."""
+        wrap = wrap or (lambda call: call())
+        page = 1
+        while True:
+            try:
+                locations, pagination = wrap(lambda p=page, s=page_size: self.list_locations(map_id, p, s))
+            except ServiceError as exc:
+                # Assumption: a server with a smaller page-size cap answers 400; the docs' own 20 always works.
+                if page != 1 or exc.status not in (400, 422) or page_size <= SAFE_PAGE_SIZE:
+                    raise
+                page_size = SAFE_PAGE_SIZE
+                continue
+            yield from locations
+            total_pages = pagination.get("totalPages")
+            if cancelled() or not locations:
+                return
+            if isinstance(total_pages, (int, float)) and page >= total_pages:
+                return
+            if total_pages is None and len(locations) < page_size:
+                return
+            page += 1
+
+    def create_location(self, map_id, location):
+        """POST /maps/:mapId/locations: one location; returns it (with its "id")."""
+        return unwrap(self.send_json("POST", f"/maps/{map_id}/locations", location))
+
+    def bulk_create_locations(self, map_id, locations):
+        """POST /maps/:mapId/locations/bulk (≤ 100, atomic); returns the created locations in order."""
+        body = unwrap(self.send_json("POST", f"/maps/{map_id}/locations/bulk", {"locations": list(locations)}))
+        if isinstance(body, list):
+            return body
+        if isinstance(body, dict):
+            for key in ("created", "locations", "items"):
+                if isinstance(body.get(key), list):
+                    return body[key]
+        return []
+
+    def get_location(self, map_id, location_id):
+        """GET /maps/:mapId/locations/:locId."""
+        return unwrap(self.get_json(f"/maps/{map_id}/locations/{location_id}"))
+
+    def update_location(self, map_id, location_id, fields):
+        """PUT /maps/:mapId/locations/:locId."""
+        return unwrap(self.send_json("PUT", f"/maps/{map_id}/locations/{location_id}", fields))
+
+    def delete_location(self, map_id, location_id):
+        """DELETE /maps/:mapId/locations/:locId."""
+        return unwrap(self.json_of(self.request("DELETE", f"/maps/{map_id}/locations/{location_id}"),
+                                   "/locations"))

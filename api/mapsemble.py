@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from .errors import ServiceError
 from .http import ServiceClient
+from .rate_limits import parse_rate_limit
+
+SAFE_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000   # assumption: the docs mention pagination without sizes; a larger ask is capped by the server
 
 
 def items_of(body, *keys):
@@ -21,10 +26,42 @@ def items_of(body, *keys):
     return []
 
 
+def object_of(body):
+    """The object in a body that is either the object or {"data": {...}}."""
+    if isinstance(body, dict) and isinstance(body.get("data"), dict):
+        return body["data"]
+    return body if isinstance(body, dict) else {}
+
+
+def _page_meta(body):
+    """(total, last_page) from whatever paging block the answer carries."""
+    if not isinstance(body, dict):
+        return None, None
+    for key in ("meta", "pagination", "paging"):
+        meta = body.get(key)
+        if isinstance(meta, dict):
+            total = meta.get("total")
+            last = meta.get("last_page", meta.get("lastPage", meta.get("totalPages", meta.get("pages"))))
+            return total, last
+    return body.get("total"), body.get("last_page")
+
+
 class MapsembleClient(ServiceClient):
     """Client of the Mapsemble API (maps and their features)."""
 
     service = "mapsemble"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rate_limit = None
+
+    def request(self, method, path, **kwargs):
+        """Send a request and remember its X-RateLimit-* headers when the server sends them."""
+        response = super().request(method, path, **kwargs)
+        state = parse_rate_limit(response.headers)
+        if state is not None:
+            self.rate_limit = state
+        return response
 
     def list_maps(self):
         """The account's maps as a list of dicts."""
@@ -33,3 +70,65 @@ class MapsembleClient(ServiceClient):
     def ping(self):
         """Cheapest authenticated call: the account's maps."""
         return f"{len(self.list_maps())} maps"
+
+    def get_map(self, map_id):
+        """GET /maps/{map_id}: the map's settings (remoteField, fields) as a dict."""
+        return object_of(self.get_json(f"/maps/{map_id}"))
+
+    def list_features(self, map_id, page=1, per_page=MAX_PAGE_SIZE):
+        """GET /maps/{map_id}/features?page=&per_page= → (features, total, last_page)."""
+        body = self.get_json(f"/maps/{map_id}/features", params={"page": page, "per_page": per_page})
+        features = items_of(body, "features", "items", "results")
+        total, last_page = _page_meta(body)
+        return features, total, last_page
+
+    def iter_features(self, map_id, per_page=MAX_PAGE_SIZE, cancelled=lambda: False, wrap=None):
+        """Every feature of a map, page after page; `wrap(call)` runs each page request (e.g. to wait out limits)."""
+        wrap = wrap or (lambda call: call())
+        page = 1
+        seen = 0
+        first_ids = set()
+        while True:
+            try:
+                features, total, last_page = wrap(lambda p=page, s=per_page: self.list_features(map_id, p, s))
+            except ServiceError as exc:
+                # Assumption: a server with a smaller page cap answers 400/422; retry with a modest size.
+                if page != 1 or exc.status not in (400, 422) or per_page <= SAFE_PAGE_SIZE:
+                    raise
+                per_page = SAFE_PAGE_SIZE
+                continue
+            first = features[0].get("id") if features and isinstance(features[0], dict) else None
+            if first is not None and first in first_ids:
+                return          # the server ignores the page parameter: every page is the same
+            first_ids.add(first)
+            yield from features
+            seen += len(features)
+            if cancelled() or not features:
+                return
+            if total is None and last_page is None and len(features) < per_page:
+                return
+            if isinstance(last_page, (int, float)) and page >= last_page:
+                return
+            if isinstance(total, (int, float)) and seen >= total:
+                return
+            page += 1
+
+    def create_features(self, map_id, features):
+        """POST /maps/{map_id}/features: create (upsert by the map's remoteField); returns the answer."""
+        return self.send_json("POST", f"/maps/{map_id}/features", _collection(features))
+
+    def replace_features(self, map_id, features):
+        """PUT /maps/{map_id}/features: replace features matched by id or remote id."""
+        return self.send_json("PUT", f"/maps/{map_id}/features", _collection(features))
+
+    def update_features(self, map_id, features):
+        """PATCH /maps/{map_id}/features: merge properties (and geometry when given) into matched features."""
+        return self.send_json("PATCH", f"/maps/{map_id}/features", _collection(features))
+
+    def delete_features(self, map_id, features):
+        """DELETE /maps/{map_id}/features with a FeatureCollection naming the features by id or remote id."""
+        return self.send_json("DELETE", f"/maps/{map_id}/features", _collection(features))
+
+
+def _collection(features):
+    return {"type": "FeatureCollection", "features": list(features)}

@@ -1,0 +1,193 @@
+"""Push 10,000 features to Mapsemble and 2,000 points to Mapiry vs a plain requests loop sending the same batches."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+QGIS_PLUGINS = "/usr/share/qgis/python/plugins"
+REPEATS = 5
+
+
+def start_sandbox():
+    """The sandbox in its own process (no shared GIL), rate limits off; returns (process, env)."""
+    proc = subprocess.Popen(["/usr/bin/python3", "-m", "sandbox", "--port", "0", "--records", "100",
+                             "--no-rate-limits"],
+                            cwd=str(ROOT), stdout=subprocess.PIPE, text=True)
+    env = {}
+    for line in proc.stdout:
+        if line.startswith("export "):
+            key, _, value = line[len("export "):].strip().partition("=")
+            env[key] = value
+        if len(env) >= 8:
+            break
+    return proc, env
+
+
+def init_processing():
+    """QGIS Processing with the Mapbridge provider (QgsApplication is up: bench/run.py started it)."""
+    from qgis.core import QgsApplication
+
+    if QGIS_PLUGINS not in sys.path:
+        sys.path.insert(0, QGIS_PLUGINS)
+    from processing.core.Processing import Processing
+
+    Processing.initialize()
+    from mapbridge.processing.provider import MapbridgeProvider
+
+    registry = QgsApplication.processingRegistry()
+    if registry.providerById("mapbridge") is None:
+        provider = MapbridgeProvider()
+        registry.addProvider(provider)
+        return provider
+    return None
+
+
+def make_layer(n, fields):
+    """A memory point layer of n features in EPSG:3857 (so the push also transforms)."""
+    from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsVectorLayer
+
+    layer = QgsVectorLayer("Point?crs=EPSG:3857" + "".join(f"&field={f}" for f in fields), "bench", "memory")
+    features = []
+    for i in range(n):
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(500000 + i * 7.0, 6800000 + (i % 977) * 5.0)))
+        feature.setAttributes([f"Place {i}", f"ID-{i}", i * 0.5, "2024-05-01"][:len(fields)])
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    return layer
+
+
+def payload_batches(layer, builder, size):
+    """The request items our push sends, cut like it cuts them (built with the same code, outside the timing)."""
+    items = [builder(f) for f in layer.getFeatures()]
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def run_push(alg_id, params):
+    import processing
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsProject
+
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    started = time.perf_counter()
+    result = processing.run(alg_id, params, context=context, feedback=QgsProcessingFeedback())
+    return time.perf_counter() - started, result
+
+
+def plain_loop(url, token, bodies):
+    """The baseline: one requests session posting the same bodies one after the other."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    started = time.perf_counter()
+    for body in bodies:
+        response = session.post(url, json=body, timeout=60)
+        response.raise_for_status()
+    elapsed = time.perf_counter() - started
+    session.close()
+    return elapsed
+
+
+def reset(control):
+    requests.post(control + "/reset", timeout=30).raise_for_status()
+
+
+def set_latency(control, ms):
+    requests.post(control + "/config", json={"latency_ms": ms}, timeout=30).raise_for_status()
+
+
+def bench_mapsemble(env, control, n, latency_ms):
+    """(ours, plain) seconds for n features to a Mapsemble map (best of REPEATS)."""
+    from qgis.core import QgsCoordinateTransformContext
+
+    from mapbridge.core.push_payloads import MapsemblePayloads
+
+    base = env["MAPBRIDGE_MAPSEMBLE_URL"]
+    layer = make_layer(n, ["name:string", "code:string", "value:double", "day:string"])
+    builder = MapsemblePayloads(layer.fields(), layer.crs(), QgsCoordinateTransformContext(), label_field="name")
+    bodies = [{"type": "FeatureCollection", "features": batch} for batch in payload_batches(layer, builder, 500)]
+    ours, plain = [], []
+    for _ in range(REPEATS):
+        reset(control)
+        set_latency(control, latency_ms)
+        plain.append(plain_loop(f"{base}/maps/ms_plain/features", env["MAPBRIDGE_MAPSEMBLE_TOKEN"], bodies))
+        reset(control)
+        set_latency(control, latency_ms)
+        elapsed, result = run_push("mapbridge:mapsemble_push", {
+            "INPUT": layer, "MAP_ID": "ms_plain", "LABEL_FIELD": "name", "OUTPUT": "memory:"})
+        assert result["CREATED"] == n, result
+        ours.append(elapsed)
+    return min(ours), min(plain), len(bodies)
+
+
+def bench_mapiry(env, control, n, latency_ms):
+    """(ours, plain) seconds for n points to an existing empty Mapiry map (best of REPEATS)."""
+    from qgis.core import QgsCoordinateTransformContext
+
+    from mapbridge.core.push_payloads import MapiryPayloads
+
+    base = env["MAPBRIDGE_MAPIRY_URL"]
+    token = env["MAPBRIDGE_MAPIRY_TOKEN"]
+    layer = make_layer(n, ["name:string"])
+    builder = MapiryPayloads(layer.fields(), layer.crs(), QgsCoordinateTransformContext(), "name")
+    bodies = [{"locations": batch} for batch in payload_batches(layer, builder, 100)]
+
+    def new_map():
+        reset(control)
+        set_latency(control, latency_ms)
+        answer = requests.post(f"{base}/maps", json={"title": "Bench"}, headers={"Authorization": f"Bearer {token}"},
+                               timeout=30)
+        return answer.json()["data"]["id"]
+
+    ours, plain = [], []
+    for _ in range(REPEATS):
+        map_id = new_map()
+        plain.append(plain_loop(f"{base}/maps/{map_id}/locations/bulk", token, bodies))
+        map_id = new_map()
+        elapsed, result = run_push("mapbridge:mapiry_push", {
+            "INPUT": layer, "MAP_ID": map_id, "NAME_FIELD": "name", "OUTPUT": "memory:"})
+        assert result["CREATED"] == n, result
+        ours.append(elapsed)
+    return min(ours), min(plain), len(bodies)
+
+
+def row(name, ours, plain, requests_count, latency_ms):
+    where = "local sandbox, no added latency (CPU-bound)" if not latency_ms else f"{latency_ms} ms per request"
+    return {"name": name, "value": ours / plain, "target": 1.2, "unit": "x",
+            "details": f"push {ours:.2f} s, plain loop {plain:.2f} s, {requests_count} requests, {where}"}
+
+
+def run(quick=False):
+    """Yield the ratio rows: Mapsemble and Mapiry, without and with a network-like latency."""
+    n_mapsemble, n_mapiry = (2000, 400) if quick else (10_000, 2000)
+    proc, env = start_sandbox()
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    provider = init_processing()
+    try:
+        control = env["MAPBRIDGE_MAPSEMBLE_URL"].split("/mapsemble/")[0] + "/_sandbox"
+        for latency_ms in (0, 20):
+            suffix = "" if not latency_ms else f" ({latency_ms} ms latency)"
+            ours, plain, count = bench_mapsemble(env, control, n_mapsemble, latency_ms)
+            yield row(f"push {n_mapsemble} features to Mapsemble vs plain loop{suffix}", ours, plain, count, latency_ms)
+            ours, plain, count = bench_mapiry(env, control, n_mapiry, latency_ms)
+            yield row(f"push {n_mapiry} points to Mapiry vs plain loop{suffix}", ours, plain, count, latency_ms)
+    finally:
+        if provider is not None:
+            from qgis.core import QgsApplication
+
+            QgsApplication.processingRegistry().removeProvider(provider)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()

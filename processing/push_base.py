@@ -1,0 +1,106 @@
+"""Shared frame of the three push algorithms: input, report layer, counts; subclasses build payloads and the job."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    Qgis,
+    QgsFeatureRequest,
+    QgsProcessing,
+    QgsProcessingException,
+    QgsProcessingFeatureSource,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+)
+
+from ..core.push_items import COUNT_KEYS
+from ..core.push_report import ReportWriter, report_fields
+from ..core.push_run import run_push
+from .base import MapbridgeAlgorithm
+
+
+def source_type_any_vector():
+    """The 'any vector layer' source type across QGIS 3.22 … 4."""
+    types = getattr(Qgis, "ProcessingSourceType", None)
+    if types is not None and hasattr(types, "Vector"):
+        return types.Vector
+    return QgsProcessing.SourceType.TypeVector
+
+
+def sink_type_any_geometry():
+    """The 'any geometry' sink type across QGIS 3.22 … 4."""
+    types = getattr(Qgis, "ProcessingSourceType", None)
+    if types is not None and hasattr(types, "VectorAnyGeometry"):
+        return types.VectorAnyGeometry
+    return QgsProcessing.SourceType.TypeVectorAnyGeometry
+
+
+def skip_validity_checks_flag():
+    """QgsProcessingFeatureSource's "skip geometry validity checks" flag across QGIS 3.22 … 4."""
+    flags = getattr(Qgis, "ProcessingFeatureSourceFlag", None)
+    if flags is not None and hasattr(flags, "SkipGeometryValidityChecks"):
+        return flags.SkipGeometryValidityChecks
+    return QgsProcessingFeatureSource.Flag.FlagSkipGeometryValidityChecks
+
+
+def field_parameter(name, description, parent, optional=True, multiple=False):
+    """A field (or several) of the INPUT layer."""
+    return QgsProcessingParameterField(name, description, parentLayerParameterName=parent, allowMultiple=multiple,
+                                       optional=optional)
+
+
+class PushAlgorithm(MapbridgeAlgorithm):
+    """INPUT → payloads → job → OUTPUT report; the result also carries CREATED/UPDATED/DELETED/SKIPPED/FAILED."""
+
+    INPUT = "INPUT"
+    OUTPUT = "OUTPUT"
+    group_id = "push"
+    group_name = "Push"
+
+    def add_input(self, description="Features to push"):
+        """INPUT: any vector layer; the dialog's 'Selected features only' applies as everywhere in QGIS."""
+        self.addParameter(QgsProcessingParameterFeatureSource(self.INPUT, description, [source_type_any_vector()]))
+
+    def add_output(self):
+        """OUTPUT report layer and the counts."""
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, "Push report", sink_type_any_geometry()))
+        for status, key in COUNT_KEYS.items():
+            self.addOutput(QgsProcessingOutputNumber(key, f"Features {status}"))
+
+    def field_name(self, parameters, name, context):
+        """The single field chosen for a field parameter, or None."""
+        fields = self.parameterAsFields(parameters, name, context)
+        return fields[0] if fields else None
+
+    def build(self, parameters, context, feedback, source):
+        """(job, make_payload) for this service; may call the service (main work runs in run())."""
+        raise NotImplementedError
+
+    def extra_results(self, job):
+        """Results besides the report and the counts."""
+        return {}
+
+    def run_job(self, parameters, context, feedback):
+        """Gather the features, push them, write the report, return the results."""
+        source = self.parameterAsSource(parameters, self.INPUT, context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
+        job, make_payload = self.build(parameters, context, feedback, source)
+        fields = report_fields(source.fields())
+        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, source.wkbType(),
+                                             source.sourceCrs())
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        total = max(0, source.featureCount())
+        # Invalid geometries are skipped with a reason by the push itself, whatever the Processing setting says.
+        features = source.getFeatures(QgsFeatureRequest(), skip_validity_checks_flag())
+        report = ReportWriter(sink, fields, feedback)
+        items, tally = run_push(job, features, make_payload, feedback, total, report)
+        report.write_rest(items)
+        del sink, report        # closes a file output so the report is complete on disk
+        feedback.setProgress(100.0)
+        results = {self.OUTPUT: dest_id}
+        results.update(tally)
+        results.update(self.extra_results(job))
+        return results

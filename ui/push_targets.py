@@ -1,0 +1,247 @@
+"""The service-specific part of the Push tab: where the features go and how (one small widget per service)."""
+
+from __future__ import annotations
+
+from qgis.core import QgsSettings
+from qgis.gui import QgsFieldComboBox
+from qgis.PyQt.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QRadioButton,
+    QToolButton,
+    QWidget,
+)
+
+from ..core import settings_keys
+from ..core.push_geometry import GEOMETRY_MODES, MODE_POINT_ON_SURFACE
+from ..core.push_payloads import METHOD_CREATE, METHODS, MapalyzePayloads, MapiryPayloads, MapsemblePayloads
+from .push_remote_lists import RemoteList
+
+
+def _field_combo(parent, allow_empty=True):
+    combo = QgsFieldComboBox(parent)
+    combo.setAllowEmptyFieldName(allow_empty)
+    return combo
+
+
+def _current_field(combo):
+    return combo.currentField() or None
+
+
+class MapiryTarget(QWidget):
+    """Mapiry: an existing map id or a new map's title, the description field, what lines/polygons become."""
+
+    service = "mapiry"
+    algorithm = "mapbridge:mapiry_push"
+    name_label = "Name field"
+    uses_attributes = False
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.existing_radio = QRadioButton("Map id", self)
+        self.new_radio = QRadioButton("New map", self)
+        group = QButtonGroup(self)
+        group.addButton(self.existing_radio)
+        group.addButton(self.new_radio)
+        self.map_id_edit = QLineEdit(self)
+        self.map_id_edit.setObjectName("MapiryMapId")
+        self.map_id_edit.setPlaceholderText("id of one of your Mapiry maps")
+        self.map_id_edit.setText(QgsSettings().value(settings_keys.PUSH_MAPIRY_MAP_ID, "", type=str))
+        self.title_edit = QLineEdit(self)
+        self.title_edit.setObjectName("MapiryNewTitle")
+        self.title_edit.setPlaceholderText("title of the map to create")
+        form.addRow(self.existing_radio, self.map_id_edit)
+        form.addRow(self.new_radio, self.title_edit)
+        self.description_combo = _field_combo(self)
+        form.addRow("Description field", self.description_combo)
+        self.mode_combo = QComboBox(self)
+        self.mode_combo.addItems(list(GEOMETRY_MODES))
+        self.mode_combo.setCurrentIndex(MODE_POINT_ON_SURFACE)
+        form.addRow("Lines and polygons become", self.mode_combo)
+        (self.existing_radio if self.map_id_edit.text() else self.new_radio).setChecked(True)
+        self.existing_radio.toggled.connect(self._sync)
+        self._sync()
+
+    def _sync(self):
+        self.map_id_edit.setEnabled(self.existing_radio.isChecked())
+        self.title_edit.setEnabled(self.new_radio.isChecked())
+
+    def activate(self):
+        """Nothing to load: Mapiry has no endpoint listing maps."""
+
+    def set_layer(self, layer):
+        """Field combos follow the chosen layer."""
+        self.description_combo.setLayer(layer)
+
+    def use_map(self, map_id):
+        """Switch to an existing map (after a push created it)."""
+        self.map_id_edit.setText(map_id)
+        self.existing_radio.setChecked(True)
+
+    def problem(self, name_field):
+        """Why the push cannot start, or None."""
+        if not name_field:
+            return "Choose the field that holds the location names."
+        if self.existing_radio.isChecked() and not self.map_id_edit.text().strip():
+            return "Enter a Mapiry map id, or choose New map."
+        if self.new_radio.isChecked() and not self.title_edit.text().strip():
+            return "Enter a title for the new map."
+        return None
+
+    def parameters(self, name_field, field_names):
+        """Algorithm parameters of this target."""
+        params = {"NAME_FIELD": name_field, "DESCRIPTION_FIELD": _current_field(self.description_combo),
+                  "GEOMETRY_MODE": self.mode_combo.currentIndex()}
+        if self.existing_radio.isChecked():
+            params["MAP_ID"] = self.map_id_edit.text().strip()
+            QgsSettings().setValue(settings_keys.PUSH_MAPIRY_MAP_ID, params["MAP_ID"])
+        else:
+            params["NEW_MAP_TITLE"] = self.title_edit.text().strip()
+        return params
+
+    def payloads(self, layer, transform_context, name_field, field_names):
+        """The payload builder the preview uses (the same as the algorithm's)."""
+        return MapiryPayloads(layer.fields(), layer.crs(), transform_context, name_field,
+                              _current_field(self.description_combo), self.mode_combo.currentIndex())
+
+    def shutdown(self):
+        """Nothing runs here."""
+
+
+class MapsembleTarget(QWidget):
+    """Mapsemble: a map from the account, the method and the remote id field."""
+
+    service = "mapsemble"
+    algorithm = "mapbridge:mapsemble_push"
+    name_label = "Label field"
+    uses_attributes = True
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        self.map_combo = QComboBox(self)
+        self.map_combo.setObjectName("MapsembleMap")
+        self.map_combo.setEditable(True)
+        self.map_combo.setToolTip("One of your Mapsemble maps (or type its id)")
+        self.refresh_button = QToolButton(self)
+        self.refresh_button.setText("↻")
+        self.refresh_button.setToolTip("Reload your maps")
+        row.addWidget(self.map_combo, 1)
+        row.addWidget(self.refresh_button)
+        form.addRow("Map", row)
+        self.status_label = QLabel(self)
+        self.status_label.setWordWrap(True)
+        form.addRow("", self.status_label)
+        self.method_combo = QComboBox(self)
+        self.method_combo.addItems(list(METHODS))
+        self.method_combo.setCurrentIndex(METHOD_CREATE)
+        form.addRow("Method", self.method_combo)
+        self.remote_combo = _field_combo(self)
+        self.remote_combo.setToolTip("Field with each feature's remote id: pushing again updates instead of "
+                                     "duplicating (the map needs a remoteField)")
+        form.addRow("Remote id field", self.remote_combo)
+        self.maps = RemoteList("mapsemble", self.map_combo, lambda client: client.list_maps(), self.status_label,
+                               QgsSettings().value(settings_keys.PUSH_MAPSEMBLE_MAP_ID, "", type=str))
+        self.maps.select(self.maps.remembered)
+        self.refresh_button.clicked.connect(self.maps.load)
+
+    def activate(self):
+        """Load the account's maps the first time this target is shown."""
+        if not self.maps.loaded:
+            self.maps.load()
+
+    def set_layer(self, layer):
+        """Field combos follow the chosen layer."""
+        self.remote_combo.setLayer(layer)
+
+    def problem(self, name_field):
+        """Why the push cannot start, or None."""
+        if not self.maps.current_id():
+            return "Choose a Mapsemble map."
+        if self.method_combo.currentIndex() != METHOD_CREATE and not _current_field(self.remote_combo):
+            return "Replace, update and delete need the remote id field."
+        return None
+
+    def parameters(self, name_field, field_names):
+        """Algorithm parameters of this target."""
+        map_id = self.maps.current_id()
+        QgsSettings().setValue(settings_keys.PUSH_MAPSEMBLE_MAP_ID, map_id)
+        params = {"MAP_ID": map_id, "LABEL_FIELD": name_field, "METHOD": self.method_combo.currentIndex(),
+                  "REMOTE_ID_FIELD": _current_field(self.remote_combo)}
+        if field_names is not None:
+            params["FIELDS"] = field_names
+        return params
+
+    def payloads(self, layer, transform_context, name_field, field_names):
+        """The payload builder the preview uses (the same as the algorithm's)."""
+        return MapsemblePayloads(layer.fields(), layer.crs(), transform_context, self.method_combo.currentIndex(),
+                                 name_field, field_names, _current_field(self.remote_combo))
+
+    def shutdown(self):
+        """Stop loading maps."""
+        self.maps.cancel()
+
+
+class MapalyzeTarget(QWidget):
+    """Mapalyze: the form and the capture-time field."""
+
+    service = "mapalyze"
+    algorithm = "mapbridge:mapalyze_push"
+    name_label = ""
+    uses_attributes = True
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.form_combo = QComboBox(self)
+        self.form_combo.setObjectName("MapalyzeForm")
+        self.form_combo.setEditable(True)
+        self.form_combo.setToolTip("The form the new records belong to (or type its id)")
+        form.addRow("Form", self.form_combo)
+        self.status_label = QLabel(self)
+        form.addRow("", self.status_label)
+        self.captured_combo = _field_combo(self)
+        form.addRow("Capture time field", self.captured_combo)
+        self.forms = RemoteList("mapalyze", self.form_combo, lambda client: client.forms(), self.status_label,
+                                QgsSettings().value(settings_keys.PUSH_MAPALYZE_FORM_ID, "", type=str))
+        self.forms.select(self.forms.remembered)
+
+    def activate(self):
+        """Load the forms the first time this target is shown."""
+        if not self.forms.loaded:
+            self.forms.load()
+
+    def set_layer(self, layer):
+        """Field combos follow the chosen layer."""
+        self.captured_combo.setLayer(layer)
+
+    def problem(self, name_field):
+        """Why the push cannot start, or None."""
+        return None if self.forms.current_id() else "Choose a Mapalyze form."
+
+    def parameters(self, name_field, field_names):
+        """Algorithm parameters of this target."""
+        form_id = self.forms.current_id()
+        QgsSettings().setValue(settings_keys.PUSH_MAPALYZE_FORM_ID, form_id)
+        params = {"FORM_ID": form_id, "CAPTURED_AT_FIELD": _current_field(self.captured_combo)}
+        if field_names is not None:
+            params["FIELDS"] = field_names
+        return params
+
+    def payloads(self, layer, transform_context, name_field, field_names):
+        """The payload builder the preview uses (the same as the algorithm's)."""
+        return MapalyzePayloads(layer.fields(), layer.crs(), transform_context, field_names,
+                                _current_field(self.captured_combo))
+
+    def shutdown(self):
+        """Stop loading forms."""
+        self.forms.cancel()
