@@ -2,10 +2,123 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from urllib.parse import quote
+
+from .errors import CancelledError, ServiceError
 from .http import ServiceClient
 
 # The Data API pages authenticate with "Basic <token>", the Processing page with "Bearer <token>".
 DATA_API_PREFIXES = ("/rasters", "/catalog")
+DOWNLOAD_CHUNK = 1024 * 1024
+UPLOAD_CHUNK = 256 * 1024
+# Uploads and result downloads can be large: a longer read timeout than plain JSON calls.
+TRANSFER_TIMEOUT = (10.0, 600.0)
+
+
+class MultipartFile:
+    """A multipart/form-data body with one file part, read from disk in chunks (never whole in memory).
+
+    requests sees `__len__` (so it sends Content-Length) and `read()` (so http.client streams it);
+    `tell()`/`seek()` let urllib3 rewind it when a refused request (429/503) is sent again.
+    """
+
+    def __init__(self, path, field="file", content_type="application/octet-stream", progress=None,
+                 cancelled=None):
+        self.path = path
+        self.boundary = uuid.uuid4().hex
+        filename = os.path.basename(path).replace('"', "_")
+        self.head = (f"--{self.boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; "
+                     f"filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n").encode("utf-8")
+        self.tail = f"\r\n--{self.boundary}--\r\n".encode("ascii")
+        self.file_size = os.path.getsize(path)
+        self.size = len(self.head) + self.file_size + len(self.tail)
+        self.progress = progress or (lambda sent, total: None)
+        self.cancelled = cancelled or (lambda: False)
+        self.position = 0
+        self._file = None
+
+    @property
+    def content_type(self):
+        """The Content-Type header naming the boundary."""
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def __len__(self):
+        return self.size
+
+    def __iter__(self):
+        while True:
+            chunk = self.read(UPLOAD_CHUNK)
+            if not chunk:
+                return
+            yield chunk
+
+    def tell(self):
+        """Bytes of the body read so far."""
+        return self.position
+
+    def seek(self, offset, whence=0):
+        """Rewind (urllib3 does this before sending again)."""
+        target = offset if whence == 0 else (self.position + offset if whence == 1 else self.size + offset)
+        self.position = max(0, min(self.size, target))
+        return self.position
+
+    def read(self, size=-1):
+        """The next bytes of the body: head, file content, tail."""
+        if self.cancelled():
+            self.close()
+            raise CancelledError("Upload cancelled by the user")
+        if size is None or size < 0:
+            size = self.size
+        out = bytearray()
+        while len(out) < size and self.position < self.size:
+            want = size - len(out)
+            pos = self.position
+            head_end = len(self.head)
+            file_end = head_end + self.file_size
+            if pos < head_end:
+                piece = self.head[pos:pos + want]
+            elif pos < file_end:
+                if self._file is None:
+                    self._file = open(self.path, "rb")  # noqa: SIM115 - closed in close()
+                self._file.seek(pos - head_end)
+                piece = self._file.read(min(want, file_end - pos, UPLOAD_CHUNK))
+                if not piece:
+                    raise OSError(f"{self.path} became shorter while it was being uploaded")
+            else:
+                piece = self.tail[pos - file_end:pos - file_end + want]
+            out += piece
+            self.position += len(piece)
+        if out:
+            self.progress(min(self.position, self.size), self.size)
+        if self.position >= self.size:
+            self.close()
+        return bytes(out)
+
+    def close(self):
+        """Close the file on disk."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def number_of(value):
+    """A number from a JSON value that may be a number, a numeric string or {"cost": n}; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    if isinstance(value, dict):
+        for key in ("cost", "price", "credits", "value", "total"):
+            if key in value:
+                return number_of(value[key])
+    return None
 
 
 class MapflowClient(ServiceClient):
@@ -17,6 +130,7 @@ class MapflowClient(ServiceClient):
         scheme = "Basic" if path.lstrip("/").startswith(tuple(p.lstrip("/") for p in DATA_API_PREFIXES)) else "Bearer"
         return f"{scheme} {self.config.token}"
 
+    # -- account -----------------------------------------------------------------------------
     def user_status(self):
         """GET /user/status: billing, balance, AOI limit and data providers."""
         return self.get_json("/user/status")
@@ -26,3 +140,156 @@ class MapflowClient(ServiceClient):
         status = self.user_status() or {}
         credits = status.get("remainingCredits") if isinstance(status, dict) else None
         return f"{credits} credits left" if credits is not None else "connected"
+
+    # -- projects ----------------------------------------------------------------------------
+    def default_project(self):
+        """GET /projects/default: the user's default project with its workflowDefs."""
+        return self.get_json("/projects/default")
+
+    def projects(self):
+        """GET /projects: the account's projects, or None when the service does not list them."""
+        try:
+            body = self.get_json("/projects")
+        except ServiceError as exc:
+            # Assumption: listing is not in the notes; a 404/405 means "not available", not an error.
+            if exc.status in (404, 405):
+                return None
+            raise
+        if isinstance(body, dict):
+            for key in ("results", "projects", "items", "data"):
+                if isinstance(body.get(key), list):
+                    return body[key]
+            return None
+        return body if isinstance(body, list) else None
+
+    def create_project(self, name, description=""):
+        """POST /projects {name, description} → the project."""
+        return self.send_json("POST", "/projects", {"name": name, "description": description})
+
+    def project(self, project_id):
+        """GET /projects/{id}."""
+        return self.get_json(f"/projects/{quote(str(project_id), safe='')}")
+
+    def processings_page(self, project_id, limit=50, offset=0):
+        """POST /projects/{id}/processings/v2/page {limit, offset} → {results, total}."""
+        body = self.send_json("POST", f"/projects/{quote(str(project_id), safe='')}/processings/v2/page",
+                              {"limit": int(limit), "offset": int(offset)})
+        if isinstance(body, list):
+            return {"results": body, "total": len(body)}
+        return body if isinstance(body, dict) else {"results": [], "total": 0}
+
+    # -- processings -------------------------------------------------------------------------
+    def create_processing(self, body):
+        """POST /processings/v2 → the processing ({id, status, ...})."""
+        return self.send_json("POST", "/processings/v2", body)
+
+    def processing(self, processing_id):
+        """GET /processings/{id}/v2: status, percentCompleted, messages."""
+        return self.get_json(f"/processings/{quote(str(processing_id), safe='')}/v2")
+
+    def processing_aois(self, processing_id):
+        """GET /processings/{id}/aois."""
+        return self.get_json(f"/processings/{quote(str(processing_id), safe='')}/aois")
+
+    def processing_cost(self, body):
+        """POST /processing/cost/v2 with a create body → the cost in credits (a number), or None if unpriced."""
+        return number_of(self.send_json("POST", "/processing/cost/v2", body))
+
+    def download_result(self, processing_id, path, *, progress=None, cancelled=None):
+        """GET /processings/{id}/result streamed to a file; returns the bytes written."""
+        response = self.request("GET", f"/processings/{quote(str(processing_id), safe='')}/result",
+                                stream=True, timeout=TRANSFER_TIMEOUT,
+                                headers={"Accept": "application/geo+json, application/json"})
+        return self._save_stream(response, path, progress, cancelled)
+
+    def _save_stream(self, response, path, progress, cancelled):
+        total = int(response.headers.get("Content-Length") or 0) or None
+        written = 0
+        try:
+            with open(path, "wb") as out:
+                for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                    if cancelled is not None and cancelled():
+                        raise CancelledError("Download cancelled by the user")
+                    out.write(chunk)
+                    written += len(chunk)
+                    if progress is not None:
+                        progress(written, total)
+        except OSError as exc:
+            raise ServiceError(f"the download could not be saved to {path}: {exc.strerror or exc}",
+                               service=self.service, hint="Check the free disk space and the temporary folder") \
+                from None
+        finally:
+            response.close()
+        if total is not None and written != total:
+            raise ServiceError(f"the download ended after {written} of {total} bytes", service=self.service,
+                               hint="Try again; the connection was interrupted")
+        return written
+
+    # -- catalog (Data API) ------------------------------------------------------------------
+    def catalog_search(self, body):
+        """POST /catalog/meta {aoi, filters, limit, offset} → {images, total}."""
+        result = self.send_json("POST", "/catalog/meta", body)
+        if isinstance(result, list):
+            return {"images": result, "total": len(result)}
+        if isinstance(result, dict) and result.get("type") == "FeatureCollection":
+            # Lenient: a GeoJSON answer ("returns a list of the images in GeoJSON") becomes the images list.
+            images = [dict(f.get("properties") or {}, footprint=f.get("geometry"), id=f.get("id") or
+                           (f.get("properties") or {}).get("id")) for f in result.get("features") or []]
+            return {"images": images, "total": len(images)}
+        return result if isinstance(result, dict) else {"images": [], "total": 0}
+
+    def catalog_image(self, image_id):
+        """GET /catalog/meta/{image_id}."""
+        return self.get_json(f"/catalog/meta/{quote(str(image_id), safe='')}")
+
+    # -- rasters (Data API) ------------------------------------------------------------------
+    def memory(self):
+        """GET /rasters/memory: the storage limit, used and free bytes."""
+        return self.get_json("/rasters/memory")
+
+    def create_mosaic(self, name, tags=()):
+        """POST /rasters/mosaic {name, tags} → the mosaic."""
+        return self.send_json("POST", "/rasters/mosaic", {"name": name, "tags": list(tags)})
+
+    def mosaic(self, mosaic_id):
+        """GET /rasters/mosaic/{id}."""
+        return self.get_json(f"/rasters/mosaic/{quote(str(mosaic_id), safe='')}")
+
+    def update_mosaic(self, mosaic_id, name=None, tags=None):
+        """PUT /rasters/mosaic/{id} {name?, tags?}."""
+        body = {}
+        if name is not None:
+            body["name"] = name
+        if tags is not None:
+            body["tags"] = list(tags)
+        return self.send_json("PUT", f"/rasters/mosaic/{quote(str(mosaic_id), safe='')}", body)
+
+    def delete_mosaic(self, mosaic_id):
+        """DELETE /rasters/mosaic/{id} (its images go too)."""
+        return self.json_of(self.request("DELETE", f"/rasters/mosaic/{quote(str(mosaic_id), safe='')}"), "mosaic")
+
+    def upload_image(self, mosaic_id, path, *, progress=None, cancelled=None):
+        """POST /rasters/mosaic/{id}/image: multipart `file`, streamed from disk with progress."""
+        return self._upload(f"/rasters/mosaic/{quote(str(mosaic_id), safe='')}/image", path, None, progress,
+                            cancelled)
+
+    def create_mosaic_with_image(self, name, path, tags=(), *, progress=None, cancelled=None):
+        """POST /rasters/mosaic/mosaic?name=&tags=: a new mosaic holding the uploaded file."""
+        return self._upload("/rasters/mosaic/mosaic", path, {"name": name, "tags": list(tags)}, progress, cancelled)
+
+    def _upload(self, path, file_path, params, progress, cancelled):
+        body = MultipartFile(file_path, content_type="image/tiff", progress=progress, cancelled=cancelled)
+        try:
+            response = self.request("POST", path, params=params, data=body, timeout=TRANSFER_TIMEOUT,
+                                    headers={"Content-Type": body.content_type})
+        finally:
+            body.close()
+        return self.json_of(response, path)
+
+    def image(self, image_id):
+        """GET /rasters/image/{id}: an uploaded image's metadata."""
+        return self.get_json(f"/rasters/image/{quote(str(image_id), safe='')}")
+
+    def delete_image(self, image_id):
+        """DELETE /rasters/image/{id}."""
+        return self.json_of(self.request("DELETE", f"/rasters/image/{quote(str(image_id), safe='')}"), "image")

@@ -13,6 +13,8 @@ PLUGINS_DIR = ROOT / ".build" / "plugins"
 PLUGINS_DIR.mkdir(parents=True, exist_ok=True)
 if not (PLUGINS_DIR / "mapbridge").exists():
     (PLUGINS_DIR / "mapbridge").symlink_to(ROOT, target_is_directory=True)
+# The checkout itself must not be on sys.path: its processing/ folder would hide QGIS's `processing` package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT]
 if str(PLUGINS_DIR) not in sys.path:
     sys.path.insert(0, str(PLUGINS_DIR))
 

@@ -1,0 +1,132 @@
+"""Algorithm `mapbridge:mapflow_catalog`: imagery footprints over an AOI from the Mapflow catalog."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    Qgis,
+    QgsFeatureSink,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterDateTime,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterNumber,
+)
+
+from ..api.errors import CancelledError, MapbridgeError, ServiceError
+from ..core.mapflow_account import Account, read_account
+from ..core.mapflow_aoi import aoi_from_source, ellipsoidal_area_m2, polygon_parts, wgs84
+from ..core.mapflow_catalog import FOOTPRINT_WKB, footprint_features, footprint_fields, iso_utc, search_catalog
+from ..core.mapflow_style import style_on_load
+from .mapflow_common import MapflowAlgorithm, number_type, optional_value, polygon_source_type
+
+
+def date_type():
+    """The 'date' type of a date/time parameter across QGIS versions."""
+    if hasattr(Qgis, "ProcessingDateTimeParameterDataType"):
+        return Qgis.ProcessingDateTimeParameterDataType.Date
+    return QgsProcessingParameterDateTime.Type.Date
+
+
+class MapflowCatalogAlgorithm(MapflowAlgorithm):
+    """Search the imagery catalog over an AOI and write the image footprints with their metadata."""
+
+    help_text = ("Searches the Mapflow imagery catalog (Data API, POST /catalog/meta) over the polygons of AOI and "
+                 "writes one footprint per image with its metadata (id, acquisition date, cloud cover as the "
+                 "service gives it (0–1), resolution, off-nadir angle, sensor, product type) to OUTPUT.\n\n"
+                 "Filters: DATE_FROM/DATE_TO (acquisition dates, UTC, inclusive), MAX_CLOUD in percent (0–100, sent "
+                 "as the fraction the API expects), MIN_RESOLUTION/MAX_RESOLUTION in m/px. "
+                 "An image id can be given to 'Run a Mapflow processing' (IMAGE_ID) where the account allows it.")
+    AOI = "AOI"
+    DATE_FROM = "DATE_FROM"
+    DATE_TO = "DATE_TO"
+    MAX_CLOUD = "MAX_CLOUD"
+    MIN_RESOLUTION = "MIN_RESOLUTION"
+    MAX_RESOLUTION = "MAX_RESOLUTION"
+    OUTPUT = "OUTPUT"
+    IMAGE_COUNT = "IMAGE_COUNT"
+
+    def name(self):
+        return "mapflow_catalog"
+
+    def displayName(self):  # noqa: N802 - QGIS API name
+        return "Search the Mapflow imagery catalog"
+
+    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
+        double = number_type("Double")
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.AOI, "Area of interest (polygons)", [polygon_source_type()]))
+        self.addParameter(QgsProcessingParameterDateTime(self.DATE_FROM, "Acquired from (date)", date_type(),
+                                                         optional=True))
+        self.addParameter(QgsProcessingParameterDateTime(self.DATE_TO, "Acquired until (date)", date_type(),
+                                                         optional=True))
+        self.addParameter(QgsProcessingParameterNumber(self.MAX_CLOUD, "Maximum cloud cover (%)", double, None,
+                                                       True, 0.0, 100.0))
+        self.addParameter(QgsProcessingParameterNumber(self.MIN_RESOLUTION, "Minimum resolution (m/px)", double,
+                                                       None, True, 0.0))
+        self.addParameter(QgsProcessingParameterNumber(self.MAX_RESOLUTION, "Maximum resolution (m/px)", double,
+                                                       None, True, 0.0))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, "Image footprints"))
+        self.addOutput(QgsProcessingOutputNumber(self.IMAGE_COUNT, "Images found"))
+
+    def _number(self, parameters, name, context):
+        if optional_value(parameters, name) is None:
+            return None
+        return self.parameterAsDouble(parameters, name, context)
+
+    def _date(self, parameters, name, context, end_of_day):
+        value = optional_value(parameters, name)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return iso_utc(value, end_of_day)
+        return iso_utc(self.parameterAsDateTime(parameters, name, context), end_of_day)
+
+    def run_job(self, parameters, context, feedback):
+        client = self.clients["mapflow"]
+        source = self.parameterAsSource(parameters, self.AOI, context)
+        if source is None:
+            raise MapbridgeError("the AOI layer could not be read", service="mapflow", hint="Choose a polygon layer")
+        aoi = aoi_from_source(source, context.transformContext(), feedback)
+        for note in aoi.notes:
+            feedback.pushWarning(note)
+        filters = {
+            "date_from": self._date(parameters, self.DATE_FROM, context, False),
+            "date_to": self._date(parameters, self.DATE_TO, context, True),
+            "max_cloud_percent": self._number(parameters, self.MAX_CLOUD, context),
+            "min_resolution": self._number(parameters, self.MIN_RESOLUTION, context),
+            "max_resolution": self._number(parameters, self.MAX_RESOLUTION, context),
+        }
+        shown = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in filters.items()
+                          if v is not None)
+        feedback.pushInfo(f"AOI {aoi.area_km2:.3f} km²; filters: {shown or 'none'}.")
+        account = self._account(client)
+        if account.aoi_area_limit_m2 and any(
+                area > account.aoi_area_limit_m2 for area in self._part_areas(aoi, context)):
+            raise MapbridgeError(f"the AOI is larger than your account's AOI limit of "
+                                 f"{account.aoi_area_limit_m2 / 1e6:g} km², which also limits catalog searches",
+                                 service="mapflow", hint="Search a smaller area")
+        images = search_catalog(client, aoi, feedback, **filters)
+        fields = footprint_fields(images)
+        sink, destination = self.parameterAsSink(parameters, self.OUTPUT, context, fields, FOOTPRINT_WKB, wgs84())
+        if sink is None:
+            raise MapbridgeError("the output layer could not be created", hint="Choose another output")
+        for feature in footprint_features(images, fields):
+            if feedback.isCanceled():
+                raise CancelledError()
+            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
+        feedback.pushInfo(f"Found {len(images)} images.")
+        style_on_load(context, destination, footprints=True)
+        return {self.OUTPUT: destination, self.IMAGE_COUNT: len(images)}
+
+    @staticmethod
+    def _part_areas(aoi, context):
+        return [ellipsoidal_area_m2(part, context.transformContext()) for part in polygon_parts(aoi.geometry)]
+
+    @staticmethod
+    def _account(client):
+        try:
+            return read_account(client)
+        except ServiceError as exc:
+            if exc.status in (401, 403):
+                raise
+            return Account()

@@ -1,0 +1,181 @@
+"""Algorithm `mapbridge:mapflow_process`: run a Mapflow model on an AOI and load its result."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from qgis.core import (
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+)
+
+from ..api.errors import CancelledError, MapbridgeError, ServiceError
+from ..core.mapflow_account import (
+    DEFAULT_MODEL,
+    DEFAULT_PROVIDER,
+    DEFAULT_ZOOM,
+    Account,
+    check_limits,
+    default_project_id,
+    price_preview,
+    read_account,
+)
+from ..core.mapflow_aoi import aoi_from_source
+from ..core.mapflow_processing import Backoff, processing_body, start_processing, status_of, wait_for_processing
+from ..core.mapflow_result import ResultDownload, download_result
+from ..core.mapflow_store import TrackedProcessings
+from .mapflow_common import (
+    MapflowAlgorithm,
+    advanced,
+    number_type,
+    optional_value,
+    polygon_source_type,
+    write_result_output,
+)
+
+# Written to the log right after the processing is created; the dock reads the id from it.
+ID_MARKER = "Mapflow processing id: "
+# Seconds a running algorithm claims a processing for itself (renewed at each status read; 0 when it ends).
+WAIT_LEASE = 120
+WRITE_LEASE = 1800
+
+
+class MapflowProcessAlgorithm(MapflowAlgorithm):
+    """Validate and measure the AOI, start a processing, wait for it, and write its result."""
+
+    help_text = (
+        "Runs a Mapflow AI model (e.g. 🏠 Buildings) on the polygons of AOI (selected features only works) and "
+        "writes the detected objects with all their attributes to OUTPUT.\n\n"
+        "Before anything is spent it repairs invalid polygons with makeValid (and says so), measures the area in "
+        "km² on the ellipsoid, reads the account status (balance, AOI limit) and the cost, logs them, and refuses "
+        "an AOI over the account's limit. Several polygons are sent as one MultiPolygon.\n\n"
+        "It then polls the processing with a growing interval (1 s up to 30 s), reporting its percentage. "
+        "Cancelling stops waiting only: the processing keeps running on Mapflow and its result can be fetched "
+        "later with 'Load Mapflow processing results' and the PROCESSING_ID shown in the log.\n\n"
+        "PROJECT_ID defaults to your default Mapflow project; PROVIDER and ZOOM choose the imagery. "
+        "IMAGE_ID (advanced) processes one catalog image instead (imagerySearch source)."
+    )
+    AOI = "AOI"
+    NAME = "NAME"
+    MODEL = "MODEL"
+    PROJECT_ID = "PROJECT_ID"
+    PROVIDER = "PROVIDER"
+    ZOOM = "ZOOM"
+    IMAGE_ID = "IMAGE_ID"
+    OUTPUT = "OUTPUT"
+    PROCESSING_ID = "PROCESSING_ID"
+    AREA_KM2 = "AREA_KM2"
+    COST = "COST"
+    FEATURE_COUNT = "FEATURE_COUNT"
+
+    # Polling schedule (tests and the sandbox may shorten it through the class attributes).
+    poll_initial = 1.0
+    poll_maximum = 30.0
+
+    def name(self):
+        return "mapflow_process"
+
+    def displayName(self):  # noqa: N802 - QGIS API name
+        return "Run a Mapflow processing on an area"
+
+    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.AOI, "Area of interest (polygons)", [polygon_source_type()]))
+        self.addParameter(QgsProcessingParameterString(self.NAME, "Processing name", optional=True))
+        self.addParameter(QgsProcessingParameterString(self.MODEL, "Model (workflow name)", DEFAULT_MODEL))
+        self.addParameter(QgsProcessingParameterString(
+            self.PROJECT_ID, "Mapflow project id (empty: your default project)", optional=True))
+        self.addParameter(QgsProcessingParameterString(self.PROVIDER, "Imagery provider", DEFAULT_PROVIDER))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.ZOOM, "Zoom level of the imagery", number_type("Integer"), DEFAULT_ZOOM, False, 0, 22))
+        self.addParameter(advanced(QgsProcessingParameterString(
+            self.IMAGE_ID, "Catalog image id (imagerySearch source instead of the provider's basemap)",
+            optional=True)))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, "Mapflow result"))
+        self.addOutput(QgsProcessingOutputString(self.PROCESSING_ID, "Processing id"))
+        self.addOutput(QgsProcessingOutputNumber(self.AREA_KM2, "AOI area (km²)"))
+        self.addOutput(QgsProcessingOutputNumber(self.COST, "Cost (credits, when priced)"))
+        self.addOutput(QgsProcessingOutputNumber(self.FEATURE_COUNT, "Features in the result"))
+
+    def run_job(self, parameters, context, feedback):
+        client = self.clients["mapflow"]
+        source = self.parameterAsSource(parameters, self.AOI, context)
+        if source is None:
+            raise MapbridgeError("the AOI layer could not be read", service="mapflow", hint="Choose a polygon layer")
+        aoi = aoi_from_source(source, context.transformContext(), feedback)
+        for note in aoi.notes:
+            feedback.pushWarning(note)
+        model = (self.parameterAsString(parameters, self.MODEL, context) or DEFAULT_MODEL).strip()
+        provider = (self.parameterAsString(parameters, self.PROVIDER, context) or DEFAULT_PROVIDER).strip()
+        zoom = self.parameterAsInt(parameters, self.ZOOM, context) if optional_value(parameters, self.ZOOM) \
+            is not None else DEFAULT_ZOOM
+        image_id = (self.parameterAsString(parameters, self.IMAGE_ID, context) or "").strip()
+        name = (self.parameterAsString(parameters, self.NAME, context) or "").strip() \
+            or f"{model.split(' ', 1)[-1]} {datetime.now():%Y-%m-%d %H:%M}"
+        feedback.pushInfo(f"AOI: {aoi.area_km2:.4f} km² (ellipsoidal), {aoi.feature_count} feature(s), "
+                          f"{aoi.part_count} polygon(s). Model: {model}. Imagery: "
+                          + (f"catalog image {image_id} ({provider})" if image_id else f"{provider}, zoom {zoom}")
+                          + ".")
+
+        account = self._account(client, feedback)
+        check_limits(account, aoi)
+        project_id = (self.parameterAsString(parameters, self.PROJECT_ID, context) or "").strip() \
+            or default_project_id(client)
+        body = processing_body(name, model, aoi.geojson(), project_id=project_id, provider=provider, zoom=zoom,
+                               image_id=image_id or None)
+        cost, note = price_preview(client, body)
+        feedback.pushInfo(f"Cost: {cost:g} credits." if cost is not None else f"Cost: unknown. {note}".strip())
+        check_limits(account, aoi, cost)
+        if feedback.isCanceled():
+            raise CancelledError("Cancelled before the processing was started; nothing was spent", service="mapflow")
+
+        answer = start_processing(client, body)
+        processing_id = str(answer["id"])
+        feedback.pushInfo(f"{ID_MARKER}{processing_id}")
+        feedback.pushInfo(f"Started processing '{name}' in project {project_id}.")
+        store = TrackedProcessings()
+        status, percent = status_of(answer)
+        # busyUntil: a lease telling the dock this run will write the result itself (no second auto-load).
+        store.upsert(processing_id, name=name, projectId=project_id, model=model, status=status, percent=percent,
+                     created=answer.get("created") or "", loaded=False, busyUntil=time.time() + WAIT_LEASE)
+        try:
+            final = wait_for_processing(
+                client, processing_id, feedback, backoff=self._backoff(),
+                on_status=lambda a: store.upsert(processing_id, status=status_of(a)[0], percent=status_of(a)[1],
+                                                 busyUntil=time.time() + WAIT_LEASE))
+            store.upsert(processing_id, busyUntil=time.time() + WRITE_LEASE)
+            with ResultDownload(processing_id) as download:
+                download_result(client, processing_id, download, feedback, progress_range=None)
+                destination, count = write_result_output(
+                    self, parameters, self.OUTPUT, context, feedback, download.path, "mapflow_result",
+                    progress_range=None)
+        finally:
+            store.upsert(processing_id, busyUntil=0)
+        feedback.pushInfo(f"Wrote {count} features of processing {processing_id}.")
+        store.upsert(processing_id, status="OK", percent=100, loaded=True)
+        cost_final = final.get("cost") if isinstance(final.get("cost"), (int, float)) else cost
+        return {self.OUTPUT: destination, self.PROCESSING_ID: processing_id, self.AREA_KM2: aoi.area_km2,
+                self.COST: cost_final, self.FEATURE_COUNT: count}
+
+    def _backoff(self):
+        return Backoff(initial=self.poll_initial, maximum=self.poll_maximum)
+
+    @staticmethod
+    def _account(client, feedback):
+        """The account status, logged; an unreadable status (other than auth) is tolerated with a warning."""
+        try:
+            account = read_account(client)
+        except ServiceError as exc:
+            if exc.status in (401, 403):
+                raise
+            feedback.pushWarning(f"The account status could not be read ({exc.message}); limits are not checked "
+                                 "here, the service checks them.")
+            return Account()
+        feedback.pushInfo(f"Account: billing {account.billing_type or 'unknown'}, {account.balance_text()}, "
+                          f"{account.limit_text()}.")
+        return account

@@ -1,0 +1,68 @@
+"""Algorithm `mapbridge:mapflow_results`: the result of an existing Mapflow processing as a layer."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterString,
+)
+
+from ..api.errors import MapbridgeError
+from ..core.mapflow_processing import FAILED, messages_text, model_of, status_of
+from ..core.mapflow_result import ResultDownload, download_result
+from ..core.mapflow_store import TrackedProcessings
+from .mapflow_common import MapflowAlgorithm, write_result_output
+
+
+class MapflowResultsAlgorithm(MapflowAlgorithm):
+    """Download and write the result of a processing by its id."""
+
+    help_text = ("Downloads the result of an existing Mapflow processing (PROCESSING_ID, shown in the log of "
+                 "'Run a Mapflow processing' and in the Mapbridge ▸ Mapflow tab) and writes it with all its "
+                 "attributes to OUTPUT. The processing must have finished with status OK.")
+    PROCESSING_ID = "PROCESSING_ID"
+    OUTPUT = "OUTPUT"
+    STATUS = "STATUS"
+    FEATURE_COUNT = "FEATURE_COUNT"
+
+    def name(self):
+        return "mapflow_results"
+
+    def displayName(self):  # noqa: N802 - QGIS API name
+        return "Load Mapflow processing results"
+
+    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
+        self.addParameter(QgsProcessingParameterString(self.PROCESSING_ID, "Processing id"))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, "Mapflow result"))
+        self.addOutput(QgsProcessingOutputString(self.STATUS, "Status"))
+        self.addOutput(QgsProcessingOutputNumber(self.FEATURE_COUNT, "Features in the result"))
+
+    def run_job(self, parameters, context, feedback):
+        client = self.clients["mapflow"]
+        processing_id = (self.parameterAsString(parameters, self.PROCESSING_ID, context) or "").strip()
+        if not processing_id:
+            raise MapbridgeError("no processing id was given", service="mapflow",
+                                 hint="Copy it from the Mapflow tab or the log of the processing")
+        answer = client.processing(processing_id)
+        status, percent = status_of(answer)
+        feedback.pushInfo(f"Processing {processing_id} '{answer.get('name', '')}' ({model_of(answer)}): "
+                          f"{status}, {percent:.0f}%.")
+        if status in FAILED:
+            raise MapbridgeError(f"processing {processing_id} ended with status {status}: "
+                                 f"{messages_text(answer) or 'the service gave no reason'}; it has no result",
+                                 service="mapflow", hint="Start a new processing")
+        if status != "OK":
+            raise MapbridgeError(f"processing {processing_id} is still {status} ({percent:.0f}%); its result is "
+                                 "not ready", service="mapflow", hint="Try again when it has finished")
+        with ResultDownload(processing_id) as download:
+            download_result(client, processing_id, download, feedback, progress_range=(0.0, 50.0))
+            destination, count = write_result_output(
+                self, parameters, self.OUTPUT, context, feedback, download.path, "mapflow_result",
+                progress_range=(50.0, 100.0))
+        feedback.pushInfo(f"Wrote {count} features of processing {processing_id}.")
+        store = TrackedProcessings()
+        if store.get(processing_id) is not None:
+            store.upsert(processing_id, status=status, percent=100, loaded=True)
+        return {self.OUTPUT: destination, self.STATUS: status, self.FEATURE_COUNT: count}
