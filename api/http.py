@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -188,30 +189,41 @@ class ServiceClient:
     def close(self):
         """Release pooled connections."""
         self.session.close()
+        if getattr(self, "_ro_session", None) is not None:
+            self._ro_session.close()
+
+    def is_same_origin(self, url):
+        """True when an absolute URL is on the service's own scheme, host and port."""
+        mine, other = urlsplit(self.config.base_url), urlsplit(url)
+        return (mine.scheme, mine.netloc.lower()) == (other.scheme, other.netloc.lower())
 
     def request(self, method, path, *, params=None, json_body=None, data=None, files=None, headers=None,
-                stream=False, timeout=None, ok=(200, 201, 202, 204)):
-        """Send a request; return the response or raise ServiceError with the server's own message."""
+                stream=False, timeout=None, ok=(200, 201, 202, 204), idempotent=None):
+        """Send a request; return the response or raise ServiceError with the server's own message.
+
+        idempotent=True marks a POST that only reads (a search, a price): it may be retried like a GET.
+        """
         self.config.require_token()
         method = method.upper()
-        all_headers = {"Authorization": self.auth_header(path)}
+        all_headers = {}
+        if not path.startswith(("http://", "https://")) or self.is_same_origin(path):
+            # The token only ever goes to the service's own host, never to a URL another host handed us.
+            all_headers["Authorization"] = self.auth_header(path)
         if headers:
             all_headers.update(headers)
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
         try:
-            response = self.session.request(
-                method, self.url(path), params=params, json=json_body, data=data, files=files,
-                headers=all_headers, stream=stream, timeout=timeout or self.timeout,
-            )
+            response = self._send(method, path, idempotent, params=params, json=json_body, data=data, files=files,
+                                  headers=all_headers, stream=stream, timeout=timeout or self.timeout)
         except RetryAfterTooLong as exc:
             raise RateLimitedError(
                 f"rate limit reached; the service asks to wait {exc.seconds:.0f} s",
                 service=self.service, status=429, retry_after=exc.seconds,
                 hint="Mapbridge waits and goes on by itself when it can; you may cancel",
             ) from None
-        except requests.exceptions.ConnectionError as exc:
-            raise self._connection_error(method, path, exc) from None
-        except requests.exceptions.Timeout as exc:
-            raise self._connection_error(method, path, exc) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise self._connection_error(method, path, exc, idempotent) from None
         except requests.exceptions.RequestException as exc:
             raise ServiceError(
                 f"the request to {path} failed ({type(exc).__name__})",
@@ -221,6 +233,24 @@ class ServiceClient:
         if response.status_code not in ok:
             raise self._status_error(response, path)
         return response
+
+    def _send(self, method, path, idempotent, **kwargs):
+        """One request through the session; a read-only POST gets the GET retry policy."""
+        if idempotent and method not in IDEMPOTENT_METHODS:
+            return self._read_only_session().request(method, self.url(path), **kwargs)
+        return self.session.request(method, self.url(path), **kwargs)
+
+    def _read_only_session(self):
+        """A second session on the same settings whose retry policy treats POST as safe to re-send."""
+        if getattr(self, "_ro_session", None) is None:
+            self._ro_session = ProxyAwareSession(self.session.proxy_settings)
+            retry = self.session.get_adapter("https://").max_retries.new(
+                allowed_methods=IDEMPOTENT_METHODS | {"POST"})
+            adapter = HTTPAdapter(max_retries=retry)
+            self._ro_session.mount("http://", adapter)
+            self._ro_session.mount("https://", adapter)
+            self._ro_session.headers.update(self.session.headers)
+        return self._ro_session
 
     def get_json(self, path, **kwargs):
         """GET an endpoint and return its parsed JSON body."""
@@ -261,9 +291,11 @@ class ServiceClient:
             details=self._scrub(response.text[:2000]) if response.text else None,
         )
 
-    def _connection_error(self, method, path, exc):
+    def _connection_error(self, method, path, exc, idempotent=None):
         sent = not _never_sent(exc)
-        if sent and method not in IDEMPOTENT_METHODS:
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        if sent and not idempotent:
             return OutcomeUnknownError(
                 f"no answer to {method} {path}; it may or may not have been carried out",
                 service=self.service, details=self._scrub(str(exc)),
@@ -278,9 +310,13 @@ class ServiceClient:
         )
 
     def _scrub(self, text):
-        """Remove the token from any text that may reach a message or a log."""
-        if text and self.config.token:
-            text = text.replace(self.config.token, "***")
+        """Remove the token and proxy credentials from any text that may reach a message or a log."""
+        if not text:
+            return text
+        proxy = self.session.proxy_settings
+        for secret in (self.config.token, proxy.password, quote(proxy.password, safe="") if proxy.password else ""):
+            if secret:
+                text = text.replace(secret, "***")
         return text
 
 

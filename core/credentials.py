@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsSettings
+from qgis.PyQt.QtCore import QCoreApplication, QThread
 
 from ..api.errors import ConfigurationError, service_title
 from . import settings_keys
@@ -23,7 +24,16 @@ def _auth_manager():
 def ensure_master_password():
     """Ask for (or check) the auth-DB master password; call on the main thread before any worker needs it."""
     manager = _auth_manager()
-    if not manager.masterPasswordIsSet() and not manager.setMasterPassword(True):
+    if manager.masterPasswordIsSet():
+        return
+    app = QCoreApplication.instance()
+    if app is not None and QThread.currentThread() != app.thread():
+        # The prompt is a dialog: opening it from a worker thread (a model's child algorithm) crashes QGIS.
+        raise ConfigurationError(
+            "the QGIS master password has not been entered yet in this session",
+            hint="Use Mapbridge ▸ Settings ▸ Test connection once to enter it, then run again",
+        )
+    if not manager.setMasterPassword(True):
         raise ConfigurationError(
             "the QGIS master password was not entered, so stored tokens cannot be read",
             hint="Enter it when QGIS asks, or set MAPBRIDGE_<SERVICE>_TOKEN in the environment",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import traceback
+
 from qgis.core import Qgis, QgsMessageLog
 
 from ..api.errors import LEVEL_WARNING, MapbridgeError
@@ -22,5 +24,6 @@ def log_exception(exc):
         log(message + (f"\nDetails: {exc.details}" if exc.details else ""), level)
         return message
     message = f"Unexpected error: {type(exc).__name__}: {exc}"
-    log(message, Qgis.MessageLevel.Critical)
+    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    log(f"{message}\n{trace}", Qgis.MessageLevel.Critical)
     return message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
 
-from ..api.errors import MapbridgeError
+from ..api.errors import MapbridgeError, service_title
 from ..core.log import log_exception
 from ..core.service_factory import client_for
 
@@ -54,6 +54,14 @@ class MapbridgeAlgorithm(QgsProcessingAlgorithm):
             return self.run_job(parameters, context, feedback)
         except MapbridgeError as exc:
             raise QgsProcessingException(log_exception(exc)) from None
+        except QgsProcessingException:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug must reach the user as a message, its traceback the log
+            log_exception(exc)
+            who = ", ".join(service_title(s) for s in self.services) or "Mapbridge"
+            raise QgsProcessingException(
+                f"{who}: unexpected error in {self.displayName()} ({type(exc).__name__}: {exc}). "
+                "Details are in the Mapbridge log tab; please report it.") from None
         finally:
             for client in self.clients.values():
                 client.close()

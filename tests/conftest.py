@@ -74,6 +74,38 @@ def sandbox_env(sandbox, monkeypatch):
     return sandbox
 
 
+QGIS_PYTHON_PLUGINS = "/usr/share/qgis/python/plugins"
+
+
+def init_qgis_processing():
+    """QGIS's own `processing` package, initialised (never the checkout's processing/ folder)."""
+    loaded = sys.modules.get("processing")
+    if loaded is not None and not (getattr(loaded, "__file__", "") or "").startswith(QGIS_PYTHON_PLUGINS):
+        for name in [n for n in sys.modules if n == "processing" or n.startswith("processing.")]:
+            del sys.modules[name]
+    if QGIS_PYTHON_PLUGINS not in sys.path:
+        sys.path.insert(0, QGIS_PYTHON_PLUGINS)
+    from processing.core.Processing import Processing
+
+    Processing.initialize()
+
+
+@pytest.fixture
+def mapbridge_processing(qgis_app):
+    """Processing initialised with the real Mapbridge provider registered; yields the registry."""
+    from mapbridge.processing.provider import MapbridgeProvider
+
+    init_qgis_processing()
+    registry = QgsApplication.processingRegistry()
+    added = None
+    if registry.providerById("mapbridge") is None:
+        added = MapbridgeProvider()
+        registry.addProvider(added)
+    yield registry
+    if added is not None:
+        registry.removeProvider(added)
+
+
 @pytest.fixture
 def tmp_gpkg(tmp_path):
     """A path for an output GeoPackage."""

@@ -187,3 +187,65 @@ def test_non_json_answer_is_explained(tmp_path):
 
 def test_tls_verification_is_always_on(sandbox):
     assert client(sandbox, "mapiry").session.verify is True
+
+
+CATALOG_AOI = {"type": "Polygon", "coordinates": [[[37.34, 55.67], [37.36, 55.67], [37.36, 55.68], [37.34, 55.68],
+                                                  [37.34, 55.67]]]}
+
+
+def test_read_only_post_is_retried_like_a_get(sandbox):
+    sandbox.add_fault("mapflow", "502", method="POST", path="^/catalog/meta$", count=1)
+    c = client(sandbox, "mapflow", retry=make_retry(backoff_factor=0.01))
+    body = c.send_json("POST", "/catalog/meta", {"aoi": CATALOG_AOI}, idempotent=True)
+    assert "images" in body
+    assert [r.status for r in sandbox.requests if r.path == "/catalog/meta"] == [502, 200]
+
+
+def test_creating_post_is_not_retried_after_a_gateway_error(sandbox):
+    sandbox.add_fault("mapiry", "502", method="POST", path="^/maps$", count=1)
+    with pytest.raises(ServiceError) as info:
+        client(sandbox, "mapiry", retry=make_retry(backoff_factor=0.01)).send_json("POST", "/maps", {"title": "x"})
+    assert info.value.status == 502
+    assert len([r for r in sandbox.requests if r.method == "POST"]) == 1
+
+
+def test_token_is_never_sent_to_another_host(sandbox):
+    import http.server
+    import threading
+
+    seen = []
+
+    class Storage(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.2", 0), Storage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        c = client(sandbox, "mapalyze")
+        c.request("GET", f"http://127.0.0.2:{server.server_address[1]}/signed/file.csv")
+        assert seen == [None]
+        c.request("GET", sandbox.base_urls["mapalyze"] + "/records?limit=1")
+        assert sandbox.requests[-1].headers["authorization"] == "Bearer " + sandbox.tokens["mapalyze"]
+    finally:
+        server.shutdown()
+
+
+def test_proxy_password_is_scrubbed_from_error_details(sandbox):
+    from mapbridge.api.proxy import ProxySettings
+
+    proxy = ProxySettings(True, "HttpProxy", "127.0.0.1", 9, user="ann", password="pa ss/word")
+    c = make_client(ServiceConfig("mapiry", "https://mapiry.example/api/v1", "tok-123"), proxy,
+                    retry=make_retry(total=0))
+    with pytest.raises(ServiceError) as info:
+        c.ping()
+    rendered = " ".join(str(x) for x in (info.value, info.value.details, info.value.args))
+    for secret in ("pa ss/word", "pa%20ss%2Fword", "tok-123"):
+        assert secret not in rendered

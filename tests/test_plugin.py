@@ -91,9 +91,13 @@ def test_settings_tab_saves_token_in_auth_db_not_settings(plugin, qgis_iface, sa
 
 def test_settings_tab_refuses_plain_http_to_remote_host(plugin, qgis_iface):
     qgis_iface.messageBar().clear_messages()
+    plugin.dock.settings_tab.boxes["mapalyze"].url_edit.setText("https://eu.mapalyze.example/v1")
     box = plugin.dock.settings_tab.boxes["mapsemble"]
     box.url_edit.setText("http://app.mapsemble.com/api/v1")
     assert not plugin.dock.settings_tab.save()
+    from qgis.core import QgsSettings
+
+    assert not QgsSettings().value("mapbridge/mapalyze/url"), "nothing is saved when one service is invalid"
     from qgis.core import Qgis
 
     messages = qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Critical)

@@ -14,6 +14,10 @@ from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 
 from ..api.errors import MapbridgeError
 
+# Runs whose owner went away (dock closed, plugin unloaded) stay referenced until their task ends:
+# the task still uses their context and feedback.
+_DETACHED = set()
+
 
 class _LogFeedback(QgsProcessingFeedback):
     """Keeps the algorithm's log lines so the dock can show the last one and the error text."""
@@ -76,6 +80,19 @@ class AlgorithmRun(QObject):
             self.feedback.cancel()
             self.task.cancel()
 
+    def detach_and_cancel(self):
+        """Cancel and outlive the owning widget: call from shutdown() so the task never uses freed objects."""
+        if self.done:
+            return
+        for signal in (self.progress, self.finished):
+            try:
+                signal.disconnect()  # the owner's slots must not run after it is gone
+            except TypeError:
+                pass  # nothing was connected
+        self.setParent(None)
+        _DETACHED.add(self)
+        self.cancel()
+
     def take_layer(self, layer_id_or_path):
         """The output layer produced in this run's context (temporary outputs), or None."""
         return self.context.takeResultLayer(layer_id_or_path)
@@ -98,6 +115,7 @@ class AlgorithmRun(QObject):
                 error = self.feedback.errors[-1] if self.feedback.errors else "The job failed; see the Mapbridge log."
         self.finished.emit(bool(ok), dict(results or {}), error.strip())
         self.task = None
+        _DETACHED.discard(self)
 
 
 def run_algorithm(algorithm_id, parameters, description, parent=None):

@@ -84,11 +84,17 @@ class ServiceSettingsBox(QGroupBox):
         self.env_label.setText(("Overridden by " + ", ".join(overrides)) if overrides else "")
         self.env_label.setVisible(bool(overrides))
 
-    def save(self):
-        """Store the URL in QgsSettings and a newly typed token in the auth database."""
+    def validate(self):
+        """Raise ConfigurationError when the typed URL is not acceptable."""
         url = self.url_edit.text().strip()
         if url:
             api_config.check_base_url(self.service, url)
+
+    def save(self):
+        """Store the URL in QgsSettings and a newly typed token in the auth database."""
+        self.validate()
+        url = self.url_edit.text().strip()
+        if url:
             QgsSettings().setValue(settings_keys.service_url(self.service), url)
         else:
             QgsSettings().remove(settings_keys.service_url(self.service))
@@ -167,8 +173,10 @@ class SettingsTab(QWidget):
         outer.addWidget(self.save_button)
 
     def save(self):
-        """Save every service's settings, reporting the first problem."""
+        """Save every service's settings, or none when one of them is invalid."""
         try:
+            for box in self.boxes.values():
+                box.validate()
             for box in self.boxes.values():
                 box.save()
         except MapbridgeError as exc:
