@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from .http import ServiceClient
+
+MAX_PAGE_SIZE = 500  # the documented maximum of `limit` on /records
+EXPORT_FORMATS = ("geojson", "csv", "pdf")
+
+
+def _query(form_id=None, since=None, **extra):
+    """Query parameters without the empty ones."""
+    params = {key: value for key, value in extra.items() if value is not None}
+    if form_id:
+        params["form_id"] = form_id
+    if since:
+        params["since"] = since
+    return params
 
 
 class MapalyzeClient(ServiceClient):
@@ -15,3 +30,69 @@ class MapalyzeClient(ServiceClient):
         body = self.get_json("/records", params={"limit": 1, "format": "geojson"})
         total = body.get("total") if isinstance(body, dict) else None
         return f"{total} records" if total is not None else "connected"
+
+    def records(self, *, offset=0, limit=MAX_PAGE_SIZE, form_id=None, since=None, fmt="geojson", raw=False):
+        """GET /records: one page (parsed JSON, or the raw body bytes when raw=True)."""
+        params = _query(form_id, since, format=fmt, limit=int(limit), offset=int(offset))
+        if not raw:
+            return self.get_json("/records", params=params)
+        # The whole body in one read: requests' 10 KB chunks would each wait for the GIL in busy loads.
+        response = self.request("GET", "/records", params=params, stream=True)
+        try:
+            return response.raw.read(decode_content=True)
+        finally:
+            response.close()
+
+    def forms(self):
+        """GET /forms: the list of forms (dicts with at least an id; undocumented, read leniently)."""
+        body = self.get_json("/forms")
+        if isinstance(body, dict):
+            for key in ("forms", "data", "items", "results"):
+                if isinstance(body.get(key), list):
+                    body = body[key]
+                    break
+        return [form for form in body if isinstance(form, dict)] if isinstance(body, list) else []
+
+    def export(self, fmt, *, form_id=None, since=None):
+        """GET /export/{fmt}: a streamed response, either the file (200) or an async job (202 + job_id)."""
+        if fmt not in EXPORT_FORMATS:
+            raise ValueError(f"unknown export format {fmt!r}")
+        return self.request("GET", f"/export/{fmt}", params=_query(form_id, since), stream=True,
+                            headers={"Accept": "*/*"})
+
+    def job(self, job_id):
+        """GET /jobs/{job_id}: status, progress and download_url of an export job."""
+        body = self.get_json(f"/jobs/{job_id}")
+        if isinstance(body, dict) and isinstance(body.get("data"), dict):
+            body = body["data"]
+        return body if isinstance(body, dict) else {}
+
+    def download(self, url):
+        """GET a download_url as a streamed response; the token is only sent to the API's own host."""
+        if url.startswith(("http://", "https://")) and not self._same_origin(url):
+            # A pre-signed storage URL on another host: no Authorization header (it would leak the token,
+            # and storage services reject requests that carry one).
+            return self._foreign_get(url)
+        return self.request("GET", url, stream=True, headers={"Accept": "*/*"})
+
+    def _same_origin(self, url):
+        mine, other = urlsplit(self.config.base_url), urlsplit(url)
+        return (mine.scheme, mine.netloc.lower()) == (other.scheme, other.netloc.lower())
+
+    def _foreign_get(self, url):
+        import requests
+
+        try:
+            response = self.session.get(url, stream=True, timeout=self.timeout, headers={"Accept": "*/*"})
+        except requests.exceptions.RequestException as exc:
+            raise self._connection_error("GET", urlsplit(url).path, exc) from None
+        if response.status_code != 200:
+            raise self._status_error(response, urlsplit(url).path)
+        return response
+
+    def create_record(self, form_id, coordinates, data, captured_at=None):
+        """POST /records: one new record ({form_id, coordinates [lng, lat(, alt)], data[, captured_at]})."""
+        body = {"form_id": form_id, "coordinates": list(coordinates), "data": data}
+        if captured_at:
+            body["captured_at"] = captured_at
+        return self.send_json("POST", "/records", body)

@@ -1,0 +1,103 @@
+"""The GeoPackage writer on its own: typing rules, exact widening of rows already written, the R-tree fallback."""
+
+from __future__ import annotations
+
+import pytest
+from qgis.core import QgsWkbTypes
+from qgis.PyQt.QtCore import QVariant
+
+from mapbridge.core import mapalyze_rtree
+from mapbridge.core import mapalyze_types as mt
+from mapbridge.core.mapalyze_writer import RecordWriter
+from mapbridge.tests.mapalyze_helpers import assert_spatial_index, features_by_id, gpkg_layer
+
+
+def feature(i, coords=None, **props):
+    return {"type": "Feature", "id": f"r{i}", "geometry": {"type": "Point", "coordinates": coords or [i, i / 2]},
+            "properties": props}
+
+
+@pytest.mark.parametrize("value,kind", [
+    (None, mt.NONE), (True, mt.BOOL), (7, mt.INT), (2 ** 40, mt.INT64), (2 ** 70, mt.STRING), (0.5, mt.DOUBLE),
+    (float("nan"), mt.STRING), ("2025-03-14T09:22:11Z", mt.DATETIME), ("2025-03-14T09:22:11.123+02:00", mt.DATETIME),
+    ("2025-03-14 09:22", mt.DATETIME), ("2025-03-14T09:22:11.123456Z", mt.STRING), ("2025-03-14", mt.STRING),
+    ("2025-13-14T09:22:11Z", mt.STRING), ("hello", mt.STRING), (["a", "b"], mt.STRLIST), ([], mt.STRLIST),
+    ([1, "a"], mt.JSON), ({"a": 1}, mt.JSON),
+])
+def test_kind_of_each_json_value(value, kind):
+    assert mt.kind_of(value) == kind
+
+
+@pytest.mark.parametrize("a,b,joined", [
+    (mt.INT, mt.DOUBLE, mt.DOUBLE), (mt.INT, mt.INT64, mt.INT64), (mt.BOOL, mt.INT, mt.STRING),
+    (mt.DATETIME, mt.STRING, mt.STRING), (mt.STRLIST, mt.JSON, mt.JSON), (mt.JSON, mt.STRING, mt.STRING),
+    (mt.NONE, mt.BOOL, mt.BOOL), (mt.DOUBLE, mt.DATETIME, mt.STRING),
+])
+def test_join_is_the_narrowest_exact_kind(a, b, joined):
+    assert mt.join(a, b) == joined == mt.join(b, a)
+
+
+def test_timestamps_are_stored_in_utc_geopackage_form():
+    assert mt.canonical_timestamp("2025-03-14T11:22:11.5+02:00") == "2025-03-14T09:22:11.500Z"
+    assert mt.canonical_timestamp("2025-03-14T09:22:11Z") == "2025-03-14T09:22:11.000Z"
+    assert mt.display_timestamp("2025-03-14T09:22:11.000Z") == "2025-03-14T09:22:11Z"
+
+
+def test_rows_already_written_are_converted_exactly_when_a_field_widens(tmp_path):
+    path = str(tmp_path / "w.gpkg")
+    writer = RecordWriter(path, "w")
+    writer.add_page([feature(0, flag=True, num=0.1 + 0.2, when="2025-01-01T00:00:00Z", n=1),
+                     feature(1, flag=False, num=1e-7, when="2025-01-02T00:00:00.250Z", n=2)])
+    writer.add_page([feature(2, flag="maybe", num="text", when="later", n=None)])
+    writer.finish()
+    by_id = features_by_id(gpkg_layer(path))
+    assert [by_id[f"r{i}"]["flag"] for i in range(3)] == ["true", "false", "maybe"]
+    assert [by_id[f"r{i}"]["num"] for i in range(3)] == ["0.30000000000000004", "1e-07", "text"]
+    assert [by_id[f"r{i}"]["when"] for i in range(3)] == ["2025-01-01T00:00:00Z", "2025-01-02T00:00:00.250Z", "later"]
+    assert by_id["r1"]["n"] == 2
+    assert [name for name, _, _ in writer.widened] == ["flag", "num", "when"]
+
+
+def test_points_without_altitude_get_nan_once_the_layer_is_pointz(tmp_path):
+    path = str(tmp_path / "z.gpkg")
+    writer = RecordWriter(path, "z")
+    writer.add_page([feature(0, [1.0, 2.0]), {"type": "Feature", "id": "nogeom", "geometry": None,
+                                              "properties": {}}])
+    writer.add_page([feature(1, [3.0, 4.0, 125.5])])
+    writer.finish()
+    layer = gpkg_layer(path)
+    assert layer.wkbType() == QgsWkbTypes.PointZ
+    by_id = features_by_id(layer)
+    assert by_id["r1"].geometry().constGet().z() == 125.5
+    z = by_id["r0"].geometry().constGet().z()
+    assert z != z
+    assert by_id["nogeom"].geometry().isNull()
+    assert writer.without_geometry == 1
+
+
+def test_gdal_builds_the_index_when_the_background_r_tree_cannot(tmp_path, monkeypatch):
+    monkeypatch.setattr(mapalyze_rtree.RtreeBuilder, "finish_into", lambda self, path, rtree: False)
+    path = str(tmp_path / "fallback.gpkg")
+    writer = RecordWriter(path, "f")
+    writer.add_page([feature(i, [13.0 + i / 1000, 52.5], n=i) for i in range(800)])
+    writer.finish()
+    layer = gpkg_layer(path)
+    assert layer.featureCount() == 800
+    assert layer.fields().field("n").type() == QVariant.Int
+    assert_spatial_index(layer, (13.1, 52.0, 13.3, 53.0))
+
+
+def test_appending_records_with_altitude_to_a_2d_layer(tmp_path):
+    path = str(tmp_path / "append.gpkg")
+    writer = RecordWriter(path, "a")
+    writer.add_page([feature(i, [13.0 + i / 100, 52.5], n=i) for i in range(5)])
+    writer.finish()
+    assert gpkg_layer(path).wkbType() == QgsWkbTypes.Point
+    again = RecordWriter(path, "a", append=True)
+    assert again.add_page([feature(4, [13.04, 52.5], n=4), feature(9, [13.2, 52.6, 80.0], n=9, extra="x")]) == 1
+    again.finish()
+    layer = gpkg_layer(path)
+    assert layer.wkbType() == QgsWkbTypes.PointZ and layer.featureCount() == 6
+    by_id = features_by_id(layer)
+    assert by_id["r9"].geometry().constGet().z() == 80.0 and by_id["r9"]["extra"] == "x"
+    assert_spatial_index(layer, (13.0, 52.0, 13.3, 53.0))
