@@ -5,8 +5,6 @@ PY := $(VENV)/bin/python
 PLUGIN := mapbridge
 VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 QGIS_PROFILE_DIR ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
-ZIP_EXCLUDES := tests sandbox bench tools screenshots .ci .build .venv .git .qgis-settings dist demo-output \
-	bench-results requirements-dev.txt pytest.ini ruff.toml Makefile .gitignore .gitattributes
 export QGIS_PLUGINPATH := $(CURDIR)/.build/plugins
 
 .PHONY: setup demo test lint bench zip deploy qgis screenshots sandbox clean
@@ -30,10 +28,7 @@ sandbox: setup
 	@$(PY) -m sandbox --port $${PORT:-8765}
 
 zip:
-	@rm -rf dist/$(PLUGIN) && mkdir -p dist/$(PLUGIN)
-	@git ls-files -z | tar --null -T - -cf - $(addprefix --exclude=,$(ZIP_EXCLUDES)) | tar -xf - -C dist/$(PLUGIN)
-	@cd dist && rm -f $(PLUGIN)-$(VERSION).zip && find $(PLUGIN) -name '__pycache__' -prune -o -type f -print | sort | zip -q $(PLUGIN)-$(VERSION).zip -@
-	@echo "dist/$(PLUGIN)-$(VERSION).zip"
+	@/usr/bin/python3 tools/make_zip.py dist
 
 deploy:
 	@mkdir -p "$(QGIS_PROFILE_DIR)/python/plugins"

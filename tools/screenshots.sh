@@ -3,7 +3,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="$(mktemp -d)"
-MAPBRIDGE_SCREENSHOT_SANDBOX=1 bash "$ROOT/tools/run_desktop.sh" "$ROOT/tools/desktop_check.py" "$OUT"
+bash "$ROOT/tools/run_desktop.sh" "$ROOT/tools/screenshot_scene.py" "$OUT"
 mkdir -p "$ROOT/screenshots"
 for png in "$OUT"/dock-*.png; do
   [ -f "$png" ] && cp "$png" "$ROOT/screenshots/$(basename "$png")"

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(qgis python3-qgis qgis-providers python3-gdal gdal-bin xvfb xauth python3-venv python3-requests python3-socks pyqt5-dev-tools make zip)
+APT_PACKAGES=(qgis python3-qgis qgis-providers python3-gdal gdal-bin xvfb xauth python3-venv python3-requests python3-socks pyqt5-dev-tools make zip fonts-noto-color-emoji)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,112 @@
+"""Run inside the real QGIS desktop (qgis --code): drive the dock against an in-process sandbox and screenshot it.
+
+Loads Mapalyze records, shows the Mapflow tab with the account's processings, the Push tab on the loaded layer,
+and Settings. Writes PNGs and report.json to MAPBRIDGE_DESKTOP_OUT, then quits QGIS.
+"""
+
+import json
+import os
+import sys
+import tempfile
+import traceback
+
+from qgis.core import QgsApplication, QgsFeatureRequest, QgsProject, QgsRectangle
+from qgis.PyQt.QtCore import QTimer
+from qgis.PyQt.QtWidgets import QDockWidget
+from qgis.utils import iface, plugins
+
+OUT = os.environ.get("MAPBRIDGE_DESKTOP_OUT", "/tmp/mapbridge-screens")
+os.makedirs(OUT, exist_ok=True)
+sys.path.insert(0, os.environ["QGIS_PLUGINPATH"])
+from mapbridge.sandbox import SandboxServer  # noqa: E402
+
+SANDBOX = SandboxServer(port=0, records=1500, seed=3, processing_seconds=5).start()
+os.environ.update(SANDBOX.env())
+report = {"screenshots": [], "errors": [], "steps": []}
+WORK = tempfile.mkdtemp(prefix="mapbridge-screens-")
+
+
+def finish():
+    with open(os.path.join(OUT, "report.json"), "w", encoding="utf-8") as fh:
+        json.dump(report, fh, indent=2)
+    SANDBOX.stop()
+    QgsApplication.exit(0)
+
+
+def guarded(step):
+    """Run a step; on error record it and finish."""
+    def run():
+        try:
+            step()
+        except Exception:  # noqa: BLE001 - the report must be written whatever happened
+            report["errors"].append(traceback.format_exc())
+            finish()
+    return run
+
+
+def shoot(name):
+    path = os.path.join(OUT, f"dock-{name}.png")
+    iface.mainWindow().grab().save(path)
+    report["screenshots"].append(path)
+
+
+def dock():
+    return iface.mainWindow().findChild(QDockWidget, "MapbridgeDock")
+
+
+def start():
+    iface.mainWindow().resize(1500, 950)
+    plugins["mapbridge"].action.setChecked(True)
+    tab = dock().show_tab("Mapalyze")
+    tab.folder_widget.setFilePath(WORK)
+    tab.load_button.click()
+    report["steps"].append("mapalyze load clicked")
+    wait_for_layer(0)
+
+
+def wait_for_layer(tries):
+    layers = [lyr for lyr in QgsProject.instance().mapLayers().values()
+              if lyr.customProperty("mapbridge/service") == "mapalyze"]
+    if layers:
+        report["steps"].append(f"mapalyze layer with {layers[0].featureCount()} features")
+        iface.setActiveLayer(layers[0])
+        # Records come in city clusters: show the first record's city.
+        first = next(layers[0].getFeatures()).geometry().asPoint()
+        x, y = first.x(), first.y()
+        iface.mapCanvas().setExtent(QgsRectangle(x - 0.06, y - 0.04, x + 0.06, y + 0.04))
+        iface.mapCanvas().refresh()
+        QTimer.singleShot(1500, guarded(lambda: mapalyze_shot(layers[0])))
+    elif tries > 120:
+        report["errors"].append("no Mapalyze layer after 60 s")
+        finish()
+    else:
+        QTimer.singleShot(500, guarded(lambda: wait_for_layer(tries + 1)))
+
+
+def mapalyze_shot(layer):
+    shoot("mapalyze")
+    dock().show_tab("Mapflow")
+    QTimer.singleShot(4000, guarded(lambda: mapflow_shot(layer)))
+
+
+def mapflow_shot(layer):
+    shoot("mapflow")
+    visible = QgsFeatureRequest().setFilterRect(iface.mapCanvas().extent()).setNoAttributes()
+    layer.selectByIds([f.id() for f in layer.getFeatures(visible)][:25])
+    push = dock().show_tab("Push")
+    push.layer_combo.setLayer(layer)
+    QTimer.singleShot(2500, guarded(push_shot))
+
+
+def push_shot():
+    shoot("push")
+    dock().show_tab("Settings")
+    QTimer.singleShot(1000, guarded(settings_shot))
+
+
+def settings_shot():
+    shoot("settings")
+    finish()
+
+
+QTimer.singleShot(2500, guarded(start))
