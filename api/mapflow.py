@@ -6,6 +6,8 @@ import os
 import uuid
 from urllib.parse import quote
 
+import requests
+
 from .errors import CancelledError, ServiceError
 from .http import ServiceClient
 
@@ -172,8 +174,9 @@ class MapflowClient(ServiceClient):
 
     def processings_page(self, project_id, limit=50, offset=0):
         """POST /projects/{id}/processings/v2/page {limit, offset} → {results, total}."""
+        # A read (POST only because it takes a body): may be retried like a GET.
         body = self.send_json("POST", f"/projects/{quote(str(project_id), safe='')}/processings/v2/page",
-                              {"limit": int(limit), "offset": int(offset)})
+                              {"limit": int(limit), "offset": int(offset)}, idempotent=True)
         if isinstance(body, list):
             return {"results": body, "total": len(body)}
         return body if isinstance(body, dict) else {"results": [], "total": 0}
@@ -193,18 +196,20 @@ class MapflowClient(ServiceClient):
 
     def processing_cost(self, body):
         """POST /processing/cost/v2 with a create body → the cost in credits (a number), or None if unpriced."""
-        return number_of(self.send_json("POST", "/processing/cost/v2", body))
+        return number_of(self.send_json("POST", "/processing/cost/v2", body, idempotent=True))
 
     def download_result(self, processing_id, path, *, progress=None, cancelled=None):
         """GET /processings/{id}/result streamed to a file; returns the bytes written."""
         response = self.request("GET", f"/processings/{quote(str(processing_id), safe='')}/result",
                                 stream=True, timeout=TRANSFER_TIMEOUT,
                                 headers={"Accept": "application/geo+json, application/json"})
-        return self._save_stream(response, path, progress, cancelled)
+        return self._save_stream(response, path, progress, cancelled, processing_id)
 
-    def _save_stream(self, response, path, progress, cancelled):
+    def _save_stream(self, response, path, progress, cancelled, processing_id):
         total = int(response.headers.get("Content-Length") or 0) or None
         written = 0
+        again = (f"Load it again with 'Load results' in the Mapflow tab or the mapflow_results algorithm and the "
+                 f"processing id {processing_id}")
         try:
             with open(path, "wb") as out:
                 for chunk in response.iter_content(DOWNLOAD_CHUNK):
@@ -214,6 +219,11 @@ class MapflowClient(ServiceClient):
                     written += len(chunk)
                     if progress is not None:
                         progress(written, total)
+        except requests.exceptions.RequestException as exc:
+            # Before OSError: requests' ConnectionError/ChunkedEncodingError are OSError subclasses too.
+            raise ServiceError(f"the download of the result was interrupted after {written} bytes "
+                               f"({type(exc).__name__})", service=self.service, hint=again,
+                               details=self._scrub(str(exc))) from None
         except OSError as exc:
             raise ServiceError(f"the download could not be saved to {path}: {exc.strerror or exc}",
                                service=self.service, hint="Check the free disk space and the temporary folder") \
@@ -221,14 +231,14 @@ class MapflowClient(ServiceClient):
         finally:
             response.close()
         if total is not None and written != total:
-            raise ServiceError(f"the download ended after {written} of {total} bytes", service=self.service,
-                               hint="Try again; the connection was interrupted")
+            raise ServiceError(f"the download of the result was interrupted after {written} of {total} bytes",
+                               service=self.service, hint=again)
         return written
 
     # -- catalog (Data API) ------------------------------------------------------------------
     def catalog_search(self, body):
         """POST /catalog/meta {aoi, filters, limit, offset} → {images, total}."""
-        result = self.send_json("POST", "/catalog/meta", body)
+        result = self.send_json("POST", "/catalog/meta", body, idempotent=True)
         if isinstance(result, list):
             return {"images": result, "total": len(result)}
         if isinstance(result, dict) and result.get("type") == "FeatureCollection":

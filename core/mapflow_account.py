@@ -171,3 +171,21 @@ def preflight(client, aoi, body):
     cost, note = price_preview(client, body)
     check_limits(account, aoi, cost)
     return {"account": account, "cost": cost, "note": note, "projectId": body["projectId"]}
+
+
+def confirmation_text(aoi, choice, checked):
+    """What the user confirms before credits are spent: area, model, imagery, cost and balance."""
+    account = checked["account"]
+    cost = checked["cost"]
+    imagery = (f"catalog image {choice['image_id']}" if choice["image_id"]
+               else f"{choice['provider']}, zoom {choice['zoom']}")
+    lines = [
+        f"Name: {choice['name']}",
+        f"Area: {aoi.area_km2:.3f} km²" + (f" ({aoi.part_count} polygons)" if aoi.part_count > 1 else ""),
+        f"Model: {choice['model']}",
+        f"Imagery: {imagery}",
+        f"Cost: {cost:g} credits" if cost is not None else f"Cost: not known in advance. {checked['note']}".strip(),
+        f"Account: {account.balance_text()}, {account.limit_text()}",
+    ]
+    lines.extend(aoi.notes)
+    return "Start this Mapflow processing?\n\n" + "\n".join(lines)

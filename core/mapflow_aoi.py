@@ -13,15 +13,16 @@ from qgis.core import (
     QgsDistanceArea,
     QgsGeometry,
     QgsRectangle,
-    QgsWkbTypes,
 )
 
 from ..api.errors import MapbridgeError
+from .qgis_compat import geometry_type
 
 WGS84 = "EPSG:4326"
 # Coordinates sent to Mapflow: 7 decimals of a degree is about 1 cm.
 GEOJSON_PRECISION = 7
 MAPFLOW = "mapflow"
+POLYGON = geometry_type("Polygon")
 
 
 def wgs84():
@@ -87,13 +88,13 @@ def polygonal_only(geometry):
     """Keep only the polygon parts of a geometry (makeValid may add lines or points); None when none are left."""
     if geometry is None or geometry.isEmpty():
         return None
-    if geometry.type() == QgsWkbTypes.GeometryType.PolygonGeometry:
+    if geometry.type() == POLYGON:
         return geometry
     collection = geometry.constGet()
     polygons = []
     for i in range(collection.numGeometries() if hasattr(collection, "numGeometries") else 0):
         part = QgsGeometry(collection.geometryN(i).clone())
-        if part.type() == QgsWkbTypes.GeometryType.PolygonGeometry and not part.isEmpty():
+        if part.type() == POLYGON and not part.isEmpty():
             polygons.append(part)
     if not polygons:
         return None
@@ -128,7 +129,7 @@ def build_aoi(geometries, source_crs, transform_context=None, labels=None):
         if geometry is None or geometry.isNull() or geometry.isEmpty():
             notes.append(f"The AOI {label} has no geometry and was skipped.")
             continue
-        if geometry.type() != QgsWkbTypes.GeometryType.PolygonGeometry:
+        if geometry.type() != POLYGON:
             raise MapbridgeError(f"the AOI {label} is not a polygon", service=MAPFLOW,
                                  hint="Use a polygon layer, a drawn polygon or rectangle, or the canvas extent")
         count += 1
@@ -161,10 +162,14 @@ def build_aoi(geometries, source_crs, transform_context=None, labels=None):
     return Aoi(merged, area, count, notes)
 
 
-def aoi_from_source(source, transform_context=None, feedback=None):
-    """An Aoi from a QgsFeatureSource (a Processing source honours 'selected features only')."""
+def aoi_from_source(source, transform_context=None, feedback=None, features=None):
+    """An Aoi from a QgsFeatureSource (a Processing source honours 'selected features only').
+
+    features: an iterator over the source to use instead of source.getFeatures() (e.g. one that skips the
+    Processing geometry validity checks, since invalid polygons are repaired here).
+    """
     geometries, labels = [], []
-    for feature in source.getFeatures():
+    for feature in features if features is not None else source.getFeatures():
         if feedback is not None and feedback.isCanceled():
             break
         geometries.append(feature.geometry())

@@ -5,24 +5,25 @@ from __future__ import annotations
 import json
 
 from osgeo import ogr
-from qgis.core import QgsFeature, QgsField, QgsFields, QgsGeometry, QgsWkbTypes
-from qgis.PyQt.QtCore import QDateTime, QVariant
+from qgis.core import QgsFeature, QgsField, QgsFields, QgsGeometry
+from qgis.PyQt.QtCore import QDateTime, QTime
 
 from ..api.errors import CancelledError, MapbridgeError
+from .qgis_compat import FIELD_DOUBLE, FIELD_STRING, geometry_type, wkb_type
 
 MAPFLOW = "mapflow"
 PAGE_SIZE = 100
 MAX_IMAGES = 2000
 # Known image keys first (Data API page), in this order, with their field types.
 KNOWN_FIELDS = [
-    ("id", QVariant.Type.String), ("acquisitionDate", QVariant.Type.String), ("cloudCover", QVariant.Type.Double),
-    ("pixelResolution", QVariant.Type.Double), ("offNadirAngle", QVariant.Type.Double),
-    ("sensor", QVariant.Type.String), ("productType", QVariant.Type.String),
-    ("colorBandOrder", QVariant.Type.String), ("providerName", QVariant.Type.String),
+    ("id", FIELD_STRING), ("acquisitionDate", FIELD_STRING), ("cloudCover", FIELD_DOUBLE),
+    ("pixelResolution", FIELD_DOUBLE), ("offNadirAngle", FIELD_DOUBLE),
+    ("sensor", FIELD_STRING), ("productType", FIELD_STRING),
+    ("colorBandOrder", FIELD_STRING), ("providerName", FIELD_STRING),
 ]
 
 
-def iso_utc(value, end_of_day=False):
+def date_to_iso_utc(value, end_of_day=False):
     """ISO 8601 UTC text of a QDateTime/QDate/str (a bare date means its start, or its end for DATE_TO)."""
     if value is None or value == "":
         return None
@@ -34,7 +35,7 @@ def iso_utc(value, end_of_day=False):
     if hasattr(value, "isValid") and not value.isValid():
         return None
     if not isinstance(value, QDateTime):
-        value = QDateTime(value)  # a QDate
+        value = QDateTime(value, QTime(0, 0))  # a QDate (Qt6 has no QDateTime(QDate))
         if end_of_day:
             value = value.addSecs(86399)
     elif end_of_day and value.time().hour() == 0 and value.time().minute() == 0 and value.time().second() == 0:
@@ -106,8 +107,7 @@ def footprint_fields(images):
         for key, value in image.items():
             if key in names or key == "footprint" or isinstance(value, (dict, list)):
                 continue
-            kind = QVariant.Type.Double if isinstance(value, (int, float)) and not isinstance(value, bool) \
-                else QVariant.Type.String
+            kind = FIELD_DOUBLE if isinstance(value, (int, float)) and not isinstance(value, bool) else FIELD_STRING
             fields.append(QgsField(key, kind))
             names.add(key)
     return fields
@@ -122,7 +122,7 @@ def geometry_of(geojson):
         return QgsGeometry()
     geometry = QgsGeometry()
     geometry.fromWkb(bytes(ogr_geometry.ExportToIsoWkb()))
-    if geometry.type() == QgsWkbTypes.GeometryType.PolygonGeometry and not geometry.isMultipart():
+    if geometry.type() == geometry_type("Polygon") and not geometry.isMultipart():
         geometry.convertToMultiType()
     return geometry
 
@@ -137,7 +137,7 @@ def footprint_features(images, fields):
             value = image.get(field.name())
             if value is None or isinstance(value, (dict, list)):
                 continue
-            if field.type() == QVariant.Type.Double:
+            if field.isNumeric():
                 try:
                     value = float(value)
                 except (TypeError, ValueError):
@@ -149,4 +149,4 @@ def footprint_features(images, fields):
     return features
 
 
-FOOTPRINT_WKB = QgsWkbTypes.Type.MultiPolygon
+FOOTPRINT_WKB = wkb_type("MultiPolygon")

@@ -13,6 +13,8 @@ FINAL = ("OK", "FAILED", "CANCELLED", "REFUNDED")
 FAILED = ("FAILED", "CANCELLED", "REFUNDED")
 # Consecutive failed status reads tolerated while waiting (the service may blip during a long processing).
 MAX_POLL_ERRORS = 5
+# Logged by mapflow_process as soon as the processing exists, so the user can fetch its result later.
+ID_MARKER = "Mapflow processing id: "
 
 
 @dataclass

@@ -7,9 +7,10 @@ import shutil
 import tempfile
 
 from osgeo import gdal, ogr
-from qgis.core import QgsFeature, QgsFeatureSink, QgsVectorFileWriter, QgsVectorLayer
+from qgis.core import QgsFeature, QgsVectorFileWriter, QgsVectorLayer
 
 from ..api.errors import CancelledError, MapbridgeError, ServiceError
+from .qgis_compat import fast_insert_flag
 
 MAPFLOW = "mapflow"
 # Features per transaction when writing a GeoPackage (ogr2ogr's -gt).
@@ -165,6 +166,7 @@ def copy_into_sink(result, make_sink, feedback, progress_range=(0.0, 100.0)):
     total = max(1, layer.featureCount())
     count = 0
     feature = QgsFeature()
+    fast = fast_insert_flag()
     iterator = layer.getFeatures()
     while iterator.nextFeature(feature):
         if count % 1000 == 0:
@@ -172,7 +174,7 @@ def copy_into_sink(result, make_sink, feedback, progress_range=(0.0, 100.0)):
                 raise CancelledError("Writing the result was cancelled; the output is incomplete")
             if progress_range:
                 feedback.setProgress(low + (high - low) * (0.5 + 0.5 * count / total))
-        if not sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert):
+        if not sink.addFeature(feature, fast):
             raise MapbridgeError(f"writing feature {count + 1} of the result failed", hint="Check the output")
         count += 1
     del layer

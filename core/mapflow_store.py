@@ -1,4 +1,8 @@
-"""The processings the Mapflow tab tracks, kept in QgsSettings so they survive a restart (ids only, no secrets)."""
+"""The processings the Mapflow tab tracks, kept in QgsSettings so they survive a restart (ids only, no secrets).
+
+QgsSettings is written on the main thread only. Algorithms running in a worker thread report what they did to
+`RUNS` (in memory, guarded by a lock); the main thread moves it into QgsSettings with `persist_runs()`.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,13 @@ import threading
 import time
 
 from qgis.core import QgsSettings
+from qgis.PyQt.QtCore import QCoreApplication, QObject, QThread, Qt, pyqtSignal
 
 from . import settings_keys
 
 # Only these keys are stored per processing.
-STORED_KEYS = ("id", "name", "projectId", "model", "status", "percent", "created", "output", "loaded", "busyUntil")
+STORED_KEYS = ("id", "name", "projectId", "model", "status", "percent", "created", "output", "loaded")
 MAX_TRACKED = 500
-# Algorithms (worker threads) and the dock's poller (main thread) both update the list: one writer at a time.
-_LOCK = threading.RLock()
 
 
 def _read(key):
@@ -47,40 +50,152 @@ class TrackedProcessings:
         return [p["id"] for p in self.all()]
 
     def upsert(self, processing_id, **values):
-        """Add or update a processing (unknown keys are dropped)."""
-        with _LOCK:
-            items = self.all()
-            item = next((p for p in items if p["id"] == processing_id), None)
-            if item is None:
-                item = {"id": processing_id}
-                items.insert(0, item)
-            item.update({k: v for k, v in values.items() if k in STORED_KEYS and k != "id"})
-            _write(settings_keys.MAPFLOW_TRACKED_PROCESSINGS, items[:MAX_TRACKED])
-            hidden = self.hidden()
-            if processing_id in hidden:
-                hidden.discard(processing_id)
-                _write(settings_keys.MAPFLOW_HIDDEN_PROCESSINGS, sorted(hidden))
-            return item
+        """Add or update a processing (unknown keys are dropped); main thread only."""
+        _require_main_thread()
+        items = self.all()
+        item = next((p for p in items if p["id"] == processing_id), None)
+        if item is None:
+            item = {"id": processing_id}
+            items.insert(0, item)
+        item.update({k: v for k, v in values.items() if k in STORED_KEYS and k != "id"})
+        _write(settings_keys.MAPFLOW_TRACKED_PROCESSINGS, items[:MAX_TRACKED])
+        hidden = self.hidden()
+        if processing_id in hidden:
+            hidden.discard(processing_id)
+            _write(settings_keys.MAPFLOW_HIDDEN_PROCESSINGS, sorted(hidden))
+        return item
 
     def remove(self, processing_id):
-        """Stop tracking a processing and hide it from the list (it stays on the service)."""
-        with _LOCK:
-            _write(settings_keys.MAPFLOW_TRACKED_PROCESSINGS, [p for p in self.all() if p["id"] != processing_id])
-            hidden = self.hidden()
-            hidden.add(processing_id)
-            _write(settings_keys.MAPFLOW_HIDDEN_PROCESSINGS, sorted(hidden)[-MAX_TRACKED:])
-
-    def claimed(self, processing_id, now=None):
-        """True while a running algorithm has said it will write this processing's result itself."""
-        item = self.get(processing_id) or {}
-        try:
-            return float(item.get("busyUntil") or 0) > (time.time() if now is None else now)
-        except (TypeError, ValueError):
-            return False
+        """Stop tracking a processing and hide it from the list (it stays on the service); main thread only."""
+        _require_main_thread()
+        _write(settings_keys.MAPFLOW_TRACKED_PROCESSINGS, [p for p in self.all() if p["id"] != processing_id])
+        hidden = self.hidden()
+        hidden.add(processing_id)
+        _write(settings_keys.MAPFLOW_HIDDEN_PROCESSINGS, sorted(hidden)[-MAX_TRACKED:])
 
     def hidden(self):
         """Ids the user removed from the list."""
         return {str(i) for i in _read(settings_keys.MAPFLOW_HIDDEN_PROCESSINGS)}
+
+
+def _on_main_thread():
+    """True on the Qt main thread (or without a Qt application)."""
+    app = QCoreApplication.instance()
+    return app is None or QThread.currentThread() is app.thread()
+
+
+def _require_main_thread():
+    """QSettings is not shared safely between threads: writes from a worker are a bug."""
+    if not _on_main_thread():
+        raise RuntimeError("Mapflow: tracked processings are written on the main thread only (use RUNS)")
+
+
+class _MainThreadSaver(QObject):
+    """Runs persist_runs() on the main thread when a worker asks (a queued signal)."""
+
+    requested = pyqtSignal()
+
+    def __init__(self):
+        super().__init__()
+        app = QCoreApplication.instance()
+        if app is not None and self.thread() is not app.thread():
+            self.moveToThread(app.thread())
+        self.requested.connect(self._save, Qt.ConnectionType.QueuedConnection)
+
+    def _save(self):
+        persist_runs()
+
+
+class RunRegistry:
+    """What running algorithms did to processings (thread-safe, in memory) and which results they will write.
+
+    A worker thread calls note() and lease(); the main thread calls snapshot() to persist the notes and to learn
+    which processings a run still claims (so the dock does not load a result a second time).
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._notes = {}  # id -> {values, "tracked_only": bool}
+        self._leases = {}  # id -> monotonic deadline
+        self._saver = None
+
+    def _save_soon(self):
+        """Persist the notes now on the main thread, or soon through the main thread's event loop."""
+        if QCoreApplication.instance() is None:
+            return  # no Qt application: the notes wait for persist_runs()
+        if _on_main_thread():
+            persist_runs()
+            return
+        with self._lock:
+            saver = self._saver
+        if saver is not None:
+            saver.requested.emit()
+
+    def attach(self):
+        """Create the main-thread saver (call on the main thread, e.g. when the provider loads)."""
+        if self._saver is None and QCoreApplication.instance() is not None and _on_main_thread():
+            self._saver = _MainThreadSaver()
+
+    def _merge(self, processing_id, values, tracked_only):
+        """Add values to a processing's pending note (call with the lock held)."""
+        entry = self._notes.setdefault(processing_id, {"values": {}, "tracked_only": tracked_only})
+        entry["values"].update({k: v for k, v in values.items() if k in STORED_KEYS and k != "id"})
+        entry["tracked_only"] = entry["tracked_only"] and tracked_only
+
+    def note(self, processing_id, tracked_only=False, **values):
+        """Record values for the tracked list (tracked_only: apply only if the id is already tracked)."""
+        with self._lock:
+            self._merge(processing_id, values, tracked_only)
+        self._save_soon()
+
+    def lease(self, processing_id, seconds):
+        """Claim a processing's result for `seconds` (renewed by calling again)."""
+        with self._lock:
+            self._leases[processing_id] = time.monotonic() + seconds
+
+    def release(self, processing_id, **values):
+        """End the claim; values are noted in the same step (a result written and noted is never unclaimed)."""
+        with self._lock:
+            if values:
+                self._merge(processing_id, values, False)
+            self._leases.pop(processing_id, None)
+        if values:
+            self._save_soon()
+
+    def claimed(self, processing_id):
+        """True while a running algorithm holds the processing's lease."""
+        with self._lock:
+            return self._leases.get(processing_id, 0) > time.monotonic()
+
+    def clear(self):
+        """Forget every note and lease (a new session)."""
+        with self._lock:
+            self._notes, self._leases = {}, {}
+
+    def snapshot(self):
+        """Take the pending notes and the claimed ids in one step: ({id: entry}, {ids})."""
+        with self._lock:
+            notes, self._notes = self._notes, {}
+            now = time.monotonic()
+            self._leases = {k: v for k, v in self._leases.items() if v > now}
+            return notes, set(self._leases)
+
+
+RUNS = RunRegistry()
+RUNS.attach()  # modules are imported on the main thread (plugin load, qgis_process)
+
+
+def persist_runs(store=None):
+    """Move the runs' notes into QgsSettings (main thread); returns the ids still claimed by a run."""
+    store = store or TrackedProcessings()
+    notes, claimed = RUNS.snapshot()
+    if notes:
+        tracked = set(store.ids())
+        for processing_id, entry in notes.items():
+            if entry["tracked_only"] and processing_id not in tracked:
+                continue
+            store.upsert(processing_id, **entry["values"])
+    return claimed
 
 
 def auto_load_results():

@@ -10,9 +10,10 @@ from qgis.core import (
     QgsProcessingLayerPostProcessorInterface,
     QgsRuleBasedRenderer,
     QgsSingleSymbolRenderer,
-    QgsWkbTypes,
 )
 from qgis.PyQt.QtGui import QColor
+
+from .qgis_compat import geometry_type, request_flag
 
 HEIGHT_FIELD = "building_height"
 HEIGHT_CLASSES = 5
@@ -39,7 +40,8 @@ def _plain_color(layer):
 def height_values(layer, limit=20000):
     """Non-null building heights of a layer (a sample of at most `limit`), for the classes."""
     index = layer.fields().indexOf(HEIGHT_FIELD)
-    request = QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry).setSubsetOfAttributes([index])
+    # Qgis.FeatureRequestFlag from 3.36 (QGIS 4); QgsFeatureRequest.Flag before.
+    request = QgsFeatureRequest().setFlags(request_flag("NoGeometry")).setSubsetOfAttributes([index])
     values = []
     for feature in layer.getFeatures(request):
         value = feature.attribute(index)
@@ -79,7 +81,7 @@ def height_renderer(layer):
 
 def apply_default_style(layer):
     """Give a Mapflow result a clear style: buildings by height when present, otherwise a plain fill."""
-    if layer is None or not layer.isValid() or layer.geometryType() != QgsWkbTypes.GeometryType.PolygonGeometry:
+    if layer is None or not layer.isValid() or layer.geometryType() != geometry_type("Polygon"):
         return False
     renderer = None
     if layer.fields().indexOf(HEIGHT_FIELD) >= 0:

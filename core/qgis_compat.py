@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from qgis.core import (
     Qgis,
+    QgsFeatureRequest,
     QgsFeatureSink,
+    QgsGeometry,
     QgsMapLayerProxyModel,
     QgsProcessing,
     QgsProcessingFeatureSource,
@@ -79,6 +81,21 @@ def vector_layer_type():
 def geometry_type(member):
     """A geometry type: Point, Line, Polygon, Unknown, Null."""
     return _qgis_enum("GeometryType", member, lambda: getattr(QgsWkbTypes.GeometryType, member + "Geometry"))
+
+
+def wkb_type(member):
+    """A WKB geometry type: Point, PointZ, MultiPolygon…"""
+    return _qgis_enum("WkbType", member, lambda: getattr(QgsWkbTypes.Type, member))
+
+
+def request_flag(member):
+    """A QgsFeatureRequest flag: NoGeometry, SubsetOfAttributes…"""
+    return _qgis_enum("FeatureRequestFlag", member, lambda: getattr(QgsFeatureRequest.Flag, member))
+
+
+def geos_validation():
+    """The GEOS engine for QgsGeometry.validateGeometry / isGeosValid checks."""
+    return _qgis_enum("GeometryValidationEngine", "Geos", lambda: QgsGeometry.ValidationMethod.ValidatorGeos)
 
 
 def property_type(member):

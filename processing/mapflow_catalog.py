@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from qgis.core import (
-    Qgis,
-    QgsFeatureSink,
     QgsProcessingOutputNumber,
     QgsProcessingParameterDateTime,
     QgsProcessingParameterFeatureSink,
@@ -12,19 +10,18 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from ..api.errors import CancelledError, MapbridgeError, ServiceError
-from ..core.mapflow_account import Account, read_account
-from ..core.mapflow_aoi import aoi_from_source, ellipsoidal_area_m2, polygon_parts, wgs84
-from ..core.mapflow_catalog import FOOTPRINT_WKB, footprint_features, footprint_fields, iso_utc, search_catalog
+from ..api.errors import CancelledError, MapbridgeError
+from ..core.mapflow_aoi import ellipsoidal_area_m2, polygon_parts, wgs84
+from ..core.mapflow_catalog import (
+    FOOTPRINT_WKB,
+    date_to_iso_utc,
+    footprint_features,
+    footprint_fields,
+    search_catalog,
+)
 from ..core.mapflow_style import style_on_load
-from .mapflow_common import MapflowAlgorithm, number_type, optional_value, polygon_source_type
-
-
-def date_type():
-    """The 'date' type of a date/time parameter across QGIS versions."""
-    if hasattr(Qgis, "ProcessingDateTimeParameterDataType"):
-        return Qgis.ProcessingDateTimeParameterDataType.Date
-    return QgsProcessingParameterDateTime.Type.Date
+from ..core.qgis_compat import datetime_type, fast_insert_flag, number_type, source_type
+from .mapflow_common import MapflowAlgorithm, optional_value, read_account_leniently, read_aoi
 
 
 class MapflowCatalogAlgorithm(MapflowAlgorithm):
@@ -54,10 +51,10 @@ class MapflowCatalogAlgorithm(MapflowAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
         double = number_type("Double")
         self.addParameter(QgsProcessingParameterFeatureSource(
-            self.AOI, "Area of interest (polygons)", [polygon_source_type()]))
-        self.addParameter(QgsProcessingParameterDateTime(self.DATE_FROM, "Acquired from (date)", date_type(),
+            self.AOI, "Area of interest (polygons)", [source_type("VectorPolygon")]))
+        self.addParameter(QgsProcessingParameterDateTime(self.DATE_FROM, "Acquired from (date)", datetime_type("Date"),
                                                          optional=True))
-        self.addParameter(QgsProcessingParameterDateTime(self.DATE_TO, "Acquired until (date)", date_type(),
+        self.addParameter(QgsProcessingParameterDateTime(self.DATE_TO, "Acquired until (date)", datetime_type("Date"),
                                                          optional=True))
         self.addParameter(QgsProcessingParameterNumber(self.MAX_CLOUD, "Maximum cloud cover (%)", double, None,
                                                        True, 0.0, 100.0))
@@ -78,17 +75,12 @@ class MapflowCatalogAlgorithm(MapflowAlgorithm):
         if value is None:
             return None
         if isinstance(value, str):
-            return iso_utc(value, end_of_day)
-        return iso_utc(self.parameterAsDateTime(parameters, name, context), end_of_day)
+            return date_to_iso_utc(value, end_of_day)
+        return date_to_iso_utc(self.parameterAsDateTime(parameters, name, context), end_of_day)
 
     def run_job(self, parameters, context, feedback):
         client = self.clients["mapflow"]
-        source = self.parameterAsSource(parameters, self.AOI, context)
-        if source is None:
-            raise MapbridgeError("the AOI layer could not be read", service="mapflow", hint="Choose a polygon layer")
-        aoi = aoi_from_source(source, context.transformContext(), feedback)
-        for note in aoi.notes:
-            feedback.pushWarning(note)
+        aoi = read_aoi(self, parameters, self.AOI, context, feedback)
         filters = {
             "date_from": self._date(parameters, self.DATE_FROM, context, False),
             "date_to": self._date(parameters, self.DATE_TO, context, True),
@@ -99,7 +91,7 @@ class MapflowCatalogAlgorithm(MapflowAlgorithm):
         shown = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in filters.items()
                           if v is not None)
         feedback.pushInfo(f"AOI {aoi.area_km2:.3f} km²; filters: {shown or 'none'}.")
-        account = self._account(client)
+        account = read_account_leniently(client, feedback)
         if account.aoi_area_limit_m2 and any(
                 area > account.aoi_area_limit_m2 for area in self._part_areas(aoi, context)):
             raise MapbridgeError(f"the AOI is larger than your account's AOI limit of "
@@ -110,10 +102,11 @@ class MapflowCatalogAlgorithm(MapflowAlgorithm):
         sink, destination = self.parameterAsSink(parameters, self.OUTPUT, context, fields, FOOTPRINT_WKB, wgs84())
         if sink is None:
             raise MapbridgeError("the output layer could not be created", hint="Choose another output")
+        fast = fast_insert_flag()
         for feature in footprint_features(images, fields):
             if feedback.isCanceled():
                 raise CancelledError()
-            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
+            sink.addFeature(feature, fast)
         feedback.pushInfo(f"Found {len(images)} images.")
         style_on_load(context, destination, footprints=True)
         return {self.OUTPUT: destination, self.IMAGE_COUNT: len(images)}
@@ -121,12 +114,3 @@ class MapflowCatalogAlgorithm(MapflowAlgorithm):
     @staticmethod
     def _part_areas(aoi, context):
         return [ellipsoidal_area_m2(part, context.transformContext()) for part in polygon_parts(aoi.geometry)]
-
-    @staticmethod
-    def _account(client):
-        try:
-            return read_account(client)
-        except ServiceError as exc:
-            if exc.status in (401, 403):
-                raise
-            return Account()

@@ -1,62 +1,51 @@
-"""Shared bits of the Mapflow algorithms: enum compatibility, the AOI parameter and writing a result output."""
+"""Shared bits of the Mapflow algorithms: the AOI and account reads, optional values, writing a result output."""
 
 from __future__ import annotations
 
 import os
 
-from qgis.core import (
-    Qgis,
-    QgsProcessing,
-    QgsProcessingOutputLayerDefinition,
-    QgsProcessingParameterDefinition,
-    QgsProcessingParameterNumber,
-    QgsProperty,
-)
+from qgis.core import QgsFeatureRequest, QgsProcessingOutputLayerDefinition, QgsProperty
 
-from ..api.errors import MapbridgeError
+from ..api.errors import MapbridgeError, ServiceError
+from ..core.mapflow_account import Account, read_account
+from ..core.mapflow_aoi import aoi_from_source
 from ..core.mapflow_result import ResultFile, copy_into_sink, driver_for, translate
+from ..core.mapflow_store import RUNS, persist_runs
 from ..core.mapflow_style import style_on_load
+from ..core.qgis_compat import property_type, skip_validity_checks_flag
 from .base import MapbridgeAlgorithm
 
 GROUP_ID = "mapflow"
 GROUP_NAME = "Mapflow"
 
 
-def polygon_source_type():
-    """The 'vector polygon' source type (Qgis.ProcessingSourceType from 3.36, QgsProcessing.SourceType before)."""
-    if hasattr(Qgis, "ProcessingSourceType"):
-        return Qgis.ProcessingSourceType.VectorPolygon
-    return QgsProcessing.SourceType.TypeVectorPolygon
+def read_aoi(algorithm, parameters, name, context, feedback):
+    """The AOI of a polygon source parameter, repaired with makeValid (each repair is logged as a warning)."""
+    source = algorithm.parameterAsSource(parameters, name, context)
+    if source is None:
+        raise MapbridgeError("the AOI layer could not be read", service="mapflow", hint="Choose a polygon layer")
+    # Invalid polygons are read as they are and repaired here: the Processing "stop on invalid geometry"
+    # setting would abort inside the feature iterator instead.
+    features = source.getFeatures(QgsFeatureRequest(), skip_validity_checks_flag())
+    aoi = aoi_from_source(source, context.transformContext(), feedback, features=features)
+    for note in aoi.notes:
+        feedback.pushWarning(note)
+    return aoi
 
 
-def raster_source_type():
-    """The 'raster' source type across QGIS versions."""
-    if hasattr(Qgis, "ProcessingSourceType"):
-        return Qgis.ProcessingSourceType.Raster
-    return QgsProcessing.SourceType.TypeRaster
-
-
-def number_type(kind):
-    """'Integer' or 'Double' number parameter type across QGIS versions."""
-    if hasattr(Qgis, "ProcessingNumberParameterType"):
-        return getattr(Qgis.ProcessingNumberParameterType, kind)
-    return getattr(QgsProcessingParameterNumber.Type, kind)
-
-
-def _property_type(name):
-    """A QgsProperty type (Qgis.PropertyType from 3.36, QgsProperty.Type before)."""
-    if hasattr(Qgis, "PropertyType"):
-        return getattr(Qgis.PropertyType, name)
-    return getattr(QgsProperty.Type, f"{name}Property")
-
-
-def advanced(parameter):
-    """Mark a parameter as advanced (collapsed in the dialog)."""
-    if hasattr(Qgis, "ProcessingParameterFlag"):
-        parameter.setFlags(parameter.flags() | Qgis.ProcessingParameterFlag.Advanced)
-    else:
-        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
-    return parameter
+def read_account_leniently(client, feedback):
+    """The account status, logged; an unreadable status (other than auth) gives an empty Account and a warning."""
+    try:
+        account = read_account(client)
+    except ServiceError as exc:
+        if exc.status in (401, 403):
+            raise
+        feedback.pushWarning(f"The account status could not be read ({exc.message}); limits are not checked "
+                             "here, the service checks them.")
+        return Account()
+    feedback.pushInfo(f"Account: billing {account.billing_type or 'unknown'}, {account.balance_text()}, "
+                      f"{account.limit_text()}.")
+    return account
 
 
 def optional_value(parameters, name):
@@ -65,7 +54,7 @@ def optional_value(parameters, name):
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, QgsProperty):
-        return None if value.propertyType() == _property_type("Invalid") else value
+        return None if value.propertyType() == property_type("Invalid") else value
     return value
 
 
@@ -74,7 +63,7 @@ def file_destination(parameters, name):
     value = parameters.get(name)
     if isinstance(value, QgsProcessingOutputLayerDefinition):
         sink = value.sink
-        if sink.propertyType() != _property_type("Static"):
+        if sink.propertyType() != property_type("Static"):
             return None
         value = sink.staticValue()
     if not isinstance(value, str) or value in ("", "TEMPORARY_OUTPUT"):
@@ -118,3 +107,13 @@ class MapflowAlgorithm(MapbridgeAlgorithm):
     services = ("mapflow",)
     group_id = GROUP_ID
     group_name = GROUP_NAME
+
+    def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+        """Main thread: make sure what the run notes in RUNS can be saved from the main thread."""
+        RUNS.attach()
+        return super().prepareAlgorithm(parameters, context, feedback)
+
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802 - QGIS API name
+        """Main thread after a successful run: save what the run did to the tracked processings."""
+        persist_runs()
+        return super().postProcessAlgorithm(context, feedback)

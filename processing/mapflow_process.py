@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 from qgis.core import (
@@ -14,33 +13,36 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ..api.errors import CancelledError, MapbridgeError, ServiceError
+from ..api.errors import CancelledError
 from ..core.mapflow_account import (
     DEFAULT_MODEL,
     DEFAULT_PROVIDER,
     DEFAULT_ZOOM,
-    Account,
     check_limits,
     default_project_id,
     price_preview,
-    read_account,
 )
-from ..core.mapflow_aoi import aoi_from_source
-from ..core.mapflow_processing import Backoff, processing_body, start_processing, status_of, wait_for_processing
+from ..core.mapflow_processing import (
+    ID_MARKER,
+    Backoff,
+    processing_body,
+    start_processing,
+    status_of,
+    wait_for_processing,
+)
 from ..core.mapflow_result import ResultDownload, download_result
-from ..core.mapflow_store import TrackedProcessings
+from ..core.mapflow_store import RUNS
+from ..core.qgis_compat import advanced, number_type, source_type
 from .mapflow_common import (
     MapflowAlgorithm,
-    advanced,
-    number_type,
     optional_value,
-    polygon_source_type,
+    read_account_leniently,
+    read_aoi,
     write_result_output,
 )
 
-# Written to the log right after the processing is created; the dock reads the id from it.
-ID_MARKER = "Mapflow processing id: "
-# Seconds a running algorithm claims a processing for itself (renewed at each status read; 0 when it ends).
+# Seconds a running algorithm claims a processing's result for itself (renewed at each status read), so the
+# dock does not load it a second time; released when the run ends.
 WAIT_LEASE = 120
 WRITE_LEASE = 1800
 
@@ -57,8 +59,12 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
         "It then polls the processing with a growing interval (1 s up to 30 s), reporting its percentage. "
         "Cancelling stops waiting only: the processing keeps running on Mapflow and its result can be fetched "
         "later with 'Load Mapflow processing results' and the PROCESSING_ID shown in the log.\n\n"
-        "PROJECT_ID defaults to your default Mapflow project; PROVIDER and ZOOM choose the imagery. "
-        "IMAGE_ID (advanced) processes one catalog image instead (imagerySearch source)."
+        "NAME is optional: when empty the processing is named after the model and the time "
+        "(e.g. 'Buildings 2024-05-01 14:30'). PROJECT_ID defaults to your default Mapflow project; PROVIDER and "
+        "ZOOM choose the provider's imagery.\n\n"
+        "IMAGE_ID (advanced, optional) processes one image of the imagery catalog instead of the provider's "
+        "basemap: give an id from 'Search the Mapflow imagery catalog' (its footprints' id field) and the "
+        "image's provider as PROVIDER; ZOOM is then not used. The account must allow that provider."
     )
     AOI = "AOI"
     NAME = "NAME"
@@ -85,7 +91,7 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
         self.addParameter(QgsProcessingParameterFeatureSource(
-            self.AOI, "Area of interest (polygons)", [polygon_source_type()]))
+            self.AOI, "Area of interest (polygons)", [source_type("VectorPolygon")]))
         self.addParameter(QgsProcessingParameterString(self.NAME, "Processing name", optional=True))
         self.addParameter(QgsProcessingParameterString(self.MODEL, "Model (workflow name)", DEFAULT_MODEL))
         self.addParameter(QgsProcessingParameterString(
@@ -104,12 +110,7 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
 
     def run_job(self, parameters, context, feedback):
         client = self.clients["mapflow"]
-        source = self.parameterAsSource(parameters, self.AOI, context)
-        if source is None:
-            raise MapbridgeError("the AOI layer could not be read", service="mapflow", hint="Choose a polygon layer")
-        aoi = aoi_from_source(source, context.transformContext(), feedback)
-        for note in aoi.notes:
-            feedback.pushWarning(note)
+        aoi = read_aoi(self, parameters, self.AOI, context, feedback)
         model = (self.parameterAsString(parameters, self.MODEL, context) or DEFAULT_MODEL).strip()
         provider = (self.parameterAsString(parameters, self.PROVIDER, context) or DEFAULT_PROVIDER).strip()
         zoom = self.parameterAsInt(parameters, self.ZOOM, context) if optional_value(parameters, self.ZOOM) \
@@ -122,7 +123,7 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
                           + (f"catalog image {image_id} ({provider})" if image_id else f"{provider}, zoom {zoom}")
                           + ".")
 
-        account = self._account(client, feedback)
+        account = read_account_leniently(client, feedback)
         check_limits(account, aoi)
         project_id = (self.parameterAsString(parameters, self.PROJECT_ID, context) or "").strip() \
             or default_project_id(client)
@@ -138,44 +139,34 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
         processing_id = str(answer["id"])
         feedback.pushInfo(f"{ID_MARKER}{processing_id}")
         feedback.pushInfo(f"Started processing '{name}' in project {project_id}.")
-        store = TrackedProcessings()
         status, percent = status_of(answer)
-        # busyUntil: a lease telling the dock this run will write the result itself (no second auto-load).
-        store.upsert(processing_id, name=name, projectId=project_id, model=model, status=status, percent=percent,
-                     created=answer.get("created") or "", loaded=False, busyUntil=time.time() + WAIT_LEASE)
+        # Worker thread: noted in memory; the main thread (dock poller, postProcessAlgorithm) saves it.
+        RUNS.lease(processing_id, WAIT_LEASE)
+        RUNS.note(processing_id, name=name, projectId=project_id, model=model, status=status, percent=percent,
+                  created=answer.get("created") or "", loaded=False)
+        written = {}
         try:
-            final = wait_for_processing(
-                client, processing_id, feedback, backoff=self._backoff(),
-                on_status=lambda a: store.upsert(processing_id, status=status_of(a)[0], percent=status_of(a)[1],
-                                                 busyUntil=time.time() + WAIT_LEASE))
-            store.upsert(processing_id, busyUntil=time.time() + WRITE_LEASE)
+            final = wait_for_processing(client, processing_id, feedback, backoff=self._backoff(),
+                                        on_status=lambda a: self._on_status(processing_id, a))
+            RUNS.lease(processing_id, WRITE_LEASE)
             with ResultDownload(processing_id) as download:
                 download_result(client, processing_id, download, feedback, progress_range=None)
                 destination, count = write_result_output(
                     self, parameters, self.OUTPUT, context, feedback, download.path, "mapflow_result",
                     progress_range=None)
+            written = {"status": "OK", "percent": 100, "loaded": True}
         finally:
-            store.upsert(processing_id, busyUntil=0)
+            RUNS.release(processing_id, **written)
         feedback.pushInfo(f"Wrote {count} features of processing {processing_id}.")
-        store.upsert(processing_id, status="OK", percent=100, loaded=True)
         cost_final = final.get("cost") if isinstance(final.get("cost"), (int, float)) else cost
         return {self.OUTPUT: destination, self.PROCESSING_ID: processing_id, self.AREA_KM2: aoi.area_km2,
                 self.COST: cost_final, self.FEATURE_COUNT: count}
 
+    @staticmethod
+    def _on_status(processing_id, answer):
+        status, percent = status_of(answer)
+        RUNS.note(processing_id, status=status, percent=percent)
+        RUNS.lease(processing_id, WAIT_LEASE)
+
     def _backoff(self):
         return Backoff(initial=self.poll_initial, maximum=self.poll_maximum)
-
-    @staticmethod
-    def _account(client, feedback):
-        """The account status, logged; an unreadable status (other than auth) is tolerated with a warning."""
-        try:
-            account = read_account(client)
-        except ServiceError as exc:
-            if exc.status in (401, 403):
-                raise
-            feedback.pushWarning(f"The account status could not be read ({exc.message}); limits are not checked "
-                                 "here, the service checks them.")
-            return Account()
-        feedback.pushInfo(f"Account: billing {account.billing_type or 'unknown'}, {account.balance_text()}, "
-                          f"{account.limit_text()}.")
-        return account

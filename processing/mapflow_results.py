@@ -12,8 +12,10 @@ from qgis.core import (
 from ..api.errors import MapbridgeError
 from ..core.mapflow_processing import FAILED, messages_text, model_of, status_of
 from ..core.mapflow_result import ResultDownload, download_result
-from ..core.mapflow_store import TrackedProcessings
+from ..core.mapflow_store import RUNS
 from .mapflow_common import MapflowAlgorithm, write_result_output
+
+WRITE_LEASE = 1800
 
 
 class MapflowResultsAlgorithm(MapflowAlgorithm):
@@ -21,7 +23,8 @@ class MapflowResultsAlgorithm(MapflowAlgorithm):
 
     help_text = ("Downloads the result of an existing Mapflow processing (PROCESSING_ID, shown in the log of "
                  "'Run a Mapflow processing' and in the Mapbridge ▸ Mapflow tab) and writes it with all its "
-                 "attributes to OUTPUT. The processing must have finished with status OK.")
+                 "attributes to OUTPUT. The processing must have finished with status OK. Use it also when a "
+                 "result download was interrupted.")
     PROCESSING_ID = "PROCESSING_ID"
     OUTPUT = "OUTPUT"
     STATUS = "STATUS"
@@ -56,13 +59,17 @@ class MapflowResultsAlgorithm(MapflowAlgorithm):
         if status != "OK":
             raise MapbridgeError(f"processing {processing_id} is still {status} ({percent:.0f}%); its result is "
                                  "not ready", service="mapflow", hint="Try again when it has finished")
-        with ResultDownload(processing_id) as download:
-            download_result(client, processing_id, download, feedback, progress_range=(0.0, 50.0))
-            destination, count = write_result_output(
-                self, parameters, self.OUTPUT, context, feedback, download.path, "mapflow_result",
-                progress_range=(50.0, 100.0))
+        # Claimed while it is written (the dock does not auto-load it meanwhile); a tracked processing is then
+        # marked loaded by the main thread (RUNS is saved by the dock's poller and postProcessAlgorithm).
+        RUNS.lease(processing_id, WRITE_LEASE)
+        try:
+            with ResultDownload(processing_id) as download:
+                download_result(client, processing_id, download, feedback, progress_range=(0.0, 50.0))
+                destination, count = write_result_output(
+                    self, parameters, self.OUTPUT, context, feedback, download.path, "mapflow_result",
+                    progress_range=(50.0, 100.0))
+            RUNS.note(processing_id, tracked_only=True, status=status, percent=100, loaded=True)
+        finally:
+            RUNS.release(processing_id)
         feedback.pushInfo(f"Wrote {count} features of processing {processing_id}.")
-        store = TrackedProcessings()
-        if store.get(processing_id) is not None:
-            store.upsert(processing_id, status=status, percent=100, loaded=True)
         return {self.OUTPUT: destination, self.STATUS: status, self.FEATURE_COUNT: count}

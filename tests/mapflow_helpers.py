@@ -1,12 +1,9 @@
-"""Shared helpers of the Mapflow tests: Processing with the Mapbridge provider, a logging feedback, AOI layers."""
+"""Shared helpers of the Mapflow tests: no leftover run notes, a logging feedback, running an algorithm, AOI layers."""
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 from qgis.core import (
-    QgsApplication,
     QgsFeature,
     QgsProcessingContext,
     QgsProcessingFeedback,
@@ -14,53 +11,15 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-QGIS_PLUGINS = "/usr/share/qgis/python/plugins"
 
+@pytest.fixture(autouse=True)
+def fresh_runs():
+    """No run notes or leases carried over from another test (in QGIS they live as long as the session)."""
+    from mapbridge.core.mapflow_store import RUNS
 
-def init_qgis_processing():
-    """QGIS's `processing` package, initialised (the repository's own processing/ folder must not shadow it)."""
-    loaded = sys.modules.get("processing")
-    if loaded is not None and not (getattr(loaded, "__file__", "") or "").startswith(QGIS_PLUGINS):
-        for name in [n for n in sys.modules if n == "processing" or n.startswith("processing.")]:
-            del sys.modules[name]
-    if sys.path[:1] != [QGIS_PLUGINS]:
-        sys.path.insert(0, QGIS_PLUGINS)
-    from processing.core.Processing import Processing
-
-    Processing.initialize()
-
-
-def mapflow_provider():
-    """A `mapbridge` provider holding only the Mapflow algorithms (isolates these tests from the other jobs)."""
-    from mapbridge.processing.mapflow_catalog import MapflowCatalogAlgorithm
-    from mapbridge.processing.mapflow_process import MapflowProcessAlgorithm
-    from mapbridge.processing.mapflow_results import MapflowResultsAlgorithm
-    from mapbridge.processing.mapflow_upload import MapflowUploadAlgorithm
-    from mapbridge.processing.provider import MapbridgeProvider
-
-    class MapflowOnlyProvider(MapbridgeProvider):
-        def loadAlgorithms(self):  # noqa: N802
-            for cls in (MapflowProcessAlgorithm, MapflowResultsAlgorithm, MapflowCatalogAlgorithm,
-                        MapflowUploadAlgorithm):
-                self.addAlgorithm(cls())
-
-    return MapflowOnlyProvider()
-
-
-@pytest.fixture
-def mapbridge_processing(qgis_app):
-    """Processing initialised and a `mapbridge` provider with the Mapflow algorithms registered."""
-    init_qgis_processing()
-    registry = QgsApplication.processingRegistry()
-    provider = None
-    if registry.providerById("mapbridge") is None or registry.algorithmById("mapbridge:mapflow_process") is None:
-        if registry.providerById("mapbridge") is not None:
-            registry.removeProvider(registry.providerById("mapbridge"))
-        provider = mapflow_provider()
-        registry.addProvider(provider)
-    yield registry
-    if provider is not None and registry.providerById("mapbridge") is not None:
-        registry.removeProvider("mapbridge")
+    RUNS.clear()
+    yield
+    RUNS.clear()
 
 
 class LogFeedback(QgsProcessingFeedback):

@@ -15,7 +15,7 @@ from mapbridge.api.errors import CancelledError, MapbridgeError
 from mapbridge.api.mapflow import MapflowClient
 from mapbridge.core.mapflow_account import Account, check_limits
 from mapbridge.core.mapflow_aoi import aoi_from_rectangle, build_aoi, ellipsoidal_area_m2
-from mapbridge.core.mapflow_catalog import iso_utc, search_body
+from mapbridge.core.mapflow_catalog import date_to_iso_utc, search_body
 from mapbridge.core.mapflow_processing import Backoff, message_text, processing_body, wait_for_processing
 from mapbridge.core.mapflow_result import driver_for
 from mapbridge.core.mapflow_store import TrackedProcessings
@@ -125,7 +125,8 @@ def test_body_and_message_shapes():
 
 
 def test_catalog_body_and_dates():
-    body = search_body({"type": "Polygon"}, date_from=iso_utc("2021-01-01"), date_to=iso_utc("2021-02-01", True),
+    body = search_body({"type": "Polygon"}, date_from=date_to_iso_utc("2021-01-01"),
+                       date_to=date_to_iso_utc("2021-02-01", True),
                        max_cloud_percent=35, min_resolution=0.3)
     assert body["maxCloudCover"] == pytest.approx(0.35) and body["acquisitionDateTo"] == "2021-02-01T23:59:59Z"
     assert "maxResolution" not in body
@@ -175,3 +176,61 @@ def test_default_style_classes_heights_without_nulls():
     labels = [r.label() for r in rules]
     assert labels[-1] == "Height unknown" and rules[-1].isElse()
     assert labels[0].startswith("3–") and labels[-2].endswith("–45 m") and "0–0 m" not in labels
+
+
+def test_runs_from_a_worker_thread_reach_settings_only_through_the_main_thread():
+    import threading
+
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    from mapbridge.core.mapflow_store import RUNS, persist_runs
+
+    RUNS.attach()
+    store = TrackedProcessings()
+    errors = []
+
+    def worker():
+        RUNS.lease("w1", 60)
+        RUNS.note("w1", name="from a worker", status="IN_PROGRESS", percent=10, loaded=False)
+        RUNS.note("untracked", tracked_only=True, loaded=True)
+        try:
+            store.upsert("w1", name="direct")
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert errors and "main thread" in errors[0]  # QgsSettings is never written from the worker
+    assert store.get("w1") is None  # not yet: the save is queued to the main thread
+    assert RUNS.claimed("w1")
+    QCoreApplication.processEvents()
+    assert store.get("w1")["name"] == "from a worker" and store.get("w1")["status"] == "IN_PROGRESS"
+    assert store.get("untracked") is None  # tracked_only notes never add a processing
+
+    # Releasing with the written state is one step: the main thread sees either the claim or loaded=True.
+    thread = threading.Thread(target=lambda: RUNS.release("w1", status="OK", percent=100, loaded=True))
+    thread.start()
+    thread.join()
+    claimed = persist_runs(store)
+    assert "w1" not in claimed and store.get("w1")["loaded"] is True and not RUNS.claimed("w1")
+
+
+def test_dates_to_iso_utc_and_footprint_field_types():
+    from qgis.PyQt.QtCore import QDate, QDateTime, QTime
+
+    from mapbridge.core.mapflow_catalog import footprint_features, footprint_fields
+    from mapbridge.core.qgis_compat import FIELD_DOUBLE, FIELD_STRING
+
+    assert date_to_iso_utc(QDate(2021, 3, 4)) == "2021-03-04T00:00:00Z"
+    assert date_to_iso_utc(QDate(2021, 3, 4), end_of_day=True) == "2021-03-04T23:59:59Z"
+    assert date_to_iso_utc(QDateTime(QDate(2021, 3, 4), QTime(10, 20, 30))) == "2021-03-04T10:20:30Z"
+    assert date_to_iso_utc(QDate()) is None and date_to_iso_utc("") is None
+    images = [{"id": "a", "cloudCover": 0.2, "sensor": "WV3", "extra": 7, "footprint": {
+        "type": "Polygon", "coordinates": [[[37.0, 55.0], [37.1, 55.0], [37.1, 55.1], [37.0, 55.0]]]}}]
+    fields = footprint_fields(images)
+    assert fields.field("cloudCover").type() == FIELD_DOUBLE and fields.field("id").type() == FIELD_STRING
+    assert fields.field("extra").type() == FIELD_DOUBLE
+    feature = footprint_features(images, fields)[0]
+    assert feature["cloudCover"] == pytest.approx(0.2) and feature["sensor"] == "WV3"
+    assert feature.geometry().isMultipart() and not feature.geometry().isEmpty()

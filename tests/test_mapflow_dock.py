@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from qgis.core import (
-    QgsApplication,
     QgsCoordinateReferenceSystem,
     QgsPointXY,
     QgsProject,
@@ -23,9 +22,9 @@ from mapbridge.ui.mapflow_aoi_panel import DRAWN_POLYGON, DRAWN_RECTANGLE, EXTEN
 from mapbridge.ui.mapflow_tab import MapflowTab
 
 sys.path.insert(0, str(Path(__file__).parent))
-from mapflow_helpers import mapbridge_processing  # noqa: E402
+from mapflow_helpers import fresh_runs  # noqa: E402, F401
 
-pytestmark = pytest.mark.usefixtures(mapbridge_processing.__name__)
+pytestmark = pytest.mark.usefixtures("mapbridge_processing")
 MOSCOW = QgsRectangle(37.6156, 55.7558, 37.6256, 55.7608)
 DOC_AOI = QgsRectangle(37.34396696090698, 55.6731196654679, 37.35926628112793, 55.67997991819218)
 
@@ -56,7 +55,8 @@ def tab(qgis_iface, sandbox_env, canvas, tmp_path):
     widget.folder_widget.setFilePath(str(tmp_path / "results"))
     assert not widget.started  # nothing is read before the tab is shown (no master-password prompt at start)
     widget.show()
-    assert wait_until(lambda: "credits" in widget.account_label.text()), widget.account_label.text()
+    label = widget.project_panel.account_label
+    assert wait_until(lambda: "credits" in label.text()), label.text()
     yield widget
     widget.shutdown()
     for layer in list(QgsProject.instance().mapLayers().values()):
@@ -76,8 +76,8 @@ def test_pickers_are_filled_from_the_account(tab, sandbox_env):
     assert tab.model_combo.currentText() == "🏠 Buildings"
     providers = [tab.provider_combo.itemText(i) for i in range(tab.provider_combo.count())]
     assert "Mapbox" in providers and "Maxar SecureWatch" in providers
-    assert tab.project_combo.currentData() == sandbox.state.mapflow.default_project_id
-    assert "AOI limit 25 km²" in tab.account_label.text()
+    assert tab.project_panel.project_combo.currentData() == sandbox.state.mapflow.default_project_id
+    assert "AOI limit 25 km²" in tab.project_panel.account_label.text()
 
 
 def test_polygon_tool_shows_area_live_and_start_confirms_then_loads_a_styled_result(tab, canvas, sandbox_env):
@@ -166,17 +166,20 @@ def test_processings_survive_a_plugin_reload_and_finished_results_load(qgis_ifac
 
     sandbox = sandbox_env
     sandbox.processing_seconds = 60
-    registry = QgsApplication.processingRegistry()
-    registry.removeProvider("mapbridge")  # the plugin registers its own
-    plugin = mapbridge.classFactory(qgis_iface)
-    plugin.initGui()
+    def new_plugin():
+        plugin = mapbridge.classFactory(qgis_iface)
+        plugin.initProcessing = lambda: None  # the fixture's provider stays registered (same algorithms)
+        plugin.initGui()
+        return plugin
+
+    plugin = new_plugin()
     try:
         tab = plugin.dock.mapflow_tab
         tab.folder_widget.setFilePath(str(tmp_path))
         plugin.dock.show_tab("Mapflow")
         if not tab.started:  # the test main window is never shown, so neither is the tab
             tab.refresh_account()
-        assert wait_until(lambda: "credits" in tab.account_label.text())
+        assert wait_until(lambda: "credits" in tab.project_panel.account_label.text())
         canvas.setExtent(MOSCOW)
         tab.aoi_panel.set_source(EXTENT)
         tab.confirm = lambda text: True
@@ -190,8 +193,7 @@ def test_processings_survive_a_plugin_reload_and_finished_results_load(qgis_ifac
     assert TrackedProcessings().get(processing_id)["loaded"] is False
     sandbox.state.mapflow.finish(processing_id)
     sandbox.processing_seconds = 1.5
-    again = mapbridge.classFactory(qgis_iface)
-    again.initGui()
+    again = new_plugin()
     try:
         tab = again.dock.mapflow_tab
         assert wait_until(lambda: tab.list_panel.model.row_by_id(processing_id) is not None, 20)
@@ -229,3 +231,51 @@ def test_a_processing_run_from_the_toolbox_is_not_loaded_twice_by_the_dock(tab, 
     wait_until(lambda: False, 1.0)
     assert not QgsProject.instance().mapLayersByName("Toolbox run")  # the toolbox run wrote it; no second copy
     assert TrackedProcessings().get(processing_id)["loaded"] is True
+
+
+def test_draw_tool_is_deleted_when_unset_and_pan_unchecks_draw(tab, canvas):
+    from qgis.gui import QgsMapToolPan
+    from qgis.PyQt import sip
+
+    from mapbridge.ui.mapflow_aoi_tool import AoiMapTool
+
+    def flush_deletes():
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+    panel = tab.aoi_panel
+    panel.set_source(DRAWN_POLYGON)
+    tools = []
+    for _ in range(3):
+        panel.draw_button.setChecked(True)
+        tools.append(panel.tool)
+        panel.draw_button.setChecked(False)
+        flush_deletes()
+    assert all(sip.isdeleted(t) for t in tools) and not canvas.findChildren(AoiMapTool)
+    panel.draw_button.setChecked(True)
+    tool = panel.tool
+    pan = QgsMapToolPan(canvas)
+    canvas.setMapTool(pan)  # the user picks Pan
+    assert not panel.draw_button.isChecked() and panel.tool is None
+    assert canvas.mapTool() is pan
+    flush_deletes()
+    assert sip.isdeleted(tool) and canvas.mapTool() is pan
+
+
+def test_shutdown_cancels_a_running_search_and_removes_temporary_folders(qgis_iface, sandbox_env, canvas):
+    import os
+
+    sandbox = sandbox_env
+    sandbox.latency_ms = 300
+    widget = MapflowTab(qgis_iface)
+    folders = (widget.work_folder, widget.catalog_panel.folder)
+    canvas.setExtent(DOC_AOI)
+    widget.aoi_panel.set_source(EXTENT)
+    widget.catalog_panel.search()
+    run = widget.catalog_panel.run
+    assert run is not None and all(os.path.isdir(f) for f in folders)
+    widget.shutdown()
+    widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert not any(os.path.exists(f) for f in folders)
+    assert wait_until(lambda: run.done, 20)  # the detached run outlived the widget and ended cancelled
+    assert not QgsProject.instance().mapLayersByName("Mapflow catalog footprints")

@@ -23,9 +23,9 @@ from qgis.core import (
 from mapbridge.core.mapflow_store import TrackedProcessings
 
 sys.path.insert(0, str(Path(__file__).parent))
-from mapflow_helpers import LogFeedback, mapbridge_processing, polygon_layer, run  # noqa: E402
+from mapflow_helpers import LogFeedback, fresh_runs, polygon_layer, run  # noqa: E402, F401
 
-pytestmark = pytest.mark.usefixtures(mapbridge_processing.__name__)
+pytestmark = pytest.mark.usefixtures("mapbridge_processing")
 
 MOSCOW = QgsRectangle(37.6156, 55.7558, 37.6256, 55.7608)  # the Processing page's example AOI
 
@@ -116,6 +116,33 @@ def test_invalid_aoi_is_repaired_and_said_so(sandbox_env, tmp_gpkg):
     geometry = posts(sandbox, "/processings/v2")[0].json["geometry"]
     assert QgsGeometry.fromWkt(_wkt(geometry)).isGeosValid()
     assert result["PROCESSING_ID"]
+
+
+def test_invalid_aoi_is_repaired_even_when_processing_stops_on_invalid_geometries(sandbox_env, tmp_gpkg):
+    """The Processing setting 'stop on invalid geometry' must not abort the run: the AOI is repaired instead."""
+    import processing
+    from qgis.core import Qgis, QgsFeatureRequest, QgsProcessingContext
+
+    sandbox = sandbox_env
+    bowtie = QgsGeometry.fromWkt("POLYGON((37.61 55.75, 37.62 55.76, 37.62 55.75, 37.61 55.76, 37.61 55.75))")
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    abort = Qgis.InvalidGeometryCheck.AbortOnInvalid if hasattr(Qgis, "InvalidGeometryCheck") \
+        else QgsFeatureRequest.InvalidGeometryCheck.GeometryAbortOnInvalid
+    context.setInvalidGeometryCheck(abort)
+    feedback = LogFeedback()
+    result = processing.run("mapbridge:mapflow_process", {"AOI": polygon_layer([bowtie]), "OUTPUT": tmp_gpkg},
+                            context=context, feedback=feedback)
+    assert any("repaired with makeValid" in w for w in feedback.warnings)
+    assert QgsGeometry.fromWkt(_wkt(posts(sandbox, "/processings/v2")[0].json["geometry"])).isGeosValid()
+    assert result["PROCESSING_ID"] and result["FEATURE_COUNT"] == 50
+
+
+def test_help_says_name_is_optional_and_describes_image_id():
+    from mapbridge.processing.mapflow_process import MapflowProcessAlgorithm
+
+    text = MapflowProcessAlgorithm().shortHelpString()
+    assert "NAME is optional" in text and "IMAGE_ID" in text and "catalog" in text
 
 
 def _wkt(geojson):

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from qgis.core import Qgis, QgsGeometry, QgsMapLayerProxyModel, QgsProject, QgsWkbTypes
+from qgis.core import QgsGeometry, QgsProject
 from qgis.gui import QgsMapLayerComboBox
 from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from ..api.errors import MapbridgeError
 from ..core.mapflow_aoi import aoi_from_rectangle, build_aoi
+from ..core.qgis_compat import geometry_type, layer_filter
 from .mapflow_aoi_tool import POLYGON, RECTANGLE, AoiMapTool, polygon_band
+from .mapflow_widgets import narrow, wrap_layout
 
 DRAWN_POLYGON, DRAWN_RECTANGLE, SELECTED, EXTENT = "drawn_polygon", "drawn_rectangle", "selected", "extent"
 # Above this many selected features the area is measured when Start is pressed, not at each selection change.
 LIVE_AREA_MAX_FEATURES = 2000
 SOURCES = ((DRAWN_POLYGON, "Polygon drawn on the map"), (DRAWN_RECTANGLE, "Rectangle drawn on the map"),
            (SELECTED, "Selected features of a layer"), (EXTENT, "Current map extent"))
-
-
-def polygon_layer_filter():
-    """The 'polygon layers' filter of QgsMapLayerComboBox across QGIS versions."""
-    if hasattr(Qgis, "LayerFilter"):
-        return Qgis.LayerFilter.PolygonLayer
-    return QgsMapLayerProxyModel.Filter.PolygonLayer
 
 
 class AoiPanel(QWidget):
@@ -59,12 +54,10 @@ class AoiPanel(QWidget):
         row.addWidget(self.clear_button)
         self.layer_combo = QgsMapLayerComboBox(self)
         self.layer_combo.setObjectName("mapflow_aoi_layer")
-        self.layer_combo.setFilters(polygon_layer_filter())
-        for combo in (self.source_combo, self.layer_combo):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(8)
+        self.layer_combo.setFilters(layer_filter("PolygonLayer"))
+        narrow(self.source_combo, self.layer_combo)
         row.addWidget(self.layer_combo, 1)
-        layout.addRow("", self._wrap(row))
+        layout.addRow("", wrap_layout(row, self))
         self.area_label = QLabel("Draw or pick an area.", self)
         self.area_label.setObjectName("mapflow_area")
         self.area_label.setWordWrap(True)
@@ -76,12 +69,6 @@ class AoiPanel(QWidget):
         self.canvas.extentsChanged.connect(self._extent_changed)
         self.canvas.destinationCrsChanged.connect(self._extent_changed)
         self._source_changed()
-
-    def _wrap(self, layout):
-        widget = QWidget(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        widget.setLayout(layout)
-        return widget
 
     # -- sources --------------------------------------------------------------------------------
     def source(self):
@@ -119,30 +106,49 @@ class AoiPanel(QWidget):
     def _draw_toggled(self, on):
         if on:
             mode = RECTANGLE if self.source() == DRAWN_RECTANGLE else POLYGON
-            self.tool = AoiMapTool(self.canvas, mode)
-            self.tool.area_changed.connect(self._live_area)
-            self.tool.drawn.connect(self.set_drawn)
-            self.tool.cancelled.connect(lambda: self.draw_button.setChecked(False))
+            self._unset_tool()
+            tool = AoiMapTool(self.canvas, mode)
+            tool.area_changed.connect(self._live_area)
+            tool.drawn.connect(self.set_drawn)
+            tool.cancelled.connect(lambda: self.draw_button.setChecked(False))
+            # Another tool (Pan…) picked by the user: the Draw button pops up.
+            tool.deactivated.connect(lambda t=tool: self._tool_deactivated(t))
             self.previous_tool = self.canvas.mapTool()
-            self.canvas.setMapTool(self.tool)
+            self.tool = tool
+            self.canvas.setMapTool(tool)
             self.area_label.setText("Click the corners; right-click or double-click to finish (Esc cancels)."
                                     if mode == POLYGON else "Drag a rectangle on the map (Esc cancels).")
         else:
             self._unset_tool()
 
     def _unset_tool(self):
+        """Give the canvas back its previous tool and delete ours (Draw unchecked, drawing finished, shutdown)."""
         if self.tool is None:
             return
         tool, self.tool = self.tool, None
+        previous, self.previous_tool = self.previous_tool, None
         if self.canvas.mapTool() is tool:
             self.canvas.unsetMapTool(tool)
-            if self.previous_tool is not None:
+            if previous is not None:
                 try:
-                    self.canvas.setMapTool(self.previous_tool)
+                    self.canvas.setMapTool(previous)
                 except RuntimeError:
-                    pass
-        tool.remove_band()
+                    pass  # the previous tool was deleted meanwhile: the canvas keeps no tool
+        self._drop_tool(tool)
+
+    def _tool_deactivated(self, tool):
+        """The user picked another map tool: forget ours (the canvas is switching, so do not set tools here)."""
+        if tool is not self.tool:
+            return  # our own _unset_tool() is taking it off
+        self.tool = None
         self.previous_tool = None
+        self._drop_tool(tool)
+        self.draw_button.setChecked(False)
+
+    @staticmethod
+    def _drop_tool(tool):
+        tool.remove_band()
+        tool.deleteLater()
 
     def _live_area(self, km2):
         self.area_label.setText(f"{km2:.3f} km² (drawing)" + (f" · {self.account_text}" if self.account_text else ""))
@@ -159,7 +165,7 @@ class AoiPanel(QWidget):
     def clear(self):
         """Forget the drawn AOI."""
         self.drawn = None
-        self.band.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
+        self.band.reset(geometry_type("Polygon"))
         self.refresh()
 
     # -- the AOI ------------------------------------------------------------------------------
@@ -220,7 +226,7 @@ class AoiPanel(QWidget):
                 signal.disconnect(self._extent_changed)
             except (TypeError, RuntimeError):
                 pass
-        self.band.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
+        self.band.reset(geometry_type("Polygon"))
         scene = self.canvas.scene()
         if scene is not None and self.band.scene() is scene:
             scene.removeItem(self.band)

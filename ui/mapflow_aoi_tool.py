@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsDistanceArea, QgsGeometry, QgsPointXY, QgsProject, QgsRectangle, QgsWkbTypes
+from qgis.core import QgsCsException, QgsDistanceArea, QgsGeometry, QgsPointXY, QgsProject, QgsRectangle
 from qgis.gui import QgsMapTool, QgsRubberBand
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor
+
+from ..core.qgis_compat import geometry_type
 
 POLYGON = "polygon"
 RECTANGLE = "rectangle"
@@ -15,7 +17,7 @@ STROKE = QColor(255, 127, 0)
 
 def polygon_band(canvas):
     """A rubber band styled for AOIs."""
-    band = QgsRubberBand(canvas, QgsWkbTypes.GeometryType.PolygonGeometry)
+    band = QgsRubberBand(canvas, geometry_type("Polygon"))
     band.setFillColor(FILL)
     band.setStrokeColor(STROKE)
     band.setWidth(2)
@@ -29,7 +31,7 @@ def canvas_area_km2(canvas, geometry):
     calculator.setEllipsoid("WGS84")
     try:
         return abs(calculator.measureArea(geometry)) / 1e6
-    except Exception:  # noqa: BLE001 - a transform failure just means no live area
+    except QgsCsException:  # a transform failure just means no live area
         return 0.0
 
 
@@ -54,7 +56,7 @@ class AoiMapTool(QgsMapTool):
         """Forget the shape being drawn."""
         self.points = []
         self.start = None
-        self.band.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
+        self.band.reset(geometry_type("Polygon"))
 
     def remove_band(self):
         """Take the rubber band off the canvas (on shutdown)."""

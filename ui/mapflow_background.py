@@ -21,17 +21,17 @@ class BackgroundCalls:
 
     def __init__(self):
         self.tasks = set()
-        self.alive = True
+        self.closed = False
 
     def call(self, description, function, callback, hidden=False):
         """Run function(task) in the background; callback(exception, result) runs on the main thread."""
-        if not self.alive:
+        if self.closed:
             return None
         holder = {}
 
         def finished(exception, result=None):
             self.tasks.discard(holder.get("task"))
-            if not self.alive:
+            if self.closed:
                 return
             if exception is not None and not isinstance(exception, MapbridgeError) \
                     and str(exception) != "Task canceled":
@@ -53,7 +53,7 @@ class BackgroundCalls:
 
     def shutdown(self):
         """Cancel every running call and drop their callbacks."""
-        self.alive = False
+        self.closed = True
         for task in list(self.tasks):
             try:
                 task.cancel()

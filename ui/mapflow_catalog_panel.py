@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 
 from qgis.core import QgsProject
@@ -27,6 +28,7 @@ from ..api.errors import MapbridgeError
 from ..core.mapflow_aoi import save_aoi_geojson
 from ..core.mapflow_style import apply_footprint_style
 from .algorithm_runner import run_algorithm
+from .mapflow_widgets import wrap_layout
 from .notify import show_error, show_message
 
 FOOTPRINTS_NAME = "Mapflow catalog footprints"
@@ -60,6 +62,8 @@ class CatalogPanel(QWidget):
         self.run = None
         self.layer = None
         self.syncing = False
+        self.closed = False
+        # Holds the AOI file handed to mapflow_catalog (an input only; the footprints are a memory layer).
         self.folder = tempfile.mkdtemp(prefix="mapbridge-catalog-")
         self._build()
 
@@ -74,7 +78,7 @@ class CatalogPanel(QWidget):
             edit.setDisplayFormat("yyyy-MM-dd")
             dates.addWidget(check)
             dates.addWidget(edit)
-        form.addRow("Acquired", self._wrap(dates))
+        form.addRow("Acquired", wrap_layout(dates, self))
         self.cloud_spin = QSpinBox(self)
         self.cloud_spin.setRange(0, 100)
         self.cloud_spin.setValue(100)
@@ -89,7 +93,7 @@ class CatalogPanel(QWidget):
             spin.setSingleStep(0.1)
             spin.setSpecialValueText("any")
             resolution.addWidget(spin)
-        form.addRow("Resolution min / max (m/px)", self._wrap(resolution))
+        form.addRow("Resolution min / max (m/px)", wrap_layout(resolution, self))
         layout.addLayout(form)
         buttons = QHBoxLayout()
         self.search_button = QPushButton("Search imagery over the AOI", self)
@@ -115,12 +119,6 @@ class CatalogPanel(QWidget):
         self.search_button.clicked.connect(self.search)
         self.use_button.clicked.connect(self.use_selected)
         self.table.selectionModel().selectionChanged.connect(self._table_selection_changed)
-
-    def _wrap(self, layout):
-        widget = QWidget(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        widget.setLayout(layout)
-        return widget
 
     # -- search -------------------------------------------------------------------------------
     def parameters(self, aoi_path):
@@ -156,6 +154,8 @@ class CatalogPanel(QWidget):
 
     def _searched(self, ok, results, error):
         run, self.run = self.run, None
+        if self.closed:
+            return
         self.search_button.setEnabled(True)
         if not ok:
             self.status.setText(error)
@@ -252,8 +252,10 @@ class CatalogPanel(QWidget):
         self.image_chosen.emit(str(feature["id"]), str(provider or ""))
 
     def shutdown(self):
-        """Cancel a search and disconnect from the footprints layer."""
+        """Cancel a search, disconnect from the footprints layer and remove the temporary AOI folder."""
+        self.closed = True
         if self.run is not None:
-            self.run.cancel()
+            self.run.detach_and_cancel()
             self.run = None
         self._disconnect_layer()
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -28,12 +28,11 @@ from .notify import show_error, show_message, show_success
 class ProcessingsPanel(QgsCollapsibleGroupBox):
     """Table of the picked project's processings (plus tracked ones), Load results / Copy id / Remove."""
 
-    def __init__(self, iface, output_path, running_ids, parent=None):
+    def __init__(self, iface, output_path, parent=None):
         super().__init__("Processings of the project", parent)
         self.iface = iface
         self.output_path = output_path  # (name, suffix) -> a new GeoPackage path
-        self.running_ids = running_ids  # ids whose own mapflow_process run is still going in the tab
-        self.alive = True
+        self.closed = False
         self.loading = {}  # processing id -> AlgorithmRun of mapflow_results
         self.store = TrackedProcessings()
         self._build()
@@ -95,7 +94,8 @@ class ProcessingsPanel(QgsCollapsibleGroupBox):
         return layer
 
     def _result_ready(self, row):
-        if not self.auto_load.isChecked() or row["id"] in self.running_ids() or row["id"] in self.loading:
+        # A processing whose own run is still writing it is never reported ready (RUNS lease in the poller).
+        if not self.auto_load.isChecked() or row["id"] in self.loading:
             return
         self.load_results(row["id"], row.get("name") or row["id"])
 
@@ -116,7 +116,7 @@ class ProcessingsPanel(QgsCollapsibleGroupBox):
 
     def _results_loaded(self, processing_id, name, ok, results, error):
         self.loading.pop(processing_id, None)
-        if not self.alive:
+        if self.closed:
             return
         if not ok:
             self.list_label.setText(error)
@@ -178,8 +178,9 @@ class ProcessingsPanel(QgsCollapsibleGroupBox):
         self.poller.hurry()
 
     def shutdown(self):
-        """Stop polling; return the result-loading runs still going (the tab detaches them)."""
-        self.alive = False
+        """Stop polling and cancel the result-loading runs (they outlive the panel until their task ends)."""
+        self.closed = True
         self.poller.shutdown()
         runs, self.loading = list(self.loading.values()), {}
-        return runs
+        for run in runs:
+            run.detach_and_cancel()

@@ -7,7 +7,7 @@ from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 from ..api.errors import ConfigurationError, MapbridgeError, ServiceError
 from ..core.mapflow_account import default_project_id
 from ..core.mapflow_processing import FINAL
-from ..core.mapflow_store import TrackedProcessings, auto_load_results
+from ..core.mapflow_store import TrackedProcessings, auto_load_results, persist_runs
 from ..core.service_factory import client_for
 from .mapflow_background import BackgroundCalls
 from .mapflow_processings import row_of
@@ -73,7 +73,7 @@ class ProcessingsPoller(QObject):
     def poll_now(self):
         """Start one round unless one is running."""
         self.timer.stop()
-        if self.calls.busy() or not self.calls.alive:
+        if self.calls.busy() or self.calls.closed:
             return
         try:
             client = client_for("mapflow")
@@ -86,6 +86,7 @@ class ProcessingsPoller(QObject):
             self._report(exc.user_message())
             self._schedule(running=False)
             return
+        persist_runs(self.store)  # what running algorithms did since the last round
         project_id, tracked = self.project_id, self.store.all()
         self.calls.call("Mapbridge: Mapflow processings",
                         lambda task: poll_round(client, project_id, tracked), self._polled, hidden=True)
@@ -96,6 +97,8 @@ class ProcessingsPoller(QObject):
             self._schedule(running=True)
             return
         self.last_error = ""
+        # Saved and read in one step: a run that has written its result is either still claiming it or noted loaded.
+        claimed = persist_runs(self.store)
         hidden = self.store.hidden()
         project_id = result["projectId"]
         rows = [row_of(p) for p in result["results"] if str(p["id"]) not in hidden]
@@ -108,7 +111,7 @@ class ProcessingsPoller(QObject):
                 continue
             if (row["status"], row["percent"]) != (item.get("status"), item.get("percent")):
                 self.store.upsert(item["id"], status=row["status"], percent=row["percent"])
-            if row["status"] == "OK" and not item.get("loaded") and not self.store.claimed(item["id"]):
+            if row["status"] == "OK" and not item.get("loaded") and item["id"] not in claimed:
                 self.ready.emit(dict(row, output=item.get("output") or ""))
         shown = list(rows)
         for item in self.store.all():
@@ -128,7 +131,7 @@ class ProcessingsPoller(QObject):
             self.failed.emit(message)
 
     def _schedule(self, running):
-        if not self.calls.alive:
+        if self.calls.closed:
             return
         if running:
             seconds = self.wait

@@ -5,7 +5,7 @@ from __future__ import annotations
 from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, Qt
 from qgis.PyQt.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionProgressBar
 
-from ..core.mapflow_processing import FINAL, messages_text, model_of, status_of
+from ..core.mapflow_processing import messages_text, model_of, status_of
 
 COLUMNS = ("Name", "Model", "Status", "Progress", "Created")
 PROGRESS_COLUMN = 3
@@ -68,10 +68,6 @@ class ProcessingsModel(QAbstractTableModel):
     def row_by_id(self, processing_id):
         """The row dict of an id, or None."""
         return next((r for r in self.rows if r["id"] == processing_id), None)
-
-    def running_ids(self):
-        """Ids of processings that are not finished."""
-        return [r["id"] for r in self.rows if r["status"] not in FINAL]
 
 
 class ProgressDelegate(QStyledItemDelegate):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import tempfile
 from datetime import datetime
 
@@ -13,7 +15,6 @@ from qgis.PyQt.QtWidgets import (
     QComboBox,
     QFormLayout,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -27,26 +28,28 @@ from qgis.PyQt.QtWidgets import (
 
 from ..api.errors import MapbridgeError
 from ..core import settings_keys
-from ..core.mapflow_account import DEFAULT_MODEL, DEFAULT_PROVIDER, DEFAULT_ZOOM, FALLBACK_MODELS, FALLBACK_PROVIDERS
+from ..core.mapflow_account import (
+    DEFAULT_MODEL,
+    DEFAULT_PROVIDER,
+    DEFAULT_ZOOM,
+    FALLBACK_MODELS,
+    FALLBACK_PROVIDERS,
+    confirmation_text,
+    preflight,
+)
 from ..core.mapflow_aoi import save_aoi_geojson
 from ..core.mapflow_processing import processing_body
-from ..core.mapflow_store import (
-    TrackedProcessings,
-    current_project_id,
-    set_current_project_id,
-)
+from ..core.mapflow_store import TrackedProcessings, current_project_id
 from ..core.service_factory import client_for
 from .algorithm_runner import run_algorithm
 from .mapflow_aoi_panel import AoiPanel
 from .mapflow_background import BackgroundCalls
 from .mapflow_catalog_panel import CatalogPanel
-from .mapflow_jobs import confirmation_text, load_account, preflight, processing_id_of
 from .mapflow_list_panel import ProcessingsPanel
 from .mapflow_poller import DONE
-from .notify import show_error, show_success
-
-# Runs cancelled by a shutdown stay referenced until their task ends (the task still uses their context).
-_DETACHED_RUNS = []
+from .mapflow_project_panel import ProjectPanel
+from .mapflow_widgets import narrow, wrap_layout
+from .notify import show_error
 
 
 def default_output_folder():
@@ -68,23 +71,27 @@ class MapflowTab(QWidget):
     def __init__(self, iface, parent=None):
         super().__init__(parent)
         self.iface = iface
-        self.alive = True
+        self.closed = False
         self.account = None
-        self.projects = []
         self.process_runs = []
         self.image = ("", "")  # catalog image id and its provider
         self.store = TrackedProcessings()
         self.calls = BackgroundCalls()
+        # AOI files handed to mapflow_process (inputs only: no project layer uses them); removed in shutdown().
         self.work_folder = tempfile.mkdtemp(prefix="mapbridge-mapflow-aoi-")
         # Replaced in tests; the dock asks before anything is spent.
         self.confirm = self._ask
         self._build()
-        self.started = False
         # No account call (and no master-password prompt) at QGIS start unless processings are waiting.
         QTimer.singleShot(0, self._resume_if_waiting)
 
+    @property
+    def started(self):
+        """True once the account has been asked for."""
+        return self.project_panel.started
+
     def _resume_if_waiting(self):
-        if self.alive and not self.started and any(
+        if not self.closed and not self.started and any(
                 item.get("status") not in DONE for item in self.store.all()):
             self.refresh_account()
 
@@ -105,7 +112,7 @@ class MapflowTab(QWidget):
         self.aoi_panel = AoiPanel(self.iface, inner)
         layout.addWidget(self.aoi_panel)
         layout.addWidget(self._build_settings(inner))
-        self.list_panel = ProcessingsPanel(self.iface, self.output_path, self.running_ids, inner)
+        self.list_panel = ProcessingsPanel(self.iface, self.output_path, inner)
         layout.addWidget(self.list_panel)
         catalog_box = QgsCollapsibleGroupBox("Imagery catalog", inner)
         catalog_box.setCollapsed(True)
@@ -124,19 +131,11 @@ class MapflowTab(QWidget):
     def _build_settings(self, parent):
         box = QgsCollapsibleGroupBox("Processing", parent)
         form = QFormLayout(box)
-        project_row = QHBoxLayout()
-        self.project_combo = QComboBox(box)
-        self.project_combo.setObjectName("mapflow_project")
-        self.new_project_button = QToolButton(box)
-        self.new_project_button.setIcon(QgsApplication.getThemeIcon("/symbologyAdd.svg"))
-        self.new_project_button.setToolTip("Create a new Mapflow project…")
-        self.refresh_button = QToolButton(box)
-        self.refresh_button.setIcon(QgsApplication.getThemeIcon("/mActionRefresh.svg"))
-        self.refresh_button.setToolTip("Read the account, its projects and models again")
-        project_row.addWidget(self.project_combo, 1)
-        project_row.addWidget(self.new_project_button)
-        project_row.addWidget(self.refresh_button)
-        form.addRow("Project", self._wrap(project_row, box))
+        self.project_panel = ProjectPanel(self.iface, box)
+        self.project_panel.account_loaded.connect(self._account_loaded)
+        self.project_panel.account_failed.connect(lambda message: self.list_panel.start(current_project_id()))
+        self.project_panel.project_changed.connect(self._project_changed)
+        form.addRow(self.project_panel)
         self.model_combo = QComboBox(box)
         self.model_combo.setObjectName("mapflow_model")
         self.model_combo.setEditable(True)
@@ -160,85 +159,44 @@ class MapflowTab(QWidget):
         self.image_clear.setEnabled(False)
         image_row.addWidget(self.image_label, 1)
         image_row.addWidget(self.image_clear)
-        form.addRow("Catalog image", self._wrap(image_row, box))
+        form.addRow("Catalog image", wrap_layout(image_row, box))
         self.name_edit = QLineEdit(box)
         self.name_edit.setObjectName("mapflow_name")
-        self.name_edit.setPlaceholderText("e.g. Buildings of the north district")
+        self.name_edit.setPlaceholderText("optional, e.g. Buildings of the north district")
         form.addRow("Name", self.name_edit)
         self.folder_widget = QgsFileWidget(box)
         self.folder_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.folder_widget.setFilePath(QgsSettings().value(settings_keys.MAPFLOW_OUTPUT_FOLDER, "", type=str)
                                        or default_output_folder())
         form.addRow("Results folder", self.folder_widget)
-        self.account_label = QLabel("Reading the account…", box)
-        self.account_label.setObjectName("mapflow_account")
-        self.account_label.setWordWrap(True)
-        form.addRow("Account", self.account_label)
         self.start_button = QPushButton("Start processing…", box)
         self.start_button.setObjectName("mapflow_start")
         self.run_label = QLabel("", box)
         self.run_label.setWordWrap(True)
         form.addRow(self.start_button)
         form.addRow(self.run_label)
-        self._narrow(self.project_combo, self.model_combo, self.provider_combo)
-        self.project_combo.currentIndexChanged.connect(self._project_changed)
-        self.new_project_button.clicked.connect(self.new_project)
-        self.refresh_button.clicked.connect(self.refresh_account)
+        narrow(self.model_combo, self.provider_combo)
         self.image_clear.clicked.connect(lambda: self.set_image("", ""))
         self.start_button.clicked.connect(self.start)
         self.folder_widget.fileChanged.connect(
             lambda path: QgsSettings().setValue(settings_keys.MAPFLOW_OUTPUT_FOLDER, path))
         return box
 
-    @staticmethod
-    def _narrow(*combos):
-        """Let combo boxes shrink with a narrow dock."""
-        for combo in combos:
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(8)
-
-    @staticmethod
-    def _wrap(layout, parent):
-        widget = QWidget(parent)
-        layout.setContentsMargins(0, 0, 0, 0)
-        widget.setLayout(layout)
-        return widget
-
     # -- account and projects -----------------------------------------------------------------
     def refresh_account(self):
-        """Read the account, the default project and the project list in the background."""
-        self.started = True
-        try:
-            client = client_for("mapflow")
-            client.config.require_token()
-        except MapbridgeError as exc:
-            self.account_label.setText(exc.user_message())
-            self.list_panel.start(current_project_id())
-            return
-        self.account_label.setText("Reading the account…")
-        self.calls.call("Mapbridge: Mapflow account", lambda task: load_account(client), self._account_loaded)
+        """Read the account, its projects and models again (in the background)."""
+        self.project_panel.refresh()
 
-    def _account_loaded(self, exception, result=None):
-        if exception is not None or not result:
-            self.account_label.setText(exception.user_message() if isinstance(exception, MapbridgeError)
-                                       else "The account could not be read; see the Mapbridge log.")
-            self.list_panel.start(current_project_id())
-            return
-        self.account = result["account"]
-        self.account_label.setText(f"{self.account.balance_text()} · {self.account.limit_text()}")
-        self.aoi_panel.set_account_text(f"{self.account.limit_text()} · {self.account.balance_text()}")
-        self._fill_combo(self.provider_combo, self.account.provider_names(), DEFAULT_PROVIDER)
-        self._fill_combo(self.model_combo, result["models"], DEFAULT_MODEL)
-        self.projects = result["projects"]
-        wanted = current_project_id()
-        self.project_combo.blockSignals(True)
-        self.project_combo.clear()
-        for project in self.projects:
-            self.project_combo.addItem(project["label"], project["id"])
-        index = self.project_combo.findData(wanted) if wanted else 0
-        self.project_combo.setCurrentIndex(max(0, index))
-        self.project_combo.blockSignals(False)
-        self._project_changed()
+    def _account_loaded(self, account, models):
+        self.account = account
+        self.aoi_panel.set_account_text(f"{account.limit_text()} · {account.balance_text()}")
+        self._fill_combo(self.provider_combo, account.provider_names(), DEFAULT_PROVIDER)
+        self._fill_combo(self.model_combo, models, DEFAULT_MODEL)
+
+    def _project_changed(self, project_id, models):
+        if models:
+            self._fill_combo(self.model_combo, models, DEFAULT_MODEL)
+        self.list_panel.start(project_id)
 
     @staticmethod
     def _fill_combo(combo, names, default):
@@ -252,38 +210,7 @@ class MapflowTab(QWidget):
 
     def project_id(self):
         """The picked project id ('' until the account is read: the default project)."""
-        return self.project_combo.currentData() or ""
-
-    def _project_changed(self):
-        project_id = self.project_id()
-        set_current_project_id(project_id)
-        project = next((p for p in self.projects if p["id"] == project_id), None)
-        if project is not None and project.get("models"):
-            self._fill_combo(self.model_combo, project["models"], DEFAULT_MODEL)
-        self.list_panel.start(project_id)
-
-    def new_project(self):
-        """Create a Mapflow project and pick it."""
-        name, ok = QInputDialog.getText(self, "New Mapflow project", "Name of the new project:")
-        if not ok or not name.strip():
-            return
-        try:
-            client = client_for("mapflow")
-            client.config.require_token()
-        except MapbridgeError as exc:
-            show_error(self.iface, exc)
-            return
-        self.calls.call("Mapbridge: new Mapflow project",
-                        lambda task: client.create_project(name.strip(), "Created from QGIS (Mapbridge)"),
-                        self._project_created)
-
-    def _project_created(self, exception, result=None):
-        if exception is not None or not isinstance(result, dict) or not result.get("id"):
-            show_error(self.iface, exception or MapbridgeError("the project was not created", service="mapflow"))
-            return
-        set_current_project_id(result["id"])
-        show_success(self.iface, f"Mapflow project '{result.get('name', '')}' created.")
-        self.refresh_account()
+        return self.project_panel.project_id()
 
     # -- starting a processing ------------------------------------------------------------------
     def set_image(self, image_id, provider):
@@ -315,7 +242,13 @@ class MapflowTab(QWidget):
                                image_id=choice["image_id"] or None)
         self.start_button.setEnabled(False)
         self.run_label.setText("Checking the area, limits and cost…")
-        self.calls.call("Mapbridge: Mapflow cost", lambda task: preflight(client, aoi, body),
+        def check(task):
+            try:
+                return preflight(client, aoi, body)
+            finally:
+                client.close()
+
+        self.calls.call("Mapbridge: Mapflow cost", check,
                         lambda exc, res=None: self._preflighted(exc, res, aoi, choice))
 
     def _preflighted(self, exception, result, aoi, choice):
@@ -361,6 +294,7 @@ class MapflowTab(QWidget):
             self.run_label.setText(show_error(self.iface, exc))
             return None
         run.mapflow_name = choice["name"]
+        run.aoi_path = aoi_path
         self.process_runs.append(run)
         run.progress.connect(lambda percent, line, r=run: self._run_progress(r, percent, line))
         run.finished.connect(lambda ok, results, error, r=run: self._run_finished(r, ok, results, error))
@@ -369,14 +303,16 @@ class MapflowTab(QWidget):
         return run
 
     def _run_progress(self, run, percent, line):
-        if self.alive:
+        if not self.closed:
             self.run_label.setText(f"'{run.mapflow_name}': {percent:.0f}% — {line}")
 
     def _run_finished(self, run, ok, results, error):
         if run in self.process_runs:
             self.process_runs.remove(run)
-        if not self.alive:
+        if self.closed:
             return
+        with contextlib.suppress(OSError):  # already gone: the folder is removed in shutdown() anyway
+            os.remove(run.aoi_path)
         if not ok:
             self.run_label.setText(error)
             show_error(self.iface, MapbridgeError(error or "the processing failed", service=None))
@@ -387,11 +323,7 @@ class MapflowTab(QWidget):
         self.run_label.setText(f"'{run.mapflow_name}' finished: {results.get('FEATURE_COUNT', 0)} features.")
         self.list_panel.hurry()
 
-    # -- results ----------------------------------------------------------------------------------
-    def running_ids(self):
-        """Processing ids whose own mapflow_process run is still going in this tab."""
-        return {processing_id_of(run) for run in self.process_runs} - {""}
-
+    # -- upload ------------------------------------------------------------------------------------
     def open_upload_dialog(self):
         """Open the Processing dialog of mapbridge:mapflow_upload."""
         try:
@@ -404,15 +336,14 @@ class MapflowTab(QWidget):
 
     # -- shutdown -------------------------------------------------------------------------------------
     def shutdown(self):
-        """Stop timers, cancel tasks and runs, unset the map tool and remove rubber bands."""
-        self.alive = False
-        loading = self.list_panel.shutdown()
+        """Stop timers, cancel tasks and runs, unset the map tool, remove rubber bands and temporary files."""
+        self.closed = True
         self.calls.shutdown()
+        self.project_panel.shutdown()
+        self.list_panel.shutdown()
         self.aoi_panel.shutdown()
         self.catalog_panel.shutdown()
-        for run in list(self.process_runs) + loading:
-            run.setParent(None)
-            _DETACHED_RUNS.append(run)
-            run.finished.connect(lambda *args, r=run: _DETACHED_RUNS.remove(r) if r in _DETACHED_RUNS else None)
-            run.cancel()
+        for run in self.process_runs:
+            run.detach_and_cancel()  # the processing keeps running on Mapflow; the dock tracks it next time
         self.process_runs = []
+        shutil.rmtree(self.work_folder, ignore_errors=True)
