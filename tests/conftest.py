@@ -106,6 +106,46 @@ def mapbridge_processing(qgis_app):
         registry.removeProvider(added)
 
 
+QGIS_PROCESS = "/usr/bin/qgis_process.bin"
+
+
+class QgisProcess:
+    """Runs the real qgis_process.bin with Mapbridge enabled in a throw-away profile, pointed at the sandbox."""
+
+    def __init__(self, env):
+        self.env = env
+
+    def __call__(self, *args, timeout=300):
+        """Run qgis_process with these arguments; return the CompletedProcess (text)."""
+        import subprocess
+
+        return subprocess.run([QGIS_PROCESS, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+
+    def run_json(self, algorithm, **params):
+        """`qgis_process --json run ALG -- KEY=VALUE…`; return (returncode, parsed JSON or None, stderr)."""
+        import json
+
+        proc = self("--json", "run", algorithm, "--", *(f"{k}={v}" for k, v in params.items()))
+        start = proc.stdout.find("{")
+        return proc.returncode, (json.loads(proc.stdout[start:]) if start >= 0 else None), proc.stderr
+
+
+@pytest.fixture
+def qgis_process(tmp_path, sandbox):
+    """A qgis_process runner whose environment points every service at the sandbox."""
+    import subprocess
+
+    if not Path(QGIS_PROCESS).exists():
+        pytest.skip("qgis_process.bin not installed (make setup installs QGIS)")
+    env = dict(os.environ)
+    env.update(sandbox.env())
+    env.update({"QGIS_PLUGINPATH": str(PLUGINS_DIR), "QT_QPA_PLATFORM": "offscreen",
+                "QGIS_CUSTOM_CONFIG_PATH": str(tmp_path / "qgis-profile")})
+    subprocess.run([QGIS_PROCESS, "plugins", "enable", "mapbridge"], env=env, check=True, capture_output=True,
+                   timeout=120)
+    return QgisProcess(env)
+
+
 @pytest.fixture
 def tmp_gpkg(tmp_path):
     """A path for an output GeoPackage."""

@@ -246,25 +246,15 @@ def test_missing_cost_endpoint_is_tolerated_and_an_empty_result_is_a_valid_layer
     assert QgsWkbTypes.geometryType(layer.wkbType()) == QgsWkbTypes.GeometryType.PolygonGeometry
 
 
-@pytest.mark.skipif(not Path("/usr/bin/qgis_process.bin").exists(), reason="qgis_process.bin not installed")
-def test_qgis_process_runs_mapflow_process(sandbox_env, tmp_path):
-    import os
-    import subprocess
-
-    root = Path(__file__).resolve().parent.parent
-    env = dict(os.environ, QGIS_PLUGINPATH=str(root / ".build" / "plugins"), QT_QPA_PLATFORM="offscreen",
-               QGIS_CUSTOM_CONFIG_PATH=str(tmp_path / "profile"), **sandbox_env.env())
-    subprocess.run(["/usr/bin/qgis_process.bin", "plugins", "enable", "mapbridge"], env=env, capture_output=True,
-                   timeout=120, check=True)
+def test_qgis_process_runs_mapflow_process(qgis_process, tmp_path):
     aoi = tmp_path / "aoi.geojson"
     aoi.write_text(json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
                                                                           "geometry": _geojson(MOSCOW)}]}))
     out = tmp_path / "result.gpkg"
-    proc = subprocess.run(["/usr/bin/qgis_process.bin", "--json", "run", "mapbridge:mapflow_process", "--",
-                           f"AOI={aoi}", "NAME=qgis_process run", f"OUTPUT={out}"],
-                          env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    results = json.loads(proc.stdout[proc.stdout.index("{"):])["results"]
+    code, result, stderr = qgis_process.run_json("mapbridge:mapflow_process", AOI=aoi, NAME="qgis_process run",
+                                                 OUTPUT=out)
+    assert code == 0, stderr[-2000:]
+    results = result["results"]
     assert results["FEATURE_COUNT"] == 50 and results["PROCESSING_ID"]
     assert QgsVectorLayer(str(out), "r", "ogr").featureCount() == 50
 
