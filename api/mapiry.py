@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from .encoding import JSON_HEADERS, compact_json, segment
 from .errors import ServiceError
 from .http import ServiceClient
 from .rate_limits import parse_rate_limit
@@ -72,12 +73,13 @@ class MapiryClient(ServiceClient):
 
     def get_map(self, map_id):
         """GET /maps/:mapId."""
-        return unwrap(self.get_json(f"/maps/{map_id}"))
+        return unwrap(self.get_json(f"/maps/{segment(map_id)}"))
 
     # -- locations -------------------------------------------------------------------------
     def list_locations(self, map_id, page=1, page_size=MAX_PAGE_SIZE):
         """GET /maps/:mapId/locations?page=&pageSize= → (locations, pagination dict)."""
-        body = unwrap(self.get_json(f"/maps/{map_id}/locations", params={"page": page, "pageSize": page_size}))
+        params = {"page": page, "pageSize": page_size}
+        body = unwrap(self.get_json(f"/maps/{segment(map_id)}/locations", params=params))
         if isinstance(body, list):
             return body, {}
         if not isinstance(body, dict):
@@ -113,11 +115,13 @@ class MapiryClient(ServiceClient):
 
     def create_location(self, map_id, location):
         """POST /maps/:mapId/locations: one location; returns it (with its "id")."""
-        return unwrap(self.send_json("POST", f"/maps/{map_id}/locations", location))
+        return unwrap(self.send_json("POST", f"/maps/{segment(map_id)}/locations", location))
 
     def bulk_create_locations(self, map_id, locations):
         """POST /maps/:mapId/locations/bulk (≤ 100, atomic); returns the created locations in order."""
-        body = unwrap(self.send_json("POST", f"/maps/{map_id}/locations/bulk", {"locations": list(locations)}))
+        path = f"/maps/{segment(map_id)}/locations/bulk"
+        answer = self.request("POST", path, data=compact_json({"locations": list(locations)}), headers=JSON_HEADERS)
+        body = unwrap(self.json_of(answer, path))
         if isinstance(body, list):
             return body
         if isinstance(body, dict):
@@ -128,13 +132,13 @@ class MapiryClient(ServiceClient):
 
     def get_location(self, map_id, location_id):
         """GET /maps/:mapId/locations/:locId."""
-        return unwrap(self.get_json(f"/maps/{map_id}/locations/{location_id}"))
+        return unwrap(self.get_json(f"/maps/{segment(map_id)}/locations/{segment(location_id)}"))
 
     def update_location(self, map_id, location_id, fields):
         """PUT /maps/:mapId/locations/:locId."""
-        return unwrap(self.send_json("PUT", f"/maps/{map_id}/locations/{location_id}", fields))
+        return unwrap(self.send_json("PUT", f"/maps/{segment(map_id)}/locations/{segment(location_id)}", fields))
 
     def delete_location(self, map_id, location_id):
         """DELETE /maps/:mapId/locations/:locId."""
-        return unwrap(self.json_of(self.request("DELETE", f"/maps/{map_id}/locations/{location_id}"),
-                                   "/locations"))
+        path = f"/maps/{segment(map_id)}/locations/{segment(location_id)}"
+        return unwrap(self.json_of(self.request("DELETE", path), path))

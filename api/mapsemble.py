@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .encoding import JSON_HEADERS, compact_json, segment
 from .errors import ServiceError
 from .http import ServiceClient
 from .rate_limits import parse_rate_limit
@@ -73,11 +74,11 @@ class MapsembleClient(ServiceClient):
 
     def get_map(self, map_id):
         """GET /maps/{map_id}: the map's settings (remoteField, fields) as a dict."""
-        return object_of(self.get_json(f"/maps/{map_id}"))
+        return object_of(self.get_json(f"/maps/{segment(map_id)}"))
 
     def list_features(self, map_id, page=1, per_page=MAX_PAGE_SIZE):
         """GET /maps/{map_id}/features?page=&per_page= → (features, total, last_page)."""
-        body = self.get_json(f"/maps/{map_id}/features", params={"page": page, "per_page": per_page})
+        body = self.get_json(f"/maps/{segment(map_id)}/features", params={"page": page, "per_page": per_page})
         features = items_of(body, "features", "items", "results")
         total, last_page = _page_meta(body)
         return features, total, last_page
@@ -115,20 +116,23 @@ class MapsembleClient(ServiceClient):
 
     def create_features(self, map_id, features):
         """POST /maps/{map_id}/features: create (upsert by the map's remoteField); returns the answer."""
-        return self.send_json("POST", f"/maps/{map_id}/features", _collection(features))
+        return self.write_features("POST", map_id, features)
 
     def replace_features(self, map_id, features):
         """PUT /maps/{map_id}/features: replace features matched by id or remote id."""
-        return self.send_json("PUT", f"/maps/{map_id}/features", _collection(features))
+        return self.write_features("PUT", map_id, features)
 
     def update_features(self, map_id, features):
         """PATCH /maps/{map_id}/features: merge properties (and geometry when given) into matched features."""
-        return self.send_json("PATCH", f"/maps/{map_id}/features", _collection(features))
+        return self.write_features("PATCH", map_id, features)
 
     def delete_features(self, map_id, features):
         """DELETE /maps/{map_id}/features with a FeatureCollection naming the features by id or remote id."""
-        return self.send_json("DELETE", f"/maps/{map_id}/features", _collection(features))
+        return self.write_features("DELETE", map_id, features)
 
+    def write_features(self, method, map_id, features):
+        """Send a FeatureCollection with one of POST/PUT/PATCH/DELETE; returns the parsed answer."""
+        path = f"/maps/{segment(map_id)}/features"
+        body = compact_json({"type": "FeatureCollection", "features": list(features)})
+        return self.json_of(self.request(method, path, data=body, headers=JSON_HEADERS), path)
 
-def _collection(features):
-    return {"type": "FeatureCollection", "features": list(features)}

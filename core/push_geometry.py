@@ -15,7 +15,10 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
+from .qgis_compat import geometry_type
+
 PRECISION = 7            # decimal degrees: about 1 cm
+SCALE = 10.0 ** PRECISION
 MODE_POINT_ON_SURFACE = 0
 MODE_CENTROID = 1
 MODE_SKIP = 2
@@ -30,16 +33,7 @@ class SkipFeature(Exception):
         self.reason = reason
 
 
-def _geometry_types():
-    """(point, line, polygon) geometry-type values across QGIS 3.22 … 4."""
-    types = getattr(Qgis, "GeometryType", None)
-    if types is not None and hasattr(types, "Point"):
-        return types.Point, types.Line, types.Polygon
-    legacy = QgsWkbTypes.GeometryType
-    return legacy.PointGeometry, legacy.LineGeometry, legacy.PolygonGeometry
-
-
-POINT_TYPE, LINE_TYPE, POLYGON_TYPE = _geometry_types()
+POINT_TYPE, LINE_TYPE, POLYGON_TYPE = (geometry_type(name) for name in ("Point", "Line", "Polygon"))
 
 
 def _geos_engine():
@@ -59,19 +53,24 @@ class WgsConverter:
         self.transform_xy = None if self.identity else self.transform.transform
 
     def fast_xy(self, geometry):
-        """(lng, lat) of a plain, valid single point inside the WGS84 range, else None (then the full path decides)."""
+        """[lng, lat] (rounded) of a plain single point inside the WGS84 range, else None (the full path decides).
+
+        The common case of every push, so it is kept to the fewest QGIS calls.
+        """
         vertex = geometry.constGet()
         if type(vertex) is not QgsPoint:
             return None
-        x, y = vertex.x(), vertex.y()
-        if self.transform_xy is not None:
+        if self.transform_xy is None:
+            x, y = vertex.x(), vertex.y()
+        else:
             try:
-                moved = self.transform_xy(x, y)
+                moved = self.transform_xy(vertex.x(), vertex.y())
             except QgsCsException:
                 return None
             x, y = moved.x(), moved.y()
         if -180.0 <= x <= 180.0 and -90.0 <= y <= 90.0:      # False for NaN (an empty point) too
-            return x, y
+            # round(v * SCALE) / SCALE: the same 7 decimals as round(v, 7), three times faster.
+            return [round(x * SCALE) / SCALE, round(y * SCALE) / SCALE]
         return None
 
     def to_wgs84(self, geometry):
@@ -114,7 +113,7 @@ class WgsConverter:
         if not keep_z:
             fast = self.fast_xy(geometry)
             if fast is not None:
-                return [round(fast[0], PRECISION), round(fast[1], PRECISION)]
+                return fast
         fast = self.single_point(geometry)
         if fast is not None:
             out = [round(fast[0], PRECISION), round(fast[1], PRECISION)]
@@ -152,7 +151,7 @@ class WgsConverter:
         """A 2D GeoJSON geometry dict in WGS84 (lon/lat order); SkipFeature when it cannot be sent whole."""
         fast = self.fast_xy(geometry)
         if fast is not None:
-            return {"type": "Point", "coordinates": [round(fast[0], PRECISION), round(fast[1], PRECISION)]}
+            return {"type": "Point", "coordinates": fast}
         fast = self.single_point(geometry)
         if fast is not None:
             return {"type": "Point", "coordinates": [round(fast[0], PRECISION), round(fast[1], PRECISION)]}

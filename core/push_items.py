@@ -34,11 +34,12 @@ class PushItem:
         return self.status is None
 
     def done(self, status, remote_id=None, error=None):
-        """Record the outcome."""
-        self.status = status
+        """Record the outcome; the payload is not needed any more."""
         if remote_id is not None:
             self.remote_id = str(remote_id)
         self.error = error
+        self.payload = None
+        self.status = status        # last: the report writer in another thread takes a set status as final
 
     def __repr__(self):
         return f"PushItem({self.index}, {self.status}, {self.remote_id}, {self.error})"

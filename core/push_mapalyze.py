@@ -6,15 +6,12 @@ import time
 from datetime import datetime, timezone
 
 from ..api.errors import CancelledError, MapbridgeError, ServiceError
-from .push_errors import RejectionGuard, fatal, outcome_unknown, retryable, short
-from .push_items import CREATED, FAILED, SKIPPED
-from .push_wait import call_rate_limited, sleep_cancellable
+from .push_items import CREATED, SKIPPED
+from .push_job import PushJob
 
 PAGE = 500                      # documented maximum of `limit`
 COORD_TOLERANCE = 1e-6
 CHECK_WINDOW_SECONDS = 900      # records created this long before a lost answer are compared (clock skew margin)
-MAX_ATTEMPTS = 4
-RETRY_PAUSES = (2.0, 5.0, 15.0)
 
 
 def parse_time(text):
@@ -33,7 +30,7 @@ def parse_time(text):
     return parsed.timestamp()
 
 
-def iso_utc(epoch):
+def epoch_to_iso_utc(epoch):
     """Epoch seconds as ISO 8601 UTC with Z."""
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -95,42 +92,34 @@ def _matches(feature, payload):
     return True
 
 
-class MapalyzePush:
-    """Sends PushItems whose payloads are {"coordinates", "data"[, "captured_at"]} to one form."""
+class MapalyzePush(PushJob):
+    """Sends PushItems whose payloads are {"coordinates", "data"[, "captured_at"]} to one form, one POST each."""
 
     service = "mapalyze"
+    nouns = ("record", "records")
+    place = "form"
+    batch_size = 10 ** 9     # one batch: the capture-time check lists the form once for all records
 
     def __init__(self, client, feedback, form_id):
-        self.client = client
-        self.feedback = feedback
+        super().__init__(client, feedback)
         self.form_id = (form_id or "").strip()
         self.known_ids = set()
-        self.guard = RejectionGuard(self.service)
-        self.sent_count = 0
-        self.expected = 0
-        self.batch_size = 10 ** 9     # one batch: the capture-time check lists the form once for all records
+        self.started = 0.0
 
     def start(self):
         """Check the form id is given (the form itself is checked by the first request)."""
         if not self.form_id:
             raise MapbridgeError("no form given", service=self.service, hint="Give the id of the form (FORM_ID)")
 
-    def accept(self, item):
-        """Every feature with a payload is sent."""
-        return True
-
     def send(self, batch):
         """All records in one go (sender thread): those already there are skipped, the others created one by one."""
         pending = self._skip_already_there([item for item in batch if item.pending])
         if pending:
-            self.feedback.pushInfo(f"Mapalyze: creating {len(pending)} records in form {self.form_id}")
+            self.info(f"creating {len(pending)} records in form {self.form_id}")
         for item in pending:
             if self.feedback.isCanceled():
                 raise CancelledError()
-            self._send(item)
-
-    def finish(self):
-        """Nothing to add."""
+            self.send_batch([item])
 
     def _skip_already_there(self, pending):
         """Records with a capture time that already exist (same place and time) are not created again."""
@@ -149,8 +138,7 @@ class MapalyzePush:
                 item.done(SKIPPED, remote_id=rec_id or None,
                           error="already in Mapalyze (same place and capture time); not sent again")
         if len(left) < len(pending):
-            self.feedback.pushInfo(f"Mapalyze: {len(pending) - len(left)} records are already there; they are not "
-                                   f"sent again")
+            self.info(f"{len(pending) - len(left)} records are already there; they are not sent again")
         return left
 
     def _records_since(self, since):
@@ -158,14 +146,11 @@ class MapalyzePush:
         out, offset = [], 0
         while True:
             try:
-                body = call_rate_limited(
-                    lambda o=offset: self.client.records(offset=o, limit=PAGE, form_id=self.form_id,
-                                                         since=iso_utc(since)),
-                    self.feedback, self.service)
+                body = self.paced(lambda o=offset: self.client.records(offset=o, limit=PAGE, form_id=self.form_id,
+                                                                       since=epoch_to_iso_utc(since)))
             except ServiceError as exc:
                 if exc.status == 404:
-                    raise MapbridgeError(f"the form '{self.form_id}' was not found", service=self.service,
-                                         details=exc.details, hint="Check the form id (FORM_ID)") from None
+                    raise self._form_not_found(exc) from None
                 raise
             page = []
             if isinstance(body, dict):
@@ -178,69 +163,37 @@ class MapalyzePush:
             if len(page) < PAGE or (isinstance(total, int) and offset >= total) or self.feedback.isCanceled():
                 return out
 
-    def _send(self, item, attempt=1):
-        payload = item.payload
-        started = time.time()
-        try:
-            answer = call_rate_limited(
-                lambda: self.client.create_record(self.form_id, payload["coordinates"], payload["data"],
-                                                  payload.get("captured_at")),
-                self.feedback, self.service)
-        except CancelledError:
-            raise
-        except ServiceError as exc:
-            self._handle_error(item, exc, attempt, started)
-            return
+    def _form_not_found(self, exc):
+        return MapbridgeError(f"the form '{self.form_id}' was not found", service=self.service,
+                              details=exc.details, hint="Check the form id (FORM_ID)")
+
+    def request(self, batch, attempt, split):
+        payload = batch[0].payload
+        self.started = time.time()
+        return self.paced(lambda: self.client.create_record(self.form_id, payload["coordinates"], payload["data"],
+                                                            payload.get("captured_at")))
+
+    def mark_done(self, batch, answer):
         rec_id = record_id(answer)
         if rec_id is not None:
             self.known_ids.add(rec_id)
-        item.done(CREATED, remote_id=rec_id)
-        self.guard.success()
-        self._advance()
+        batch[0].done(CREATED, remote_id=rec_id)
 
-    def _handle_error(self, item, exc, attempt, started):
-        if outcome_unknown(exc):
-            since = started - CHECK_WINDOW_SECONDS
-            captured = parse_time(item.payload.get("captured_at"))
-            if captured is not None:
-                since = min(since, captured - 1.0)
-            try:
-                rec_id = RecordMatcher(self._records_since(since)).claim(item.payload, self.known_ids)
-            except ServiceError:
-                item.done(FAILED, error="no answer from Mapalyze and the form could not be checked: this record may "
-                                        "or may not have arrived")
-                raise
-            if rec_id is not None:
-                self.known_ids.add(rec_id)
-                item.done(CREATED, remote_id=rec_id or None)
-                self.feedback.pushInfo("Mapalyze: the record had arrived despite the lost answer; not sending again")
-                self._advance()
-                return
-            self._retry(item, exc, attempt)
-            return
-        if retryable(exc):
-            self._retry(item, exc, attempt)
-            return
+    def find_arrived(self, batch, exc):
+        """List the records created around the lost answer and find this one among them."""
+        item = batch[0]
+        since = self.started - CHECK_WINDOW_SECONDS
+        captured = parse_time(item.payload.get("captured_at"))
+        if captured is not None:
+            since = min(since, captured - 1.0)
+        rec_id = RecordMatcher(self._records_since(since)).claim(item.payload, self.known_ids)
+        if rec_id is None:
+            return 0
+        self.known_ids.add(rec_id)
+        item.done(CREATED, remote_id=rec_id or None)
+        return 1
+
+    def fatal_error(self, exc):
         if exc.status == 404 and "form" in (exc.server_message or "").lower():
-            raise MapbridgeError(f"the form '{self.form_id}' was not found", service=self.service,
-                                 details=exc.details, hint="Check the form id (FORM_ID)") from None
-        if fatal(exc):
-            raise exc
-        self.guard.rejected(exc)
-        item.done(FAILED, error=f"rejected by Mapalyze: {short(exc)}")
-        self._advance()
-
-    def _retry(self, item, exc, attempt):
-        if attempt >= MAX_ATTEMPTS:
-            item.done(FAILED, error=f"not sent: {short(exc)} (gave up after {attempt} attempts)")
-            self._advance()
-            return
-        pause = RETRY_PAUSES[min(attempt - 1, len(RETRY_PAUSES) - 1)]
-        self.feedback.pushInfo(f"Mapalyze: {short(exc)}; sending the record again in {pause:.0f} s")
-        sleep_cancellable(pause, self.feedback)
-        self._send(item, attempt + 1)
-
-    def _advance(self):
-        self.sent_count += 1
-        if self.expected:
-            self.feedback.setProgress(100.0 * min(1.0, self.sent_count / self.expected))
+            return self._form_not_found(exc)
+        return exc

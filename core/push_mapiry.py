@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..api.errors import CancelledError, MapbridgeError, ServiceError
+from ..api.errors import MapbridgeError, ServiceError
 from ..api.mapiry import BUCKET_BULK, BUCKET_GENERAL, BUCKET_MAPS, MAX_BULK
-from .push_errors import RejectionGuard, fatal, item_errors, outcome_unknown, retryable, short
-from .push_items import CREATED, FAILED, SKIPPED
-from .push_wait import call_rate_limited, sleep_cancellable, wait_for_bucket
+from .push_errors import outcome_unknown
+from .push_items import CREATED, SKIPPED
+from .push_job import PushJob, pending
 
 COORD_TOLERANCE = 1e-6          # degrees (~10 cm): a server may round what it stores
 SINGLE_SEND_AT = 3              # below this many items a rejected batch is sent location by location
-MAX_ATTEMPTS = 4
-RETRY_PAUSES = (2.0, 5.0, 15.0)
+IN_FLIGHT = 2                   # bulk requests at once while the rate limits leave room
 BUCKET_NAMES = {BUCKET_GENERAL: "general", BUCKET_MAPS: "map creation", BUCKET_BULK: "bulk creation"}
 
 
@@ -48,25 +47,24 @@ class LocationIndex:
         return False
 
 
-class MapiryPush:
+class MapiryPush(PushJob):
     """Sends PushItems whose payloads are Mapiry locations; marks each item's outcome."""
 
     service = "mapiry"
+    nouns = ("location", "locations")
+    max_in_flight = IN_FLIGHT
+    send_buckets = (BUCKET_BULK, BUCKET_GENERAL)
+    bucket_names = BUCKET_NAMES
 
     def __init__(self, client, feedback, map_id=None, new_map_title=None, batch_size=MAX_BULK):
-        self.client = client
-        self.feedback = feedback
+        super().__init__(client, feedback)
         self.map_id = (map_id or "").strip() or None
         self.new_map_title = (new_map_title or "").strip() or None
         self.batch_size = max(1, min(MAX_BULK, batch_size))
         self.created_map = False
         self.claimed = set()            # ids of locations accounted for (already there, or created by us)
         self.existing = 0
-        self.sent_count = 0
-        self.expected = 0
         self.index = None
-        self.announced = False
-        self.guard = RejectionGuard(self.service)
 
     # -- the job ---------------------------------------------------------------------------------
     def prepare(self):
@@ -76,10 +74,8 @@ class MapiryPush:
         if not self.new_map_title:
             raise MapbridgeError("no map given", service=self.service,
                                  hint="Give the id of a map (MAP_ID) or a title for a new one (NEW_MAP_TITLE)")
-        self._pace(BUCKET_MAPS)
         try:
-            created = call_rate_limited(lambda: self.client.create_map(self.new_map_title), self.feedback,
-                                        self.service)
+            created = self.paced(lambda: self.client.create_map(self.new_map_title), BUCKET_MAPS, BUCKET_GENERAL)
         except ServiceError as exc:
             if outcome_unknown(exc):
                 raise MapbridgeError(
@@ -93,7 +89,7 @@ class MapiryPush:
                                  details=str(created)[:500], hint="Check the base URL in Mapbridge ▸ Settings")
         self.map_id = str(map_id)
         self.created_map = True
-        self.feedback.pushInfo(f"Mapiry: created the map '{self.new_map_title}' (id {self.map_id})")
+        self.info(f"created the map '{self.new_map_title}' (id {self.map_id})")
         return self.map_id
 
     def start(self):
@@ -124,119 +120,52 @@ class MapiryPush:
         self.existing += 1
         return False
 
-    def send(self, batch):
-        """Send one batch (sender thread); the map is created before the first one when asked."""
-        if self.feedback.isCanceled():
-            raise CancelledError()
+    def before_first_send(self):
+        """The map is created before the first batch when asked (not at all when nothing is sent)."""
         if not self.map_id:
             self.prepare()
-        if not self.announced:
-            self.announced = True
-            self.feedback.pushInfo(f"Mapiry: sending locations to map {self.map_id} in requests of up to "
-                                   f"{self.batch_size}")
-        self._send(batch)
+        self.info(f"sending locations to map {self.map_id} in requests of up to {self.batch_size}")
 
     def finish(self):
         """Say what was recognised as already there, or that no map was needed."""
         if self.existing:
-            self.feedback.pushInfo(f"Mapiry: {self.existing} locations were already on the map; they were not sent "
-                                   f"again")
+            self.info(f"{self.existing} locations were already on the map; they were not sent again")
         if not self.map_id and self.new_map_title:
-            self.feedback.pushInfo("Mapiry: nothing to send, so no map was created")
+            self.info("nothing to send, so no map was created")
+
+    def rate_state(self, bucket):
+        return self.client.rate_limit(bucket)
 
     def _list_locations(self):
         """Every location of the map (paced and rate-limit aware)."""
         def wrap(call):
-            self._pace(BUCKET_GENERAL)
-            return call_rate_limited(call, self.feedback, self.service)
+            return self.paced(call, BUCKET_GENERAL)
 
         return list(self.client.iter_locations(self.map_id, cancelled=self.feedback.isCanceled, wrap=wrap))
 
     # -- sending -----------------------------------------------------------------------------------
-    def _send(self, batch, attempt=1):
-        """Send a batch; isolate rejected items, reconcile unknown outcomes, retry refusals."""
-        batch = [item for item in batch if item.pending]
-        if not batch:
-            return
-        try:
-            if len(batch) < SINGLE_SEND_AT and attempt == 1 and self._split:
-                created = [self._create_one(item) for item in batch]
-            else:
-                created = self._bulk(batch)
-        except CancelledError:
-            raise
-        except ServiceError as exc:
-            self._handle_error(batch, exc, attempt)
-            return
-        self._mark_created(batch, created)
-
-    _split = False
-
-    def _create_one(self, item):
-        self._pace(BUCKET_GENERAL)
-        return call_rate_limited(lambda: self.client.create_location(self.map_id, item.payload), self.feedback,
-                                 self.service)
-
-    def _bulk(self, batch):
-        self._pace(BUCKET_BULK)
-        payloads = [item.payload for item in batch]
-        return call_rate_limited(lambda: self.client.bulk_create_locations(self.map_id, payloads), self.feedback,
-                                 self.service)
-
-    def _handle_error(self, batch, exc, attempt):
-        if outcome_unknown(exc):
-            self.feedback.pushInfo(f"Mapiry: {short(exc)}; checking which of {len(batch)} locations arrived")
-            try:
-                self._reconcile(batch)
-            except ServiceError:
-                for item in batch:
-                    item.done(FAILED, error="no answer from Mapiry and the map could not be checked: this location "
-                                            "may or may not have arrived; push again to finish without duplicates")
-                raise
-            rest = [item for item in batch if item.pending]
-            if rest:
-                self._retry(rest, exc, attempt)
-            return
-        if retryable(exc):
-            self._retry(batch, exc, attempt)
-            return
-        if fatal(exc):
-            raise exc
-        # The request was refused for its content (400/409/413/422, a 403 about a limit): find the bad items.
-        named = item_errors(exc, len(batch))
-        if named:
-            for index, message in named.items():
-                batch[index].done(FAILED, error=f"rejected by Mapiry: {message}")
-                self._advance(1)
-            self._send([item for item in batch if item.pending])
-        elif len(batch) == 1:
-            self.guard.rejected(exc)
-            batch[0].done(FAILED, error=f"rejected by Mapiry: {short(exc)}")
-            self._advance(1)
-        else:
-            half = len(batch) // 2
-            self.feedback.pushInfo(f"Mapiry refused a batch of {len(batch)} without naming the bad location; "
-                                   f"splitting it to find it")
-            saved, self._split = self._split, True
-            try:
-                self._send(batch[:half])
-                self._send(batch[half:])
-            finally:
-                self._split = saved
-
-    def _retry(self, batch, exc, attempt):
-        if attempt >= MAX_ATTEMPTS:
+    def send_batch(self, batch, attempt=1, split=False):
+        """While splitting a refused batch, the last few locations go one by one (each its own request)."""
+        batch = pending(batch)
+        if split and 1 < len(batch) < SINGLE_SEND_AT:
             for item in batch:
-                item.done(FAILED, error=f"not sent: {short(exc)} (gave up after {attempt} attempts)")
-            self._advance(len(batch))
+                super().send_batch([item], attempt, split)
             return
-        pause = RETRY_PAUSES[min(attempt - 1, len(RETRY_PAUSES) - 1)]
-        self.feedback.pushInfo(f"Mapiry: {short(exc)}; sending {len(batch)} locations again in {pause:.0f} s")
-        sleep_cancellable(pause, self.feedback)
-        self._send(batch, attempt + 1)
+        super().send_batch(batch, attempt, split)
 
-    def _reconcile(self, batch):
-        """After an unknown outcome: list the map and claim the locations of this batch that arrived."""
+    def request(self, batch, attempt, split):
+        if split and len(batch) == 1:
+            # One location: the general endpoint, which spares the small bulk bucket.
+            item = batch[0]
+            return [self.paced(lambda: self.client.create_location(self.map_id, item.payload), BUCKET_GENERAL)]
+        payloads = [item.payload for item in batch]
+        return self.paced(lambda: self.client.bulk_create_locations(self.map_id, payloads), *self.send_buckets)
+
+    def before_split(self, batch, exc):
+        self.info(f"refused a batch of {len(batch)} without naming the bad location; splitting it to find it")
+
+    def find_arrived(self, batch, exc):
+        """List the map and claim the locations of this batch that arrived."""
         index = LocationIndex(loc for loc in self._list_locations() if loc.get("id") not in self.claimed)
         arrived = []
         for item in batch:
@@ -246,11 +175,9 @@ class MapiryPush:
         for item, loc_id in arrived:
             self.claimed.add(loc_id)
             item.done(CREATED, remote_id=loc_id or None)
-        if arrived:
-            self.feedback.pushInfo(f"Mapiry: {len(arrived)} of them had arrived; not sending those again")
-        self._advance(len(arrived))
+        return len(arrived)
 
-    def _mark_created(self, batch, created):
+    def mark_done(self, batch, created):
         """Give each item the id of its created location (answers come in request order)."""
         created = [loc for loc in (created or []) if isinstance(loc, dict)]
         if len(created) == len(batch):
@@ -258,20 +185,9 @@ class MapiryPush:
         else:
             index = LocationIndex(created)
             pairs = [(item, {"id": index.claim(item.payload) or None}) for item in batch]
-        self.guard.success(len(batch))
+        claimed = self.claimed
         for item, loc in pairs:
             loc_id = loc.get("id")
             if loc_id is not None:
-                self.claimed.add(loc_id)
+                claimed.add(loc_id)
             item.done(CREATED, remote_id=loc_id)
-        self._advance(len(batch))
-
-    def _advance(self, n):
-        self.sent_count += n
-        if self.expected:
-            self.feedback.setProgress(100.0 * min(1.0, self.sent_count / self.expected))
-
-    def _pace(self, bucket):
-        """Wait for an empty bucket (and the general one) to refill before a request."""
-        for name in dict.fromkeys((bucket, BUCKET_GENERAL)):
-            wait_for_bucket(self.client.rate_limit(name), self.feedback, self.service, BUCKET_NAMES[name])

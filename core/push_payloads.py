@@ -29,23 +29,22 @@ class MapiryPayloads:
 
     def __init__(self, fields, crs, transform_context, name_field, description_field=None,
                  geometry_mode=MODE_POINT_ON_SURFACE):
-        _field_index(fields, name_field, "name field")
-        _field_index(fields, description_field, "description field")
+        self.name_index = _field_index(fields, name_field, "name field")
+        self.description_index = _field_index(fields, description_field, "description field")
         self.name_field = name_field
-        self.description_field = description_field or None
         self.geometry_mode = geometry_mode
         self.converter = WgsConverter(crs, transform_context)
 
     def __call__(self, feature):
         # Choice: a feature without a name is skipped (a made-up name would clutter the map); the report says so.
-        name = feature[self.name_field]
+        name = feature.attribute(self.name_index)
         name = name.strip() if type(name) is str else text_value(name)
         if not name:
             raise SkipFeature(f"no name (field '{self.name_field}' is NULL or empty)")
         lng, lat = self.converter.point(feature.geometry(), self.geometry_mode)[:2]
         location = {"name": name, "lat": lat, "lng": lng}
-        if self.description_field:
-            description = text_value(feature[self.description_field])
+        if self.description_index >= 0:
+            description = text_value(feature.attribute(self.description_index))
             if description:
                 location["description"] = description
         return location
@@ -84,24 +83,22 @@ class MapsemblePayloads:
     def __call__(self, feature):
         values = feature.attributes()
         ident = self.identifier(feature, values) if self.remote_index >= 0 else None
-        if self.method != METHOD_CREATE and ident is None:
+        if ident is None and self.method != METHOD_CREATE:
             raise SkipFeature(f"no remote id (field '{self.remote_id_field}' is NULL or empty)")
-        out = {"type": "Feature"}
         if self.method == METHOD_DELETE:
-            out["geometry"] = None
-            out["properties"] = {}
+            out = {"type": "Feature", "geometry": None, "properties": {}}
         else:
             geometry = feature.geometry()
             if self.method == METHOD_UPDATE and (geometry.isNull() or geometry.isEmpty()):
-                out["geometry"] = None        # PATCH without geometry changes only the properties
+                geojson = None        # PATCH without geometry changes only the properties
             else:
-                out["geometry"] = self.converter.geojson(geometry)
+                geojson = self.converter.geojson(geometry)
             properties = attributes_by_index(values, self.columns)
             if self.label_index >= 0:
                 label = values[self.label_index]
                 label = label.strip() if type(label) is str else text_value(label)
                 properties["label"] = label or None
-            out["properties"] = properties
+            out = {"type": "Feature", "geometry": geojson, "properties": properties}
         if ident is not None:
             if self.remote_key:
                 out["properties"][self.remote_key] = ident
@@ -116,7 +113,7 @@ class MapalyzePayloads:
     def __init__(self, fields, crs, transform_context, field_names=None, captured_at_field=None):
         for name in field_names or []:
             _field_index(fields, name, "field")
-        _field_index(fields, captured_at_field, "captured-at field")
+        self.captured_index = _field_index(fields, captured_at_field, "captured-at field")
         self.captured_at_field = captured_at_field or None
         names = sendable_field_names(fields, field_names)
         if not field_names and self.captured_at_field:
@@ -125,11 +122,11 @@ class MapalyzePayloads:
         self.columns = [(fields.lookupField(name), name) for name in names]
         self.converter = WgsConverter(crs, transform_context)
 
-    def captured_at(self, feature):
+    def captured_at(self, values):
         """ISO 8601 capture time from the captured-at field, or None (the service then uses now)."""
-        if not self.captured_at_field:
+        if self.captured_index < 0:
             return None
-        raw = feature[self.captured_at_field]
+        raw = values[self.captured_index]
         try:
             value = json_value(raw)
         except BinaryValue:
@@ -142,8 +139,9 @@ class MapalyzePayloads:
 
     def __call__(self, feature):
         coordinates = self.converter.point(feature.geometry(), MODE_POINT_ON_SURFACE, keep_z=True)
-        record = {"coordinates": coordinates, "data": attributes_by_index(feature.attributes(), self.columns)}
-        captured = self.captured_at(feature)
+        values = feature.attributes()
+        record = {"coordinates": coordinates, "data": attributes_by_index(values, self.columns)}
+        captured = self.captured_at(values)
         if captured:
             record["captured_at"] = captured
         return record

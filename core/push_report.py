@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsFeatureSink, QgsField, QgsFields, QgsProcessingUtils
-from qgis.PyQt.QtCore import QMetaType, QVariant
+from qgis.core import QgsField, QgsFields, QgsProcessingUtils
+
+from .push_items import COUNT_KEYS
+from .qgis_compat import FIELD_STRING, fast_insert_flag
 
 REPORT_FIELDS = ("remote_id", "push_status", "push_error")
 
 
-STRING_TYPE = getattr(QVariant, "String", None) or QMetaType.Type.QString   # QVariant.String is gone in Qt6
-
-
 def _string_field(name):
-    return QgsField(name, STRING_TYPE, "string", 255 if name != "push_error" else 0)
+    return QgsField(name, FIELD_STRING, "string", 255 if name != "push_error" else 0)
 
 
 def report_fields(source_fields):
@@ -20,7 +19,7 @@ def report_fields(source_fields):
     copied = QgsFields()
     for field in source_fields:
         field = QgsField(field)
-        if field.type() == STRING_TYPE:
+        if field.type() == FIELD_STRING:
             field.setLength(0)      # a value longer than the declared width must not cost the report its row
         copied.append(field)
     extra = QgsFields()
@@ -30,7 +29,11 @@ def report_fields(source_fields):
 
 
 class ReportWriter:
-    """Writes report rows in input order as soon as their outcome is known (overlapping the last requests)."""
+    """Writes report rows in input order as soon as their outcome is known (overlapping the last requests).
+
+    One addFeature per row, not addFeatures per block: a file writer's addFeatures stops at the first
+    refused row without saying which, and every input feature must appear exactly once.
+    """
 
     def __init__(self, sink, fields, feedback=None):
         self.sink = sink
@@ -38,41 +41,47 @@ class ReportWriter:
         self.width = fields.count()
         self.first_extra = self.width - len(REPORT_FIELDS)
         self.cursor = 0
+        self.flags = fast_insert_flag()
 
     def write_ready(self, items):
         """Write the rows from the cursor on whose outcome is known."""
-        while self.cursor < len(items) and items[self.cursor].status is not None:
-            self._write(items[self.cursor])
-            self.cursor += 1
+        cursor, end = self.cursor, len(items)
+        while cursor < end and items[cursor].status is not None:
+            self._write(items[cursor])
+            cursor += 1
+        self.cursor = cursor
 
     def write_rest(self, items):
         """Write every remaining row (all outcomes are known by now) and flush."""
-        while self.cursor < len(items):
-            self._write(items[self.cursor])
-            self.cursor += 1
+        for item in items[self.cursor:]:
+            self._write(item)
+        self.cursor = len(items)
         _flush(self.sink)
         self.sink = None        # an error's traceback may keep this writer alive; the sink must still close
 
     def _write(self, item):
-        flags = QgsFeatureSink.Flag.FastInsert
         # The input feature itself becomes the row: widening it is much cheaper than building a new feature.
-        row = item.feature
-        row.resizeAttributes(self.width)
-        for offset, value in enumerate((item.remote_id, item.status, item.error)):
-            row.setAttribute(self.first_extra + offset, value)
-        if self.sink.addFeature(row, flags):
+        row, item.feature = item.feature, None       # written once; the feature is not needed any more
+        row.resizeAttributes(self.width)       # the new columns start as NULL
+        first = self.first_extra
+        if item.remote_id is not None:
+            row.setAttribute(first, item.remote_id)
+        row.setAttribute(first + 1, item.status)
+        if item.error is not None:
+            row.setAttribute(first + 2, item.error)
+        if self.sink.addFeature(row, self.flags):
             return
-        # Still one row per feature: without the input attributes the output refused.
+        # Still one row per feature: without the input attributes (then without the geometry) the output refused.
         message = self.sink.lastError() if hasattr(self.sink, "lastError") else ""
         note = f"{item.error or ''} (input attributes not copied: {message or 'refused by the output'})".strip()
-        row.setAttributes([None] * self.first_extra + [item.remote_id, item.status, note])
-        if not self.sink.addFeature(row, flags) and self.feedback is not None:
+        row.setAttributes([None] * first + [item.remote_id, item.status, note])
+        if self.sink.addFeature(row, self.flags):
+            return
+        row.clearGeometry()
+        row.setAttribute(first + 2, note.replace("input attributes not copied", "input attributes and geometry "
+                                                                                 "not copied"))
+        if not self.sink.addFeature(row, self.flags) and self.feedback is not None:
             self.feedback.reportError(f"Could not write the report row of feature {item.index + 1}: {message}")
-
-
-def write_report(sink, items, fields, feedback=None):
-    """Write one feature per item (input attributes and geometry + the outcome) in input order."""
-    ReportWriter(sink, fields, feedback).write_rest(items)
 
 
 def _flush(sink):
@@ -82,8 +91,6 @@ def _flush(sink):
 
 def report_counts(layer):
     """{"CREATED": n, …} read back from a report layer (for a run whose results were lost to a cancel)."""
-    from .push_items import COUNT_KEYS
-
     tally = dict.fromkeys(COUNT_KEYS.values(), 0)
     index = layer.fields().lookupField("push_status")
     if index < 0:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
+
 from ..api.errors import CancelledError, MapbridgeError, service_title
 from ..core.log import log_exception
 from .push_items import (
@@ -28,7 +31,7 @@ def run_push(job, features, make_payload, feedback, total=0, report=None):
 
     Returns (items, counts). Every feature gets an item, whatever happens; a failure part-way marks what
     was not sent. Raises only when nothing at all happened (e.g. a wrong token on the first request).
-    `report.write_ready(items)` (a ReportWriter) is called while waiting for the last requests.
+    `report.write_ready(items)` (a ReportWriter) writes the rows whose outcome is known as batches go.
     """
     items = []
     features = iter(features)
@@ -37,12 +40,13 @@ def run_push(job, features, make_payload, feedback, total=0, report=None):
         if feedback.isCanceled():
             raise CancelledError()
         job.start()
-        sender = BatchSender(job.send)
         idle = (lambda: report.write_ready(items)) if report is not None else None
-        try:
-            _produce(job, features, make_payload, feedback, items, sender)
-        finally:
-            sender.close(idle)
+        with _young_objects_only():
+            sender = BatchSender(job.send, workers=job.max_in_flight)
+            try:
+                _produce(job, features, make_payload, feedback, items, sender, idle)
+            finally:
+                sender.close(idle)
         job.finish()
     except CancelledError:
         _drain(features, make_payload, items, "not sent: cancelled")
@@ -60,8 +64,23 @@ def run_push(job, features, make_payload, feedback, total=0, report=None):
     return items, tally
 
 
-def _produce(job, features, make_payload, feedback, items, sender):
-    """Build items in input order and hand full batches to the sender."""
+@contextmanager
+def _young_objects_only():
+    """Garbage collections during the push look only at what the push allocates.
+
+    A full collection walks every object of the QGIS session (tens of milliseconds) and a push of many
+    features sets off several. gc.freeze() sets the objects alive now aside and gc.unfreeze() puts them
+    back: nothing is lost or kept, collections merely skip them meanwhile.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _produce(job, features, make_payload, feedback, items, sender, idle=None):
+    """Build items in input order and hand full batches to the sender; idle() after each batch."""
     batch = []
     accept, size, stopped = job.accept, job.batch_size, sender.stopped.is_set
     for feature in features:
@@ -82,6 +101,8 @@ def _produce(job, features, make_payload, feedback, items, sender):
             if len(batch) >= size:
                 sender.put(batch)
                 batch = []
+                if idle is not None:
+                    idle()
     if batch:
         sender.put(batch)
     if feedback.isCanceled():

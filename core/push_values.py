@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import math
+from math import isfinite
 
 from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, QMetaType, Qt, QTime, QVariant
 
@@ -112,6 +113,9 @@ def attributes_by_index(values, columns):
         kind = type(value)
         if kind in _PLAIN or value is None:
             out[name] = value
+            continue
+        if kind is float:
+            out[name] = value if isfinite(value) else None
             continue
         try:
             out[name] = json_value(value)

@@ -6,7 +6,7 @@ from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterString
 
 from ..api.errors import MapbridgeError
 from ..core.push_mapsemble import MapsemblePush
-from ..core.push_payloads import METHOD_CREATE, METHODS, MapsemblePayloads
+from ..core.push_payloads import METHOD_CREATE, METHOD_DELETE, METHODS, MapsemblePayloads
 from .push_base import PushAlgorithm, field_parameter
 
 
@@ -20,13 +20,14 @@ class MapsemblePushAlgorithm(PushAlgorithm):
     METHOD = "METHOD"
     FIELDS = "FIELDS"
     help_text = (
-        "Sends the features to the Mapsemble map MAP_ID as GeoJSON (WGS84, lon/lat): LABEL_FIELD becomes the "
-        "label, the FIELDS (default all; binary fields are left out) become properties under their field names "
-        "(the map's field slugs). METHOD: create (POST), replace (PUT), update (PATCH) or delete (DELETE). "
-        "REMOTE_ID_FIELD holds each feature's remote id: on a map with a remoteField it is sent in that property, "
-        "so pushing again updates instead of duplicating (upsert); on a map without one it must hold Mapsemble "
-        "feature ids. Replace, update and delete need it. Null, empty or invalid geometries are skipped with the "
-        "reason. OUTPUT lists every input feature with remote_id, push_status and push_error.")
+        "Sends the features to the Mapsemble map MAP_ID as GeoJSON (WGS84, lon/lat). LABEL_FIELD (required "
+        "except for delete) becomes the label; the FIELDS (default all; binary fields are left out) become "
+        "properties under their field names (the map's field slugs). METHOD: create (POST), replace (PUT), "
+        "update (PATCH) or delete (DELETE). REMOTE_ID_FIELD holds each feature's remote id: on a map with a "
+        "remoteField it is sent in that property, so pushing again updates instead of duplicating (upsert); on a "
+        "map without one it must hold Mapsemble feature ids. Replace, update and delete need it. Null, empty or "
+        "invalid geometries are skipped with the reason. OUTPUT lists every input feature with remote_id, "
+        "push_status and push_error.")
 
     def name(self):
         return "mapsemble_push"
@@ -37,7 +38,8 @@ class MapsemblePushAlgorithm(PushAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
         self.add_input()
         self.addParameter(QgsProcessingParameterString(self.MAP_ID, "Map id"))
-        self.addParameter(field_parameter(self.LABEL_FIELD, "Label field", self.INPUT))
+        # Optional only because a delete names the features by remote id alone; build() requires it otherwise.
+        self.addParameter(field_parameter(self.LABEL_FIELD, "Label field (required except for delete)", self.INPUT))
         self.addParameter(field_parameter(self.REMOTE_ID_FIELD, "Remote id field (for upsert)", self.INPUT))
         self.addParameter(QgsProcessingParameterEnum(self.METHOD, "Method", list(METHODS),
                                                      defaultValue=METHOD_CREATE))
@@ -47,6 +49,11 @@ class MapsemblePushAlgorithm(PushAlgorithm):
     def build(self, parameters, context, feedback, source):
         method = self.parameterAsEnum(parameters, self.METHOD, context)
         remote_id_field = self.field_name(parameters, self.REMOTE_ID_FIELD, context)
+        label_field = self.field_name(parameters, self.LABEL_FIELD, context)
+        if method != METHOD_DELETE and not label_field:
+            raise MapbridgeError(f"{METHODS[method]} needs a label field", service="mapsemble",
+                                 hint="Set LABEL_FIELD to the field holding each feature's label (only a delete "
+                                      "goes without)")
         if method != METHOD_CREATE and not remote_id_field:
             raise MapbridgeError(f"{METHODS[method]} needs a remote id field to find the features on the map",
                                  service="mapsemble", hint="Set REMOTE_ID_FIELD")
@@ -58,7 +65,7 @@ class MapsemblePushAlgorithm(PushAlgorithm):
                               f"Mapsemble feature ids")
         payloads = MapsemblePayloads(
             source.fields(), source.sourceCrs(), context.transformContext(), method=method,
-            label_field=self.field_name(parameters, self.LABEL_FIELD, context),
+            label_field=label_field if method != METHOD_DELETE else None,
             field_names=self.parameterAsFields(parameters, self.FIELDS, context),
             remote_id_field=remote_id_field, remote_key=job.remote_key)
         return job, payloads

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from qgis.core import (
-    Qgis,
     QgsFeatureRequest,
-    QgsProcessing,
     QgsProcessingException,
-    QgsProcessingFeatureSource,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
@@ -17,31 +14,8 @@ from qgis.core import (
 from ..core.push_items import COUNT_KEYS
 from ..core.push_report import ReportWriter, report_fields
 from ..core.push_run import run_push
+from ..core.qgis_compat import skip_validity_checks_flag, source_type
 from .base import MapbridgeAlgorithm
-
-
-def source_type_any_vector():
-    """The 'any vector layer' source type across QGIS 3.22 … 4."""
-    types = getattr(Qgis, "ProcessingSourceType", None)
-    if types is not None and hasattr(types, "Vector"):
-        return types.Vector
-    return QgsProcessing.SourceType.TypeVector
-
-
-def sink_type_any_geometry():
-    """The 'any geometry' sink type across QGIS 3.22 … 4."""
-    types = getattr(Qgis, "ProcessingSourceType", None)
-    if types is not None and hasattr(types, "VectorAnyGeometry"):
-        return types.VectorAnyGeometry
-    return QgsProcessing.SourceType.TypeVectorAnyGeometry
-
-
-def skip_validity_checks_flag():
-    """QgsProcessingFeatureSource's "skip geometry validity checks" flag across QGIS 3.22 … 4."""
-    flags = getattr(Qgis, "ProcessingFeatureSourceFlag", None)
-    if flags is not None and hasattr(flags, "SkipGeometryValidityChecks"):
-        return flags.SkipGeometryValidityChecks
-    return QgsProcessingFeatureSource.Flag.FlagSkipGeometryValidityChecks
 
 
 def field_parameter(name, description, parent, optional=True, multiple=False):
@@ -60,11 +34,12 @@ class PushAlgorithm(MapbridgeAlgorithm):
 
     def add_input(self, description="Features to push"):
         """INPUT: any vector layer; the dialog's 'Selected features only' applies as everywhere in QGIS."""
-        self.addParameter(QgsProcessingParameterFeatureSource(self.INPUT, description, [source_type_any_vector()]))
+        self.addParameter(QgsProcessingParameterFeatureSource(self.INPUT, description, [source_type("Vector")]))
 
     def add_output(self):
         """OUTPUT report layer and the counts."""
-        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, "Push report", sink_type_any_geometry()))
+        report = QgsProcessingParameterFeatureSink(self.OUTPUT, "Push report", source_type("VectorAnyGeometry"))
+        self.addParameter(report)
         for status, key in COUNT_KEYS.items():
             self.addOutput(QgsProcessingOutputNumber(key, f"Features {status}"))
 

@@ -1,12 +1,8 @@
-"""Shared pieces of the push tests: Processing with the provider, layers, a feedback that records."""
+"""Shared pieces of the push tests: layers, a feedback that records, running an algorithm, the report rows."""
 
 from __future__ import annotations
 
-import sys
-
-import pytest
 from qgis.core import (
-    QgsApplication,
     QgsFeature,
     QgsGeometry,
     QgsProcessingContext,
@@ -14,38 +10,6 @@ from qgis.core import (
     QgsProject,
     QgsVectorLayer,
 )
-
-QGIS_PLUGINS = "/usr/share/qgis/python/plugins"
-
-
-def init_qgis_processing():
-    """QGIS's `processing` package, initialised (the repository's own processing/ folder must not shadow it)."""
-    loaded = sys.modules.get("processing")
-    if loaded is not None and not (getattr(loaded, "__file__", "") or "").startswith(QGIS_PLUGINS):
-        for name in [n for n in sys.modules if n == "processing" or n.startswith("processing.")]:
-            del sys.modules[name]
-    if sys.path[:1] != [QGIS_PLUGINS]:
-        sys.path.insert(0, QGIS_PLUGINS)
-    from processing.core.Processing import Processing
-
-    Processing.initialize()
-
-
-@pytest.fixture
-def push_processing(qgis_app):
-    """Processing initialised and the Mapbridge provider registered."""
-    from mapbridge.processing.provider import MapbridgeProvider
-
-    init_qgis_processing()
-    registry = QgsApplication.processingRegistry()
-    provider = None
-    if registry.providerById("mapbridge") is None:
-        provider = MapbridgeProvider()
-        registry.addProvider(provider)
-    yield registry
-    if provider is not None:
-        registry.removeProvider(provider)
-
 
 class RecordingFeedback(QgsProcessingFeedback):
     """Keeps the log lines; optionally cancels itself when a line contains `cancel_on`."""

@@ -7,7 +7,6 @@ from qgis.core import QgsProcessingException
 
 from mapbridge.tests.push_helpers import (
     memory_layer,
-    push_processing,  # noqa: F401 - a fixture, used through pytestmark
     report_rows,
     requests_of,
     run_alg,
@@ -15,7 +14,7 @@ from mapbridge.tests.push_helpers import (
 
 FORM = "form_TreeSurvey"
 
-pytestmark = pytest.mark.usefixtures("push_processing")
+pytestmark = pytest.mark.usefixtures("mapbridge_processing")
 
 
 def trees(n=3):

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import pytest
-from qgis.core import QgsFeature, QgsFeatureRequest, QgsField, QgsGeometry, QgsVectorLayer
+from qgis.core import (
+    QgsFeature,
+    QgsFeatureRequest,
+    QgsField,
+    QgsGeometry,
+    QgsProcessingException,
+    QgsVectorLayer,
+)
 from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, Qt, QTime, QVariant
 
 from mapbridge.tests.push_helpers import (
     memory_layer,
-    push_processing,  # noqa: F401 - a fixture, used through pytestmark
     report_rows,
     requests_of,
     run_alg,
 )
 
-pytestmark = pytest.mark.usefixtures("push_processing")
+pytestmark = pytest.mark.usefixtures("mapbridge_processing")
 
 
 def stores(n, offset=0, crs="EPSG:4326"):
@@ -130,11 +136,10 @@ def test_update_replace_and_delete_by_remote_id(sandbox_env):
     sandbox = sandbox_env
     layer = stores(5)
     push({"INPUT": layer, "REMOTE_ID_FIELD": "code"})
-    patched, _ = push({"INPUT": layer, "REMOTE_ID_FIELD": "code", "METHOD": 2, "FIELDS": ["rank"],
-                       "LABEL_FIELD": None})
+    patched, _ = push({"INPUT": layer, "REMOTE_ID_FIELD": "code", "METHOD": 2, "FIELDS": ["rank"]})
     assert patched["UPDATED"] == 5
     assert requests_of(sandbox, "mapsemble", "PATCH", "/features")[0].json["features"][0]["properties"] == {
-        "rank": 0, "external_id": "QG-0"}
+        "rank": 0, "label": "Store 0", "external_id": "QG-0"}
     replaced, _ = push({"INPUT": layer, "REMOTE_ID_FIELD": "code", "METHOD": 1})
     assert replaced["UPDATED"] == 5
     gone = memory_layer("Point", "EPSG:4326", ["code:string"], [(None, ["QG-1"]), (None, ["QG-3"]),
@@ -146,10 +151,16 @@ def test_update_replace_and_delete_by_remote_id(sandbox_env):
 
 
 def test_update_without_remote_id_field_is_refused_clearly(sandbox_env):
-    from qgis.core import QgsProcessingException
-
     with pytest.raises(QgsProcessingException, match="Mapsemble: .*needs a remote id field.*REMOTE_ID_FIELD"):
         push({"INPUT": stores(2), "METHOD": 2})
+
+
+@pytest.mark.parametrize("method", [0, 1, 2])
+def test_label_field_is_required_except_for_delete(sandbox_env, method):
+    sandbox = sandbox_env
+    with pytest.raises(QgsProcessingException, match=r"Mapsemble: .*needs a label field.*LABEL_FIELD"):
+        push({"INPUT": stores(2), "METHOD": method, "REMOTE_ID_FIELD": "code", "LABEL_FIELD": None})
+    assert not [r for r in sandbox.requests if r.service == "mapsemble" and r.method != "GET"], "nothing was sent"
 
 
 def test_lines_polygons_and_invalid_geometries(sandbox_env):
@@ -187,3 +198,23 @@ def test_map_settings_come_from_the_list_when_the_map_endpoint_is_missing(sandbo
     assert result["CREATED"] == 3
     sent = requests_of(sandbox, "mapsemble", "POST", "/features")[0].json["features"]
     assert sent[0]["properties"]["external_id"] == "QG-0", "the remoteField was read from GET /maps"
+
+
+def test_a_lost_answer_is_checked_alone_while_other_requests_were_in_flight(sandbox_env):
+    sandbox = sandbox_env
+    before = {f["id"] for f in features(sandbox, "ms_plain")}
+    # 1,500 identical features (same label, same place): only the order of events tells whose feature is whose.
+    layer = memory_layer("Point", "EPSG:4326", ["name:string"], [("POINT(5 52)", ["Same"])] * 1500)
+    sandbox.latency_ms = 40         # requests overlap
+    sandbox.add_fault("mapsemble", "drop_after", method="POST", path=r"/features", count=1, after=1)
+    try:
+        result, feedback = push({"INPUT": layer, "MAP_ID": "ms_plain"})
+    finally:
+        sandbox.latency_ms = 0
+    assert (result["CREATED"], result["FAILED"]) == (1500, 0)
+    added = {f["id"] for f in features(sandbox, "ms_plain")} - before
+    assert len(added) == 1500, "nothing sent twice"
+    assert sorted(r.status for r in requests_of(sandbox, "mapsemble", "POST", "/features")) == [0, 201, 201]
+    ids = [r["remote_id"] for r in report_rows(result["OUTPUT"])]
+    assert len(set(ids)) == 1500 and set(ids) == added, "each report row names its own feature"
+    assert "had arrived" in feedback.text()

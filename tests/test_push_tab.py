@@ -10,11 +10,10 @@ from qgis.PyQt.QtCore import QCoreApplication
 
 from mapbridge.tests.push_helpers import (
     memory_layer,
-    push_processing,  # noqa: F401 - a fixture, used through pytestmark
     requests_of,
 )
 
-pytestmark = pytest.mark.usefixtures("push_processing")
+pytestmark = pytest.mark.usefixtures("mapbridge_processing")
 
 
 def wait_until(condition, timeout=30.0):
@@ -44,6 +43,20 @@ def shops():
     return layer
 
 
+def open_target(dock, service, layer, remote_id=None):
+    """The Push tab on a layer and a service; with remote_id, that map or form chosen once the list loaded."""
+    tab = dock.push_tab
+    tab.open_for_layer(layer)
+    tab.service_combo.setCurrentIndex(tab.service_combo.findData(service))
+    target = tab.target()
+    if remote_id is not None:
+        wait_until(lambda: target.remote.loaded)
+        combo = target.remote.combo
+        assert combo.findData(remote_id) >= 0, "the account's maps or forms fill the combo"
+        combo.setCurrentIndex(combo.findData(remote_id))
+    return tab, target
+
+
 def report_layers():
     return [lyr for lyr in QgsProject.instance().mapLayers().values() if lyr.name().startswith("Push report")]
 
@@ -52,18 +65,11 @@ def test_push_tab_sends_selected_features_to_mapsemble_and_adds_the_report(dock,
     sandbox = sandbox_env
     layer = shops()
     layer.selectByExpression("\"rank\" in (1, 2, 99)")
-    tab = dock.push_tab
     qgis_iface.addCustomActionForLayerType.assert_called()
-    tab.open_for_layer(layer)
+    tab, target = open_target(dock, "mapsemble", layer, "ms_plain")
     assert dock.tabs.currentWidget() is tab
     assert tab.layer_combo.currentLayer() is layer
     assert tab.selected_check.isChecked(), "selected-only is on by default when the layer has a selection"
-
-    tab.service_combo.setCurrentIndex(tab.service_combo.findData("mapsemble"))
-    target = tab.target()
-    wait_until(lambda: target.maps.loaded)
-    assert target.map_combo.findData("ms_plain") >= 0, "the account's maps fill the combo"
-    target.map_combo.setCurrentIndex(target.map_combo.findData("ms_plain"))
     assert tab.name_combo.currentField() == "name"
     tab.update_preview()
     assert tab.preview_label.text() == "2 features will be sent, 1 skipped: no geometry"
@@ -116,15 +122,53 @@ def test_push_tab_creates_a_mapiry_map_then_reuses_it_and_cancel_keeps_the_repor
     assert len(sandbox.state.mapiry.locations(map_id)) == 5
 
 
+def test_unticking_every_attribute_is_refused_with_a_clear_message(dock, sandbox_env):
+    sandbox = sandbox_env
+    tab, target = open_target(dock, "mapsemble", shops(), "ms_plain")
+    tab.fields_list.set_checked([])
+    tab.update_preview()
+    assert tab.preview_label.text() == "Tick at least one attribute to send, or tick them all."
+    sandbox.clear_requests()
+    tab.push_button.click()
+    assert tab.run is None and tab.push_button.isEnabled()
+    assert "Tick at least one attribute to send, or tick them all" in tab.status_label.text()
+    assert not requests_of(sandbox, "mapsemble", "POST"), "nothing was sent"
+    target.method_combo.setCurrentIndex(3)       # a delete sends no attributes: no complaint about them
+    assert target.problem("name", []) == "Replace, update and delete need the remote id field."
+
+
+def test_summary_comes_from_the_results_when_the_report_cannot_be_opened(dock, tmp_path):
+    tab = dock.push_tab
+    tab.run_service, tab.run_layer_name = "mapsemble", "shops"
+    tab.report_path = str(tmp_path / "missing" / "report.gpkg")
+    tab._finished(True, {"CREATED": 3, "UPDATED": 0, "DELETED": 0, "SKIPPED": 1, "FAILED": 0}, "")
+    text = tab.status_label.text()
+    assert text.startswith("Mapsemble: 3 created, 1 skipped") and "failed" not in text
+    assert "report layer could not be opened" in text and "missing" in text
+    assert not report_layers()
+
+
+def test_closing_the_dock_during_a_push_detaches_the_run(dock, sandbox_env):
+    sandbox = sandbox_env
+    sandbox.latency_ms = 300
+    try:
+        tab, target = open_target(dock, "mapiry", shops())
+        target.use_map("map_demo")
+        tab.push_button.click()
+        run = tab.run
+        assert run is not None
+        tab.shutdown()
+        assert tab.run is None and tab.closed
+        wait_until(lambda: run.done)
+        QCoreApplication.processEvents()
+        assert tab.status_label.text() == "Pushing to Mapiry…", "the closed tab is not touched any more"
+    finally:
+        sandbox.latency_ms = 0
+
+
 def test_push_tab_to_mapalyze_and_unload_removes_the_menu_entry(dock, qgis_iface, sandbox_env):
     sandbox = sandbox_env
-    layer = shops()
-    tab = dock.push_tab
-    tab.open_for_layer(layer)
-    tab.service_combo.setCurrentIndex(tab.service_combo.findData("mapalyze"))
-    target = tab.target()
-    wait_until(lambda: target.forms.loaded)
-    target.form_combo.setCurrentIndex(target.form_combo.findData("form_TreeSurvey"))
+    tab, target = open_target(dock, "mapalyze", shops(), "form_TreeSurvey")
     assert not tab.name_combo.isVisibleTo(tab)
     tab.push_button.click()
     wait_until(lambda: tab.run is None)

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from qgis.core import Qgis
 from qgis.PyQt.QtWidgets import QAction
 
-
-def vector_layer_type():
-    """The vector layer type value across QGIS 3.22 … 4."""
-    types = getattr(Qgis, "LayerType", None)
-    if types is not None and hasattr(types, "Vector"):
-        return types.Vector
-    from qgis.core import QgsMapLayerType
-
-    return QgsMapLayerType.VectorLayer
+from ..core.qgis_compat import vector_layer_type
 
 
 class PushLayerAction:

@@ -6,7 +6,6 @@ import re
 
 from qgis.core import (
     Qgis,
-    QgsMapLayerProxyModel,
     QgsProcessingFeatureSourceDefinition,
     QgsProcessingUtils,
     QgsProject,
@@ -33,6 +32,7 @@ from ..core import settings_keys
 from ..core.push_items import describe_counts
 from ..core.push_preview import preview
 from ..core.push_report import report_counts
+from ..core.qgis_compat import layer_filter
 from .algorithm_runner import run_algorithm
 from .notify import show_error, show_message, show_success
 from .push_fields import FieldChecklist
@@ -52,6 +52,7 @@ class PushTab(QWidget):
         self.run = None
         self.report_path = None
         self.watched_layer = None
+        self.closed = False
         self._build()
         self.layer_action = PushLayerAction(iface, self.open_for_layer, self)
         self._layer_changed(self.layer_combo.currentLayer())
@@ -74,7 +75,7 @@ class PushTab(QWidget):
         form2 = QFormLayout()
         self.layer_combo = QgsMapLayerComboBox(self)
         self.layer_combo.setObjectName("PushLayer")
-        self.layer_combo.setFilters(_vector_layer_filter())
+        self.layer_combo.setFilters(layer_filter("VectorLayer"))
         form2.addRow("Layer", self.layer_combo)
         self.selected_check = QCheckBox("Selected features only", self)
         self.selected_check.setObjectName("PushSelectedOnly")
@@ -122,14 +123,12 @@ class PushTab(QWidget):
         self._service_changed()
         self.service_combo.currentIndexChanged.connect(self._service_changed)
         self.layer_combo.layerChanged.connect(self._layer_changed)
-        self.selected_check.toggled.connect(self.schedule_preview)
-        self.name_combo.fieldChanged.connect(self.schedule_preview)
-        self.fields_list.itemChanged.connect(self.schedule_preview)
-        mapiry, mapsemble, mapalyze = self.targets
-        mapiry.mode_combo.currentIndexChanged.connect(self.schedule_preview)
-        mapsemble.method_combo.currentIndexChanged.connect(self.schedule_preview)
-        mapsemble.remote_combo.fieldChanged.connect(self.schedule_preview)
-        mapalyze.captured_combo.fieldChanged.connect(self.schedule_preview)
+        mapiry, mapsemble, _ = self.targets
+        # Whatever changes what the payloads look like recounts the preview.
+        for signal in (self.selected_check.toggled, self.name_combo.fieldChanged, self.fields_list.itemChanged,
+                       mapiry.mode_combo.currentIndexChanged, mapsemble.method_combo.currentIndexChanged,
+                       *(combo.fieldChanged for target in self.targets for combo in target.field_combos)):
+            signal.connect(self.schedule_preview)
         self.push_button.clicked.connect(self.start_push)
         self.cancel_button.clicked.connect(self.cancel_push)
 
@@ -209,13 +208,13 @@ class PushTab(QWidget):
         if layer is None:
             self.preview_label.setText("Choose a layer to push.")
             return
-        problem = target.problem(name_field) if target.service == "mapiry" and not name_field else None
+        field_names = self.fields_list.checked_names()
+        problem = target.payload_problem(name_field, field_names)
         if problem:
             self.preview_label.setText(problem)
             return
         try:
-            payloads = target.payloads(layer, QgsProject.instance().transformContext(), name_field,
-                                       self.fields_list.checked_names())
+            payloads = target.payloads(layer, QgsProject.instance().transformContext(), name_field, field_names)
             self.preview_label.setText(preview(layer, self.selected_check.isChecked(), payloads).text())
         except MapbridgeError as exc:
             self.preview_label.setText(exc.user_message())
@@ -228,7 +227,8 @@ class PushTab(QWidget):
             raise MapbridgeError("choose a layer to push")
         target = self.target()
         name_field = self.name_combo.currentField() or None
-        problem = target.problem(name_field)
+        field_names = self.fields_list.checked_names()
+        problem = target.problem(name_field, field_names)
         if problem:
             raise MapbridgeError(problem, service=target.service)
         source = layer.id()
@@ -236,7 +236,7 @@ class PushTab(QWidget):
             source = QgsProcessingFeatureSourceDefinition(layer.id(), True)
         self.report_path = QgsProcessingUtils.generateTempFilename(f"push_report_{target.service}.gpkg")
         params = {"INPUT": source, "OUTPUT": self.report_path}
-        params.update(target.parameters(name_field, self.fields_list.checked_names()))
+        params.update(target.parameters(name_field, field_names))
         return params
 
     def start_push(self):
@@ -268,11 +268,15 @@ class PushTab(QWidget):
             self.run.cancel()
 
     def _progress(self, percent, line):
+        if self.closed:
+            return
         self.progress.setValue(int(percent))
         if line:
             self.status_label.setText(line)
 
     def _finished(self, ok, results, error):
+        if self.closed:
+            return
         run, self.run = self.run, None
         self.push_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
@@ -281,21 +285,25 @@ class PushTab(QWidget):
         if map_id and self.run_service == "mapiry":
             self.targets[0].use_map(map_id)
         report = self._add_report()
-        if report is None:
+        # The counts come from the results; after a cancel or failure part-way, from the report itself.
+        tally = results if ok else (report_counts(report) if report is not None else None)
+        if tally is None:
             self.progress.setValue(0)
             message = error or "The push failed; see the Mapbridge log."
             self.status_label.setText(message)
             show_message(self.iface, message, Qgis.MessageLevel.Critical)
             return
-        tally = results if ok else report_counts(report)
         summary = f"{title}: {describe_counts(tally)}"
         if map_id and self.run_service == "mapiry":
             summary += f" (map {map_id})"
         if not ok:
             summary = f"Push stopped ({error or 'cancelled'}). {summary}"
-        summary += ". The report layer lists every feature."
+        if report is not None:
+            summary += ". The report layer lists every feature."
+        else:
+            summary += f". The report layer could not be opened ({self.report_path})."
         self.status_label.setText(summary)
-        if ok and not tally.get("FAILED"):
+        if ok and not tally.get("FAILED") and report is not None:
             self.progress.setValue(100)
             show_success(self.iface, summary)
         else:
@@ -314,11 +322,11 @@ class PushTab(QWidget):
 
     def shutdown(self):
         """Cancel a running push, stop timers and loads, remove the context-menu entry."""
+        self.closed = True
         self.preview_timer.stop()
         if self.run is not None:
-            self.run.progress.disconnect(self._progress)
-            self.run.finished.disconnect(self._finished)
-            self.run.cancel()
+            # The run outlives this tab until its task ends; it no longer calls back into the tab.
+            self.run.detach_and_cancel()
             self.run = None
         for target in self.targets:
             target.shutdown()
@@ -329,14 +337,6 @@ class PushTab(QWidget):
             except (TypeError, RuntimeError):
                 pass        # already gone
             self.watched_layer = None
-
-
-def _vector_layer_filter():
-    """The 'vector layers' filter of QgsMapLayerComboBox across QGIS 3.22 … 4."""
-    filters = getattr(Qgis, "LayerFilter", None)
-    if filters is not None and hasattr(filters, "VectorLayer"):
-        return filters.VectorLayer
-    return QgsMapLayerProxyModel.Filter.VectorLayer
 
 
 def _guess_name_field(layer):
