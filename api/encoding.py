@@ -1,4 +1,4 @@
-"""Request pieces the push clients share: ids as URL path segments, compact JSON bodies."""
+"""Request pieces the service clients share: ids as URL path segments, compact JSON bodies."""
 
 from __future__ import annotations
 

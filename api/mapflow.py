@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from urllib.parse import quote
 
 import requests
 
+from .encoding import segment
 from .errors import CancelledError, ServiceError
 from .http import ServiceClient
 
@@ -170,12 +170,12 @@ class MapflowClient(ServiceClient):
 
     def project(self, project_id):
         """GET /projects/{id}."""
-        return self.get_json(f"/projects/{quote(str(project_id), safe='')}")
+        return self.get_json(f"/projects/{segment(project_id)}")
 
     def processings_page(self, project_id, limit=50, offset=0):
         """POST /projects/{id}/processings/v2/page {limit, offset} → {results, total}."""
         # A read (POST only because it takes a body): may be retried like a GET.
-        body = self.send_json("POST", f"/projects/{quote(str(project_id), safe='')}/processings/v2/page",
+        body = self.send_json("POST", f"/projects/{segment(project_id)}/processings/v2/page",
                               {"limit": int(limit), "offset": int(offset)}, idempotent=True)
         if isinstance(body, list):
             return {"results": body, "total": len(body)}
@@ -188,11 +188,11 @@ class MapflowClient(ServiceClient):
 
     def processing(self, processing_id):
         """GET /processings/{id}/v2: status, percentCompleted, messages."""
-        return self.get_json(f"/processings/{quote(str(processing_id), safe='')}/v2")
+        return self.get_json(f"/processings/{segment(processing_id)}/v2")
 
     def processing_aois(self, processing_id):
         """GET /processings/{id}/aois."""
-        return self.get_json(f"/processings/{quote(str(processing_id), safe='')}/aois")
+        return self.get_json(f"/processings/{segment(processing_id)}/aois")
 
     def processing_cost(self, body):
         """POST /processing/cost/v2 with a create body → the cost in credits (a number), or None if unpriced."""
@@ -200,7 +200,7 @@ class MapflowClient(ServiceClient):
 
     def download_result(self, processing_id, path, *, progress=None, cancelled=None):
         """GET /processings/{id}/result streamed to a file; returns the bytes written."""
-        response = self.request("GET", f"/processings/{quote(str(processing_id), safe='')}/result",
+        response = self.request("GET", f"/processings/{segment(processing_id)}/result",
                                 stream=True, timeout=TRANSFER_TIMEOUT,
                                 headers={"Accept": "application/geo+json, application/json"})
         return self._save_stream(response, path, progress, cancelled, processing_id)
@@ -250,7 +250,7 @@ class MapflowClient(ServiceClient):
 
     def catalog_image(self, image_id):
         """GET /catalog/meta/{image_id}."""
-        return self.get_json(f"/catalog/meta/{quote(str(image_id), safe='')}")
+        return self.get_json(f"/catalog/meta/{segment(image_id)}")
 
     # -- rasters (Data API) ------------------------------------------------------------------
     def memory(self):
@@ -263,7 +263,7 @@ class MapflowClient(ServiceClient):
 
     def mosaic(self, mosaic_id):
         """GET /rasters/mosaic/{id}."""
-        return self.get_json(f"/rasters/mosaic/{quote(str(mosaic_id), safe='')}")
+        return self.get_json(f"/rasters/mosaic/{segment(mosaic_id)}")
 
     def update_mosaic(self, mosaic_id, name=None, tags=None):
         """PUT /rasters/mosaic/{id} {name?, tags?}."""
@@ -272,15 +272,15 @@ class MapflowClient(ServiceClient):
             body["name"] = name
         if tags is not None:
             body["tags"] = list(tags)
-        return self.send_json("PUT", f"/rasters/mosaic/{quote(str(mosaic_id), safe='')}", body)
+        return self.send_json("PUT", f"/rasters/mosaic/{segment(mosaic_id)}", body)
 
     def delete_mosaic(self, mosaic_id):
         """DELETE /rasters/mosaic/{id} (its images go too)."""
-        return self.json_of(self.request("DELETE", f"/rasters/mosaic/{quote(str(mosaic_id), safe='')}"), "mosaic")
+        return self.json_of(self.request("DELETE", f"/rasters/mosaic/{segment(mosaic_id)}"), "mosaic")
 
     def upload_image(self, mosaic_id, path, *, progress=None, cancelled=None):
         """POST /rasters/mosaic/{id}/image: multipart `file`, streamed from disk with progress."""
-        return self._upload(f"/rasters/mosaic/{quote(str(mosaic_id), safe='')}/image", path, None, progress,
+        return self._upload(f"/rasters/mosaic/{segment(mosaic_id)}/image", path, None, progress,
                             cancelled)
 
     def create_mosaic_with_image(self, name, path, tags=(), *, progress=None, cancelled=None):
@@ -298,8 +298,8 @@ class MapflowClient(ServiceClient):
 
     def image(self, image_id):
         """GET /rasters/image/{id}: an uploaded image's metadata."""
-        return self.get_json(f"/rasters/image/{quote(str(image_id), safe='')}")
+        return self.get_json(f"/rasters/image/{segment(image_id)}")
 
     def delete_image(self, image_id):
         """DELETE /rasters/image/{id}."""
-        return self.json_of(self.request("DELETE", f"/rasters/image/{quote(str(image_id), safe='')}"), "image")
+        return self.json_of(self.request("DELETE", f"/rasters/image/{segment(image_id)}"), "image")

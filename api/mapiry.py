@@ -57,8 +57,20 @@ class MapiryClient(ServiceClient):
         return self.rate_limits.get(bucket)
 
     def ping(self):
-        """Cheapest authenticated call: the account's API keys."""
-        keys = unwrap(self.get_json("/keys"))
+        """Cheapest authenticated call: the account's API keys (or, where /keys is not offered, a map lookup)."""
+        try:
+            keys = unwrap(self.get_json("/keys"))
+        except ServiceError as exc:
+            if exc.status not in (404, 405):
+                raise
+            # No key listing here: a lookup of a map that cannot exist still proves the token is accepted
+            # (a bad token answers 401/403 before the 404).
+            try:
+                self.get_json("/maps/mapbridge-connection-check")
+            except ServiceError as lookup:
+                if lookup.status != 404:
+                    raise
+            return "token accepted"
         if isinstance(keys, dict):
             keys = keys.get("keys", [])
         return f"{len(keys)} API keys" if isinstance(keys, list) else "connected"

@@ -6,7 +6,6 @@ import json
 import math
 
 from qgis.core import (
-    Qgis,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsCsException,
@@ -15,7 +14,7 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from .qgis_compat import geometry_type
+from .qgis_compat import geometry_type, geos_validation
 
 PRECISION = 7            # decimal degrees: about 1 cm
 SCALE = 10.0 ** PRECISION
@@ -34,11 +33,6 @@ class SkipFeature(Exception):
 
 
 POINT_TYPE, LINE_TYPE, POLYGON_TYPE = (geometry_type(name) for name in ("Point", "Line", "Polygon"))
-
-
-def _geos_engine():
-    engines = getattr(Qgis, "GeometryValidationEngine", None)
-    return engines.Geos if engines is not None else QgsGeometry.ValidationMethod.ValidatorGeos
 
 
 class WgsConverter:
@@ -174,7 +168,7 @@ def _require_valid(geom):
     """SkipFeature naming GEOS's complaint when a line or polygon is invalid."""
     if geom.isGeosValid():
         return
-    errors = geom.validateGeometry(_geos_engine())
+    errors = geom.validateGeometry(geos_validation())
     what = errors[0].what() if errors else "not valid"
     raise SkipFeature(f"invalid geometry: {what}")
 

@@ -249,3 +249,11 @@ def test_proxy_password_is_scrubbed_from_error_details(sandbox):
     rendered = " ".join(str(x) for x in (info.value, info.value.details, info.value.args))
     for secret in ("pa ss/word", "pa%20ss%2Fword", "tok-123"):
         assert secret not in rendered
+
+
+def test_mapiry_connection_check_without_key_listing(sandbox):
+    sandbox.add_fault("mapiry", "error", path="^/keys$", status=404, count=None)
+    assert client(sandbox, "mapiry").ping() == "token accepted"
+    with pytest.raises(ServiceError) as info:
+        client(sandbox, "mapiry", token="mk_live_wrong").ping()
+    assert info.value.status == 401
