@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 from qgis.core import QgsField, QgsFields, QgsProcessingUtils
 
 from .push_items import COUNT_KEYS
-from .qgis_compat import FIELD_STRING, fast_insert_flag
+from .qgis_compat import FIELD_LIST, FIELD_MAP, FIELD_STRING, FIELD_STRING_LIST, fast_insert_flag
+
+# Lists and maps (e.g. a Mapalyze layer's photos) have no column type in most formats: the report keeps them as JSON.
+CONTAINER_TYPES = (FIELD_LIST, FIELD_MAP, FIELD_STRING_LIST)
 
 REPORT_FIELDS = ("remote_id", "push_status", "push_error")
 
@@ -18,7 +23,10 @@ def report_fields(source_fields):
     """The input fields plus remote_id, push_status, push_error (renamed _2 … if the layer has them)."""
     copied = QgsFields()
     for field in source_fields:
-        field = QgsField(field)
+        if field.type() in CONTAINER_TYPES:
+            field = QgsField(field.name(), FIELD_STRING, "JSON")
+        else:
+            field = QgsField(field)
         if field.type() == FIELD_STRING:
             field.setLength(0)      # a value longer than the declared width must not cost the report its row
         copied.append(field)
@@ -35,8 +43,9 @@ class ReportWriter:
     refused row without saying which, and every input feature must appear exactly once.
     """
 
-    def __init__(self, sink, fields, feedback=None):
+    def __init__(self, sink, fields, feedback=None, source_fields=None):
         self.sink = sink
+        self.json_columns = [i for i, f in enumerate(source_fields or []) if f.type() in CONTAINER_TYPES]
         self.feedback = feedback
         self.width = fields.count()
         self.first_extra = self.width - len(REPORT_FIELDS)
@@ -63,6 +72,10 @@ class ReportWriter:
         # The input feature itself becomes the row: widening it is much cheaper than building a new feature.
         row, item.feature = item.feature, None       # written once; the feature is not needed any more
         row.resizeAttributes(self.width)       # the new columns start as NULL
+        for column in self.json_columns:
+            value = row.attribute(column)
+            if value is not None and not isinstance(value, str) and value == value:
+                row.setAttribute(column, json.dumps(value, ensure_ascii=False, default=str))
         first = self.first_extra
         if item.remote_id is not None:
             row.setAttribute(first, item.remote_id)

@@ -114,3 +114,5 @@ FIELD_BOOL = QVariant.Bool
 FIELD_DATE = QVariant.Date
 FIELD_DATETIME = QVariant.DateTime
 FIELD_STRING_LIST = QVariant.StringList
+FIELD_LIST = QVariant.List
+FIELD_MAP = QVariant.Map

@@ -70,7 +70,7 @@ class PushAlgorithm(MapbridgeAlgorithm):
         total = max(0, source.featureCount())
         # Invalid geometries are skipped with a reason by the push itself, whatever the Processing setting says.
         features = source.getFeatures(QgsFeatureRequest(), skip_validity_checks_flag())
-        report = ReportWriter(sink, fields, feedback)
+        report = ReportWriter(sink, fields, feedback, source.fields())
         items, tally = run_push(job, features, make_payload, feedback, total, report)
         report.write_rest(items)
         del sink, report        # closes a file output so the report is complete on disk

@@ -26,3 +26,15 @@ def test_desktop_loads_plugin_and_opens_dock(tmp_path):
     assert report["tabs"] == ["Mapalyze", "Mapflow", "Push", "Settings"]
     for png in report["screenshots"]:
         assert Path(png).stat().st_size > 10_000, "a real screenshot, not an empty image"
+
+
+def test_desktop_dock_loads_records_and_pushes_the_selection(tmp_path):
+    out = tmp_path / "scene"
+    subprocess.run(["bash", str(ROOT / "tools" / "run_desktop.sh"), str(ROOT / "tools" / "screenshot_scene.py"),
+                    str(out)], check=True, timeout=300)
+    report = json.loads((out / "report.json").read_text())
+    assert report["errors"] == []
+    assert report["mapalyze_features"] == 1500, "all sandbox records loaded through the Mapalyze tab"
+    assert report["push_report"] == {"created": 20}, report.get("push_status_text")
+    assert report["mapiry_locations"] == 20, "the 20 selected features arrived on the new Mapiry map"
+    assert len(report["screenshots"]) == 4

@@ -256,3 +256,22 @@ def test_a_lost_answer_is_checked_alone_while_other_requests_were_in_flight(sand
     ids = [r["remote_id"] for r in report_rows(result["OUTPUT"])]
     assert len(set(ids)) == 450 and set(ids) == stored, "each report row names its own location"
     assert "had arrived" in feedback.text()
+
+
+def test_list_fields_of_a_mapalyze_layer_are_kept_as_json_in_a_geopackage_report(sandbox_env, tmp_path):
+    from qgis.core import QgsField
+    from qgis.PyQt.QtCore import QVariant
+
+    layer = memory_layer("Point", "EPSG:4326", ["name:string"], [("POINT(5 52)", ["A"]), ("POINT(6 52)", ["B"])])
+    layer.dataProvider().addAttributes([QgsField("photos", QVariant.StringList, "stringlist", 0, 0, "",
+                                                 QVariant.String)])
+    layer.updateFields()
+    index = layer.fields().lookupField("photos")
+    layer.dataProvider().changeAttributeValues({1: {index: ["ph_1", "ph_ü"]}, 2: {index: []}})
+    out = str(tmp_path / "report.gpkg")
+    result, _ = run_alg("mapbridge:mapiry_push", {"INPUT": layer, "NEW_MAP_TITLE": "Lists", "NAME_FIELD": "name",
+                                                  "OUTPUT": out})
+    assert result["CREATED"] == 2
+    rows = report_rows(QgsVectorLayer(out, "report", "ogr"))
+    assert [r["photos"] for r in rows] == ['["ph_1", "ph_ü"]', "[]"]
+    assert [r["push_status"] for r in rows] == ["created", "created"]

@@ -1,4 +1,4 @@
-"""`make zip`: the installable plugin zip: the plugin's files under mapbridge/, without tests, sandbox, tools or caches."""
+"""`make zip`: the installable plugin zip (mapbridge/…) without tests, sandbox, tools or caches."""
 
 from __future__ import annotations
 

@@ -68,7 +68,7 @@ def wait_for_layer(tries):
     layers = [lyr for lyr in QgsProject.instance().mapLayers().values()
               if lyr.customProperty("mapbridge/service") == "mapalyze"]
     if layers:
-        report["steps"].append(f"mapalyze layer with {layers[0].featureCount()} features")
+        report["mapalyze_features"] = layers[0].featureCount()
         iface.setActiveLayer(layers[0])
         # Records come in city clusters: show the first record's city.
         first = next(layers[0].getFeatures()).geometry().asPoint()
@@ -95,10 +95,36 @@ def mapflow_shot(layer):
     layer.selectByIds([f.id() for f in layer.getFeatures(visible)][:25])
     push = dock().show_tab("Push")
     push.layer_combo.setLayer(layer)
-    QTimer.singleShot(2500, guarded(push_shot))
+    push.targets[0].new_radio.setChecked(True)
+    push.targets[0].title_edit.setText("Desktop check")
+    QTimer.singleShot(1500, guarded(lambda: start_push(push)))
+
+
+def start_push(push):
+    report["push_preview"] = push.preview_label.text()
+    push.push_button.click()
+    report["steps"].append("push clicked")
+    wait_for_report(0)
+
+
+def wait_for_report(tries):
+    reports = [lyr for lyr in QgsProject.instance().mapLayers().values()
+               if lyr.type() == lyr.VectorLayer and "push_status" in lyr.fields().names()]
+    if reports:
+        statuses = [f["push_status"] for f in reports[0].getFeatures()]
+        report["push_report"] = {s: statuses.count(s) for s in set(statuses)}
+        created = [m for m in SANDBOX.state.mapiry.maps.values() if m.get("title") == "Desktop check"]
+        report["mapiry_locations"] = len(SANDBOX.state.mapiry.locations(created[0]["id"])) if created else 0
+        QTimer.singleShot(1000, guarded(push_shot))
+    elif tries > 120:
+        report["errors"].append("no push report layer after 60 s: " + dock().push_tab.status_label.text())
+        finish()
+    else:
+        QTimer.singleShot(500, guarded(lambda: wait_for_report(tries + 1)))
 
 
 def push_shot():
+    report["push_status_text"] = dock().push_tab.status_label.text()
     shoot("push")
     dock().show_tab("Settings")
     QTimer.singleShot(1000, guarded(settings_shot))
