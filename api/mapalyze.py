@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from .http import ServiceClient
 
 MAX_PAGE_SIZE = 500  # the documented maximum of `limit` on /records
@@ -68,27 +66,9 @@ class MapalyzeClient(ServiceClient):
         return body if isinstance(body, dict) else {}
 
     def download(self, url):
-        """GET a download_url as a streamed response; the token is only sent to the API's own host."""
-        if url.startswith(("http://", "https://")) and not self._same_origin(url):
-            # A pre-signed storage URL on another host: no Authorization header (it would leak the token,
-            # and storage services reject requests that carry one).
-            return self._foreign_get(url)
+        """GET a download_url as a streamed response (request() sends the token only to the API's own host:
+        a pre-signed storage URL elsewhere gets no Authorization header)."""
         return self.request("GET", url, stream=True, headers={"Accept": "*/*"})
-
-    def _same_origin(self, url):
-        mine, other = urlsplit(self.config.base_url), urlsplit(url)
-        return (mine.scheme, mine.netloc.lower()) == (other.scheme, other.netloc.lower())
-
-    def _foreign_get(self, url):
-        import requests
-
-        try:
-            response = self.session.get(url, stream=True, timeout=self.timeout, headers={"Accept": "*/*"})
-        except requests.exceptions.RequestException as exc:
-            raise self._connection_error("GET", urlsplit(url).path, exc) from None
-        if response.status_code != 200:
-            raise self._status_error(response, urlsplit(url).path)
-        return response
 
     def create_record(self, form_id, coordinates, data, captured_at=None):
         """POST /records: one new record ({form_id, coordinates [lng, lat(, alt)], data[, captured_at]})."""

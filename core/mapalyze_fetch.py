@@ -2,8 +2,10 @@
 
 Paging is by offset with the largest documented limit (500). The first page gives `total`; the other pages
 are fetched by a small thread pool (their own connections from one pooled session) while the caller writes
-the pages already delivered. A 429 or 503 is retried by the session (urllib3 Retry, Retry-After honoured);
-a Retry-After also pauses the other fetchers (a shared gate), so concurrency never outruns a rate limit.
+the pages already delivered. The fetchers only move bytes; pages are parsed by the caller, in the thread that
+writes: a fetcher parsing JSON would hold the GIL for milliseconds each time the writer's OGR calls let it go.
+A 429 or 503 is retried by the session (urllib3 Retry, Retry-After honoured); a Retry-After also pauses the
+other fetchers (a shared gate), so concurrency never outruns a rate limit.
 """
 
 from __future__ import annotations
@@ -141,7 +143,7 @@ class PageFetcher:
         return self.feedback is not None and self.feedback.isCanceled()
 
     def _get(self, offset):
-        """One page, parsed; waits out long rate limits cancellably."""
+        """The raw body of one page; waits out long rate limits cancellably."""
         def call():
             self.gate.wait(self.cancelled)
             if self.cancelled():
@@ -152,13 +154,16 @@ class PageFetcher:
 
         while True:
             try:
-                raw = call()
-                break
+                return call()
             except RateLimitedError as exc:
                 seconds = exc.retry_after if exc.retry_after is not None else 30.0
                 self.gate.hold(seconds)
                 if self.feedback is not None:
                     self.feedback.pushInfo(f"Mapalyze asks to wait {seconds:.0f} s (rate limit); waiting…")
+
+    @staticmethod
+    def _parse(offset, raw):
+        """The Page of a raw body."""
         try:
             body = json.loads(raw)
         except ValueError:
@@ -174,7 +179,7 @@ class PageFetcher:
 
     def pages(self):
         """Yield Page objects in offset order until every record has been delivered."""
-        first = self._get(0)
+        first = self._parse(0, self._get(0))
         self.total = self.latest_total = first.total
         yield first
         size = len(first.features)
@@ -192,7 +197,7 @@ class PageFetcher:
         try:
             while True:
                 while not done and len(pending) < window and self._more(next_offset, pending):
-                    pending.append(pool.submit(self._get, next_offset))
+                    pending.append((next_offset, pool.submit(self._get, next_offset)))
                     next_offset += step
                 if not pending:
                     return
@@ -206,23 +211,23 @@ class PageFetcher:
                 if done:
                     return
         finally:
-            for future in pending:
+            for _, future in pending:
                 future.cancel()
             # Pages still in flight finish in the background; their results are dropped.
             pool.shutdown(wait=False, cancel_futures=True)
 
     def _result(self, pending):
         """The oldest pending page, checking for cancel while waiting."""
-        future = pending[0]
+        offset, future = pending[0]
         while True:
             if self.cancelled():
                 raise CancelledError()
             try:
-                page = future.result(timeout=0.25)
+                raw = future.result(timeout=0.25)
             except FutureTimeout:
                 continue
             pending.popleft()
-            return page
+            return self._parse(offset, raw)
 
     def close(self):
         """Release the fetchers' connections."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import os
-import sqlite3
 import threading
 import time
 import uuid
@@ -154,6 +153,34 @@ def _check_complete(distinct, fetcher, done_text):
         )
 
 
+@contextmanager
+def _guarded(writer, fetcher, *, outcome, write_failure, cleanup=None):
+    """Any failure inside: abort the writer, clean up, and say how far the job got and what was (not) kept."""
+    try:
+        yield
+    except BaseException as exc:
+        try:
+            writer.abort()
+        finally:
+            if cleanup is not None:
+                cleanup()
+        if isinstance(exc, GpkgError):
+            raise MapbridgeError(write_failure, hint="Check the folder is writable and has free space",
+                                 details=str(exc)) from None
+        if isinstance(exc, MapbridgeError):
+            raise _stopped(exc, writer, fetcher, outcome) from None
+        raise
+    finally:
+        fetcher.close()
+
+
+def _report(feedback, writer, text):
+    if feedback is not None:
+        feedback.setProgress(100.0)
+        _report_oddities(writer, feedback)
+        feedback.pushInfo(text)
+
+
 def load_records(client, path, layer_name, *, form_id=None, since=None, feedback=None, workers=DEFAULT_WORKERS):
     """Write every matching record to a new GeoPackage at `path` (replacing it only once complete)."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -162,7 +189,8 @@ def load_records(client, path, layer_name, *, form_id=None, since=None, feedback
     temp = os.path.join(folder, f".{base}.{uuid.uuid4().hex[:8]}.partial.gpkg")
     fetcher = PageFetcher(client, form_id=form_id, since=since, feedback=feedback, workers=workers)
     writer = RecordWriter(temp, layer_name)
-    try:
+    with _guarded(writer, fetcher, outcome="nothing was saved", write_failure=f"could not write {path}; nothing "
+                  "was saved", cleanup=lambda: _remove_file(temp)):
         _run_pages(fetcher, writer, _Progress(feedback, "Loaded"))
         if not writer.started:
             writer.add_page([])
@@ -170,25 +198,7 @@ def load_records(client, path, layer_name, *, form_id=None, since=None, feedback
         _check_complete(count, fetcher, "nothing was saved")
         writer.finish()
         _replace(temp, path)
-    except (GpkgError, sqlite3.Error) as exc:
-        writer.abort()
-        _remove_file(temp)
-        raise MapbridgeError(f"could not write {path}; nothing was saved",
-                             hint="Check the folder is writable and has free space", details=str(exc)) from None
-    except MapbridgeError as exc:
-        writer.abort()
-        _remove_file(temp)
-        raise _stopped(exc, writer, fetcher, "nothing was saved") from None
-    except BaseException:
-        writer.abort()
-        _remove_file(temp)
-        raise
-    finally:
-        fetcher.close()
-    if feedback is not None:
-        feedback.setProgress(100.0)
-        _report_oddities(writer, feedback)
-        feedback.pushInfo(f"Loaded {count:,} records into {path}")
+    _report(feedback, writer, f"Loaded {count:,} records into {path}")
     return _result(path, layer_name, writer, fetcher, count=count, added=count)
 
 
@@ -206,33 +216,19 @@ def refresh_records(client, path, layer_name, *, form_id=None, since=None, feedb
     fetcher = PageFetcher(client, form_id=form_id, since=since, feedback=feedback, workers=workers)
     try:
         writer = RecordWriter(path, layer_name, append=True)
-    except (GpkgError, OSError, sqlite3.Error) as exc:
+    except (GpkgError, OSError) as exc:
         fetcher.close()
         raise MapbridgeError(f"could not open the layer's GeoPackage {path}",
                              hint="Check the file still exists and is writable; otherwise load the records again",
                              details=str(exc)) from None
     seen = set()
-    try:
+    with _guarded(writer, fetcher, outcome="the layer was left unchanged",
+                  write_failure=f"could not append to {path}; the layer was left unchanged"):
         _run_pages(fetcher, writer, _Progress(feedback, "Checked"), track_ids=seen)
         _check_complete(len(seen), fetcher, "the layer was left unchanged")
         count = writer.count()
         writer.finish()
-    except (GpkgError, sqlite3.Error) as exc:
-        writer.abort()
-        raise MapbridgeError(f"could not append to {path}; the layer was left unchanged",
-                             hint="Check the file is writable and has free space", details=str(exc)) from None
-    except MapbridgeError as exc:
-        writer.abort()
-        raise _stopped(exc, writer, fetcher, "the layer was left unchanged") from None
-    except BaseException:
-        writer.abort()
-        raise
-    finally:
-        fetcher.close()
-    if feedback is not None:
-        feedback.setProgress(100.0)
-        _report_oddities(writer, feedback)
-        feedback.pushInfo(f"Added {writer.inserted:,} new records ({count:,} in the layer)")
+    _report(feedback, writer, f"Added {writer.inserted:,} new records ({count:,} in the layer)")
     return _result(path, layer_name, writer, fetcher, count=count, added=writer.inserted)
 
 

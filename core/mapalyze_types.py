@@ -38,9 +38,12 @@ _JOINS = {
 }
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps(value, ensure_ascii=False) builds one per call
+
+
 def dumps(value):
     """JSON text of a value as kept in the layer (UTF-8 kept, no ASCII escaping)."""
-    return json.dumps(value, ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def join(a, b):

@@ -10,7 +10,6 @@ in memory beyond the pages in flight, and no value is ever rounded or truncated 
 from __future__ import annotations
 
 from . import mapalyze_types as mt
-from .mapalyze_geom import point_blob
 from .mapalyze_gpkg import FID_COLUMN, GEOM_COLUMN, ID_COLUMN, GpkgLayer
 
 # Properties whose latest value is the layer's "newest" timestamp (the first one present wins).
@@ -45,9 +44,14 @@ def split_record(item):
     return (None if rec_id is None else str(rec_id)), coords, props
 
 
-def _valid_coords(coords):
-    return (isinstance(coords, list) and len(coords) >= 2 and type(coords[0]) in _NUMBER_TYPES
-            and type(coords[1]) in _NUMBER_TYPES)
+def _point(coords):
+    """[x, y] or [x, y, z] of valid GeoJSON coordinates (an altitude that is not a number is dropped), else None."""
+    if not (type(coords) is list and len(coords) >= 2 and type(coords[0]) in _NUMBER_TYPES
+            and type(coords[1]) in _NUMBER_TYPES):
+        return None
+    if len(coords) == 2 or (len(coords) == 3 and type(coords[2]) in _NUMBER_TYPES):
+        return coords
+    return coords[:3] if type(coords[2]) in _NUMBER_TYPES else coords[:2]
 
 
 class ColumnNames:
@@ -85,7 +89,7 @@ class RecordWriter:
         self.newest = None
         self.form_ids = set()
         self.widened = []
-        self.next_fid = 1  # new layers: fids are given here, so the R-tree can be built alongside
+        self.start_fid = 0
         if append:
             self.layer.open()
             self.names = ColumnNames()
@@ -98,7 +102,7 @@ class RecordWriter:
     @property
     def started(self):
         """True once the layer exists."""
-        return self.layer.con is not None
+        return self.layer.ds is not None
 
     def _stored_newest(self):
         for key in TIMESTAMP_KEYS:
@@ -108,7 +112,7 @@ class RecordWriter:
 
     def add_page(self, items):
         """Write one page of records; returns the number of records inserted (duplicates are skipped)."""
-        ids, blobs_src, props_list = [], [], []
+        ids, points, props_list = [], [], []
         for item in items:
             if type(item) is dict and type(item.get("properties")) is dict and item.get("id") is not None:
                 geometry = item.get("geometry")
@@ -123,15 +127,18 @@ class RecordWriter:
                 rec_id, coords, props = split_record(item)
                 if rec_id is None:
                     self.without_id += 1
+            point = _point(coords)
+            if point is None:
+                self.without_geometry += 1
             ids.append(rec_id)
-            blobs_src.append(coords if _valid_coords(coords) else None)
+            points.append(point)
             props_list.append(props)
         self.received += len(ids)
         if not ids:
             if not self.started:
                 self._start({}, [], False)
             return 0
-        has_z = any(c is not None and len(c) > 2 and type(c[2]) in _NUMBER_TYPES for c in blobs_src)
+        has_z = any(p is not None and len(p) > 2 for p in points)
         if not self.started:
             self._start_from_page(props_list, has_z)
         elif has_z and not self.layer.with_z:
@@ -139,18 +146,10 @@ class RecordWriter:
         groups = self._groups(props_list)
         self._add_new_fields(groups)
         converted = self._convert(groups)
-        blobs = self._blobs(blobs_src)
-        self.layer.begin()
         inserted = 0
         for keys, (indexes, columns) in converted.items():
-            col_names = [self.names.by_key[k] for k in keys]
-            rows = zip([blobs[i] for i in indexes], [ids[i] for i in indexes], *columns)
-            if self.append:
-                inserted += self.layer.insert(col_names, rows)
-            else:
-                coords = [blobs_src[i] for i in indexes]
-                inserted += self.layer.insert(col_names, rows, coords, self.next_fid)
-                self.next_fid += len(indexes)
+            inserted += self.layer.insert([self.names.by_key[k] for k in keys], [ids[i] for i in indexes],
+                                          [points[i] for i in indexes], columns)
         self.inserted += inserted
         return inserted
 
@@ -228,8 +227,8 @@ class RecordWriter:
             for pos, key in enumerate(keys):
                 if self.names.by_key.get(key) == name:
                     kind = mt.kind_of_column((row[pos] for row in rows), kind)
-        if kind == current:  # e.g. a huge integer in a double field: only text keeps it exactly
-            kind = mt.STRING
+        if kind == current or (kind == mt.DOUBLE and current == mt.INT64 and self.layer.beyond_exact_double(name)):
+            kind = mt.STRING  # e.g. a huge integer and a double: only text keeps both exactly
         self.widened.append((name, current, kind))
         self.layer.widen_field(name, kind)
 
@@ -250,34 +249,22 @@ class RecordWriter:
                 return key
         return None
 
-    def _blobs(self, coords_list):
-        with_z = self.layer.with_z
-        out = []
-        for c in coords_list:
-            if c is None:
-                out.append(None)
-                self.without_geometry += 1
-            elif with_z:
-                z = c[2] if len(c) > 2 and type(c[2]) in _NUMBER_TYPES else None
-                out.append(point_blob(c[0], c[1], z, True))
-            else:
-                out.append(point_blob(c[0], c[1]))
-        return out
-
     # -- end ---------------------------------------------------------------------------------------
     def count(self):
         """Rows in the layer."""
         return self.layer.count()
 
     def finish(self):
-        """Commit, build the spatial index, store the extent."""
+        """Commit and close (GDAL writes the spatial index, extent and count)."""
         self.layer.finish()
 
     def abort(self):
-        """Drop the rows of this run (an append may have committed some before a schema change) and close."""
-        if self.append and self.layer.con is not None:
-            self.layer.delete_after(self.start_fid)
-        self.layer.close()
+        """Drop the rows of this run (an append commits every BATCH_ROWS rows and at schema changes) and close."""
+        try:
+            if self.append and self.started:
+                self.layer.delete_after(self.start_fid)
+        finally:
+            self.layer.close()
 
     def fields(self):
         """[(column, kind)] of the layer."""

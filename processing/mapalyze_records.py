@@ -8,11 +8,10 @@ import tempfile
 
 from qgis.core import (
     QgsFeature,
-    QgsFeatureSink,
     QgsField,
     QgsFields,
-    QgsProcessing,
     QgsProcessingContext,
+    QgsProcessingException,
     QgsProcessingLayerPostProcessorInterface,
     QgsProcessingOutputLayerDefinition,
     QgsProcessingOutputNumber,
@@ -22,11 +21,11 @@ from qgis.core import (
     QgsProcessingUtils,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QVariant
 
 from ..api.errors import CancelledError
 from ..core import mapalyze_layer, mapalyze_load
 from ..core import mapalyze_types as mt
+from ..core.qgis_compat import FIELD_STRING, FIELD_STRING_LIST, fast_insert_flag, source_type
 from .base import MapbridgeAlgorithm
 
 
@@ -80,7 +79,7 @@ class MapalyzeRecordsAlgorithm(MapbridgeAlgorithm):
         self.addParameter(QgsProcessingParameterString(
             self.SINCE, "Only records created after (ISO 8601, e.g. 2025-03-14T09:22:11Z)", optional=True))
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, "Mapalyze records",
-                                                            QgsProcessing.TypeVectorPoint))
+                                                            source_type("VectorPoint")))
         self.addOutput(QgsProcessingOutputNumber(self.RECORDS, "Records loaded"))
         self.addOutput(QgsProcessingOutputString(self.NEWEST, "Newest capture timestamp"))
         self.addOutput(QgsProcessingOutputString(self.FORM_IDS, "Form ids found (JSON list)"))
@@ -139,17 +138,17 @@ class MapalyzeRecordsAlgorithm(MapbridgeAlgorithm):
         for field in layer.fields():
             if field.name() == "fid":
                 continue
-            kind = kinds.get(field.name())
-            if kind == mt.STRLIST:
-                fields.append(QgsField(field.name(), _type("StringList"), "StringList", 0, 0, "", _type("String")))
-            elif kind == mt.JSON or field.type() == _type("Map"):
-                fields.append(QgsField(field.name(), _type("String")))
+            if kinds.get(field.name()) == mt.STRLIST:
+                fields.append(QgsField(field.name(), FIELD_STRING_LIST, "StringList", 0, 0, "", FIELD_STRING))
             else:
                 fields.append(QgsField(field))
         sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, layer.wkbType(),
                                              layer.crs())
-        list_fields = {i for i, f in enumerate(fields) if f.type() == _type("StringList")}
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        list_fields = {i for i, f in enumerate(fields) if f.type() == FIELD_STRING_LIST}
         names = fields.names()
+        flag = fast_insert_flag()
         total = max(1, layer.featureCount())
         for n, feature in enumerate(layer.getFeatures()):
             if feedback.isCanceled():
@@ -163,20 +162,11 @@ class MapalyzeRecordsAlgorithm(MapbridgeAlgorithm):
                     value = [str(v) for v in value]
                 values.append(value)
             out.setAttributes(values)
-            sink.addFeature(out, QgsFeatureSink.FastInsert)
+            sink.addFeature(out, flag)
             if n % 1000 == 0:
                 feedback.setProgress(100.0 * n / total)
         del layer
         return dest_id
-
-
-def _type(name):
-    """A field type by name: QVariant.<name> (QGIS 3), QMetaType.Type.Q<name> where QVariant types are gone."""
-    if hasattr(QVariant, name):
-        return getattr(QVariant, name)
-    from qgis.PyQt.QtCore import QMetaType
-
-    return getattr(QMetaType.Type, {"Map": "QVariantMap"}.get(name, "Q" + name))
 
 
 def _plain_gpkg_path(destination):

@@ -1,58 +1,14 @@
-"""Shared helpers of the Mapalyze tests: Processing with the records algorithm, comparing a layer to the sandbox."""
+"""Shared helpers of the Mapalyze tests: running the records algorithm, comparing a layer to the sandbox."""
 
 from __future__ import annotations
 
 import json
 import math
-import sys
 
-import pytest
-from qgis.core import QgsApplication, QgsProcessingContext, QgsProcessingFeedback, QgsProject, QgsVectorLayer
+from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QEventLoop, QTimer, QVariant
 
-QGIS_PLUGINS = "/usr/share/qgis/python/plugins"
 ALG = "mapbridge:mapalyze_records"
-
-
-def init_qgis_processing():
-    """QGIS's `processing` package, initialised (the repository's own processing/ folder must not shadow it)."""
-    loaded = sys.modules.get("processing")
-    if loaded is not None and not (getattr(loaded, "__file__", "") or "").startswith(QGIS_PLUGINS):
-        for name in [n for n in sys.modules if n == "processing" or n.startswith("processing.")]:
-            del sys.modules[name]
-    if sys.path[:1] != [QGIS_PLUGINS]:
-        sys.path.insert(0, QGIS_PLUGINS)
-    from processing.core.Processing import Processing
-
-    Processing.initialize()
-
-
-def mapalyze_provider():
-    """A `mapbridge` provider holding only the Mapalyze records algorithm (isolates these tests)."""
-    from mapbridge.processing.mapalyze_records import MapalyzeRecordsAlgorithm
-    from mapbridge.processing.provider import MapbridgeProvider
-
-    class MapalyzeOnlyProvider(MapbridgeProvider):
-        def loadAlgorithms(self):  # noqa: N802
-            self.addAlgorithm(MapalyzeRecordsAlgorithm())
-
-    return MapalyzeOnlyProvider()
-
-
-@pytest.fixture
-def mapalyze_processing(qgis_app):
-    """Processing initialised with a `mapbridge` provider that has the Mapalyze records algorithm."""
-    init_qgis_processing()
-    registry = QgsApplication.processingRegistry()
-    provider = None
-    if registry.algorithmById(ALG) is None:
-        if registry.providerById("mapbridge") is not None:
-            registry.removeProvider(registry.providerById("mapbridge"))
-        provider = mapalyze_provider()
-        registry.addProvider(provider)
-    yield registry
-    if provider is not None:
-        registry.removeProvider(provider)
 
 
 class LogFeedback(QgsProcessingFeedback):
@@ -169,8 +125,24 @@ def wait_for(predicate, timeout=60.0):
     assert predicate(), "timed out"
 
 
+def settle(seconds):
+    """Run the Qt event loop for a while: requests a cancelled job left in the sandbox's injected latency land
+    now, not in the next test's request log."""
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec_() if hasattr(loop, "exec_") else loop.exec()
+
+
 def mapalyze_layers():
     """The Mapalyze layers of the current project."""
     from mapbridge.core.mapalyze_layer import is_mapalyze_layer
 
     return [layer for layer in QgsProject.instance().mapLayers().values() if is_mapalyze_layer(layer)]
+
+
+def assert_valid_gpkg(path):
+    """GDAL's GeoPackage validator finds nothing wrong with the file (skipped where it is not installed)."""
+    import pytest
+
+    validate_gpkg = pytest.importorskip("osgeo_utils.samples.validate_gpkg")
+    assert validate_gpkg.check(path, abort_at_first_error=False, warning_msg=False) == []

@@ -35,6 +35,17 @@ def export_requests(sandbox):
     return [(r.path, r.status) for r in sandbox.requests if r.path.startswith(("/export", "/jobs"))]
 
 
+def test_download_from_another_host_never_carries_the_token(client, sandbox):
+    # The sandbox under another host name is, for the client, another host (a pre-signed storage URL).
+    elsewhere = sandbox.base_urls["mapalyze"].replace("127.0.0.1", "localhost") + "/forms?signature=abc"
+    with pytest.raises(ServiceError):  # the sandbox asks for a token, and none was sent
+        client.download(elsewhere)
+    client.download(sandbox.base_urls["mapalyze"] + "/forms").close()  # the API's own host: the token goes along
+    sent = [r.headers for r in sandbox.requests if r.path == "/forms"]
+    assert len(sent) == 2 and "authorization" not in sent[0]
+    assert sent[1]["authorization"] == f"Bearer {sandbox.tokens['mapalyze']}"
+
+
 def test_small_geojson_export_is_saved_directly(client, sandbox, tmp_path):
     path = str(tmp_path / "trees.geojson")
     export_records(client, "geojson", path, form_id="form_TreeSurvey")

@@ -1,4 +1,4 @@
-"""The GeoPackage writer on its own: typing rules, exact widening of rows already written, the R-tree fallback."""
+"""The GeoPackage writer on its own: typing rules, exact widening of rows already written, duplicates, PointZ."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import pytest
 from qgis.core import QgsWkbTypes
 from qgis.PyQt.QtCore import QVariant
 
-from mapbridge.core import mapalyze_rtree
 from mapbridge.core import mapalyze_types as mt
 from mapbridge.core.mapalyze_writer import RecordWriter
-from mapbridge.tests.mapalyze_helpers import assert_spatial_index, features_by_id, gpkg_layer
+from mapbridge.tests.mapalyze_helpers import assert_spatial_index, assert_valid_gpkg, features_by_id, gpkg_layer
 
 
 def feature(i, coords=None, **props):
@@ -56,6 +55,7 @@ def test_rows_already_written_are_converted_exactly_when_a_field_widens(tmp_path
     assert [by_id[f"r{i}"]["when"] for i in range(3)] == ["2025-01-01T00:00:00Z", "2025-01-02T00:00:00.250Z", "later"]
     assert by_id["r1"]["n"] == 2
     assert [name for name, _, _ in writer.widened] == ["flag", "num", "when"]
+    assert_valid_gpkg(path)  # and the scratch table is gone
 
 
 def test_points_without_altitude_get_nan_once_the_layer_is_pointz(tmp_path):
@@ -73,18 +73,31 @@ def test_points_without_altitude_get_nan_once_the_layer_is_pointz(tmp_path):
     assert z != z
     assert by_id["nogeom"].geometry().isNull()
     assert writer.without_geometry == 1
+    assert_valid_gpkg(path)
 
 
-def test_gdal_builds_the_index_when_the_background_r_tree_cannot(tmp_path, monkeypatch):
-    monkeypatch.setattr(mapalyze_rtree.RtreeBuilder, "finish_into", lambda self, path, rtree: False)
-    path = str(tmp_path / "fallback.gpkg")
-    writer = RecordWriter(path, "f")
-    writer.add_page([feature(i, [13.0 + i / 1000, 52.5], n=i) for i in range(800)])
+def test_duplicates_across_pages_are_skipped_and_gdal_indexes_the_rest(tmp_path):
+    path = str(tmp_path / "dup.gpkg")
+    writer = RecordWriter(path, "d")
+    assert writer.add_page([feature(i, [13.0 + i / 1000, 52.5], n=i) for i in range(800)]) == 800
+    assert writer.add_page([feature(i, [13.0 + i / 1000, 52.5], n=-1) for i in range(790, 810)]) == 10
+    assert writer.count() == 810
     writer.finish()
     layer = gpkg_layer(path)
-    assert layer.featureCount() == 800
+    assert layer.featureCount() == 810
     assert layer.fields().field("n").type() == QVariant.Int
+    assert features_by_id(layer)["r799"]["n"] == 799  # the first copy is kept
     assert_spatial_index(layer, (13.1, 52.0, 13.3, 53.0))
+
+
+def test_a_big_integer_meeting_a_double_becomes_text_exactly(tmp_path):
+    path = str(tmp_path / "big.gpkg")
+    writer = RecordWriter(path, "b")
+    writer.add_page([feature(0, big=2 ** 60 + 1), feature(1, big=5)])
+    writer.add_page([feature(2, big=0.5)])
+    writer.finish()
+    by_id = features_by_id(gpkg_layer(path))
+    assert [by_id[f"r{i}"]["big"] for i in range(3)] == [str(2 ** 60 + 1), "5", "0.5"]
 
 
 def test_appending_records_with_altitude_to_a_2d_layer(tmp_path):
@@ -100,4 +113,7 @@ def test_appending_records_with_altitude_to_a_2d_layer(tmp_path):
     assert layer.wkbType() == QgsWkbTypes.PointZ and layer.featureCount() == 6
     by_id = features_by_id(layer)
     assert by_id["r9"].geometry().constGet().z() == 80.0 and by_id["r9"]["extra"] == "x"
+    z = by_id["r0"].geometry().constGet().z()
+    assert z != z and by_id["r0"]["n"] == 0  # rewritten with its Z, its values kept
     assert_spatial_index(layer, (13.0, 52.0, 13.3, 53.0))
+    assert_valid_gpkg(path)

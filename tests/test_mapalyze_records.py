@@ -13,11 +13,12 @@ from mapbridge.tests.mapalyze_helpers import (
     LogFeedback,
     assert_matches_sandbox,
     assert_spatial_index,
+    assert_valid_gpkg,
     features_by_id,
     gpkg_layer,
     is_null,
-    mapalyze_processing,  # noqa: F401 - a fixture, used through pytestmark
     run_records,
+    settle,
 )
 
 KINDS = {
@@ -33,7 +34,7 @@ QGIS_TYPES = {"string": QVariant.String, "datetime": QVariant.DateTime, "double"
               # GeoPackage has no list type: string lists are JSON arrays that QGIS reads back as lists.
               "strlist": QVariant.Map}
 
-pytestmark = pytest.mark.usefixtures("mapalyze_processing")
+pytestmark = pytest.mark.usefixtures("mapbridge_processing")  # tests/conftest.py
 
 
 def record_requests(sandbox):
@@ -60,6 +61,7 @@ def test_every_record_exactly_once_with_inferred_types(sandbox_env, tmp_path):
     records = sandbox_env.state.mapalyze.records()
     assert_matches_sandbox(layer, records, KINDS)
     assert_spatial_index(layer)
+    assert_valid_gpkg(out)
     assert results["NEWEST"] == max(r["properties"]["captured_at"] for r in records)
     requests = record_requests(sandbox_env)
     assert sorted(int(r.query["offset"][0]) for r in requests) == list(range(0, 3000, 500))
@@ -159,6 +161,7 @@ def test_types_are_inferred_across_all_pages(sandbox_env, tmp_path):
         assert z == 120.5 if i == 1030 else z != z
     assert json.loads(by_id[added[1095]["id"]]["late_field"]) == {"nested": True}
     assert_spatial_index(layer, (10.2, 49.0, 10.6, 51.0))
+    assert_valid_gpkg(out)
     assert any("Field count" in line for line in feedback.lines)
 
 
@@ -233,6 +236,7 @@ def test_cancel_leaves_no_half_layer(sandbox_env, tmp_path):
         run_records({"OUTPUT": out}, feedback)
     assert "Cancelled" in str(err.value) and "nothing was saved" in str(err.value)
     assert not os.path.exists(out) and leftovers(tmp_path) == []
+    settle(1.5)
 
 
 def test_toolbox_run_loads_a_styled_marked_layer(sandbox_env, qgis_new_project, tmp_path):

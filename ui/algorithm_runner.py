@@ -77,8 +77,9 @@ class AlgorithmRun(QObject):
     def cancel(self):
         """Ask the algorithm to stop at its next check."""
         if self.task is not None and not self.done:
+            # Through the feedback only: QgsTask.cancel() on a task still queued can crash QGIS 3.22 when the
+            # manager starts it; the algorithm checks the feedback between steps and stops just as fast.
             self.feedback.cancel()
-            self.task.cancel()
 
     def detach_and_cancel(self):
         """Cancel and outlive the owning widget: call from shutdown() so the task never uses freed objects."""

@@ -111,5 +111,5 @@ class ExportBox(QGroupBox):
             self.progress_bar.setValue(0)
 
     def shutdown(self):
-        """Cancel a running export."""
-        self.runner.cancel()
+        """Cancel a running export without reporting back (plugin unload)."""
+        self.runner.shutdown()

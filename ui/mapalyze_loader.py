@@ -60,6 +60,12 @@ class LoadController(QObject):
         if self.run is not None:
             self.run.cancel()
 
+    def shutdown(self):
+        """Cancel the running load and let it end on its own, without reporting to this (departing) tab."""
+        if self.run is not None:
+            self.run.detach_and_cancel()
+            self.run = None
+
     def _finished(self, ok, results, error):
         request, self.run = self.request, None
         if not ok:

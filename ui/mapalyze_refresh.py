@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from qgis.core import Qgis, QgsProject, QgsSettings
+from qgis.core import QgsProject, QgsSettings
 from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import QAction
 
 from ..api.errors import MapbridgeError
 from ..core import mapalyze_layer, settings_keys
 from ..core.mapalyze_load import refresh_records
+from ..core.qgis_compat import vector_layer_type
 from ..core.service_factory import client_for
 from .mapalyze_tasks import JobRunner
 
 ACTION_TEXT = "Refresh from Mapalyze"
-
-
-def _vector_layer_type():
-    """The vector layer type enum of this QGIS (Qgis.LayerType from 3.30, QgsMapLayerType before)."""
-    layer_type = getattr(Qgis, "LayerType", None)
-    if layer_type is not None and hasattr(layer_type, "Vector"):
-        return layer_type.Vector
-    from qgis.core import QgsMapLayerType
-
-    return QgsMapLayerType.VectorLayer
 
 
 class RefreshController(QObject):
@@ -67,6 +58,10 @@ class RefreshController(QObject):
         """Stop the running refresh (the layer is left as it was)."""
         self.runner.cancel()
 
+    def shutdown(self):
+        """Stop the running refresh without reporting back (plugin unload)."""
+        self.runner.shutdown()
+
     def _done(self, ok, value, _message):
         project = self.project or QgsProject.instance()
         layer = project.mapLayer(self.layer_id) if self.layer_id else None
@@ -95,7 +90,7 @@ class LayerMenuAction(QObject):
         self.action.triggered.connect(self._triggered)
         self.installed = False
         if iface is not None and hasattr(iface, "addCustomActionForLayerType"):
-            iface.addCustomActionForLayerType(self.action, "", _vector_layer_type(), False)
+            iface.addCustomActionForLayerType(self.action, "", vector_layer_type(), False)
             self.installed = True
             self.project.layersAdded.connect(self._layers_added)
             self._layers_added(list(self.project.mapLayers().values()))

@@ -295,9 +295,9 @@ class MapalyzeTab(QWidget):
     def shutdown(self):
         """Stop timers, cancel tasks, remove the layer context-menu action."""
         self.auto.stop()
-        self.loader.cancel()
-        self.refresher.cancel()
-        self.forms_runner.cancel()
+        self.loader.shutdown()
+        self.refresher.shutdown()
+        self.forms_runner.shutdown()
         self.export_box.shutdown()
         self.menu_action.remove()
 

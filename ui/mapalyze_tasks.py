@@ -22,7 +22,9 @@ class _Feedback(QgsFeedback):
 
 
 class JobTask(QgsTask):
-    """Runs job(feedback) in the background; the `done` callback gets (ok, result, message) on the main thread."""
+    """Runs job(feedback) in the background; the `done` callback gets (ok, result, message) on the main thread.
+
+    `closed` (set when the owner shuts down) drops the callback: the widgets it would touch may be gone."""
 
     def __init__(self, description, job, done, client=None):
         super().__init__(description, QgsTask.Flag.CanCancel)
@@ -33,6 +35,7 @@ class JobTask(QgsTask):
         self.feedback.progressChanged.connect(self.setProgress)
         self.result = None
         self.error = None
+        self.closed = False
 
     def run(self):
         try:
@@ -54,6 +57,8 @@ class JobTask(QgsTask):
         super().cancel()
 
     def finished(self, result):
+        if self.closed:
+            return
         if result:
             self.done(True, self.result, "")
         else:
@@ -84,12 +89,21 @@ class JobRunner(QObject):
             done(ok, value, message)
 
         task = JobTask(description, job, finish, client)
-        task.progressChanged.connect(lambda p: self.progress.emit(float(p), task.feedback.last_line))
+        task.progressChanged.connect(lambda p: None if task.closed else self.progress.emit(float(p),
+                                                                                          task.feedback.last_line))
         self.task = task
         QgsApplication.taskManager().addTask(task)
         return task
 
     def cancel(self):
-        """Ask the running job to stop."""
+        """Ask the job to stop at its next check (through its feedback: QgsTask.cancel() on a task QGIS 3.22
+        has queued but not started yet can crash QGIS, and a job told through its feedback ends just as well)."""
         if self.task is not None:
-            self.task.cancel()
+            self.task.feedback.cancel()
+
+    def shutdown(self):
+        """Cancel the job and never report back (the owner is going away)."""
+        if self.task is not None:
+            self.task.closed = True
+            self.cancel()
+            self.task = None

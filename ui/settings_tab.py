@@ -35,6 +35,7 @@ class ServiceSettingsBox(QGroupBox):
         self.iface = iface
         self.service = service
         self.task = None
+        self.closed = False
         self.setObjectName(f"settings_{service}")
         form = QFormLayout(self)
 
@@ -134,6 +135,8 @@ class ServiceSettingsBox(QGroupBox):
         QgsApplication.taskManager().addTask(self.task)
 
     def _tested(self, exception, result=None):
+        if self.closed:
+            return  # the dock was closed while the test ran: its widgets are gone
         self.test_button.setEnabled(True)
         self.task = None
         if exception is None:
@@ -186,7 +189,6 @@ class SettingsTab(QWidget):
         return True
 
     def shutdown(self):
-        """Cancel a running connection test."""
+        """Let a running connection test end (it is short) without touching these widgets."""
         for box in self.boxes.values():
-            if box.task is not None:
-                box.task.cancel()
+            box.closed = True
