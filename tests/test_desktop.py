@@ -15,12 +15,17 @@ pytestmark = pytest.mark.skipif(not shutil.which("xvfb-run") or not shutil.which
                                 reason="needs the qgis desktop and xvfb-run (installed by make setup)")
 
 
-def test_desktop_loads_plugin_and_opens_dock(tmp_path):
-    out = tmp_path / "desktop"
-    subprocess.run(["bash", str(ROOT / "tools" / "run_desktop.sh"), str(ROOT / "tools" / "desktop_check.py"),
-                    str(out)], check=True, timeout=240)
+def run_in_desktop(script, out):
+    """Run a --code script in the real QGIS desktop under Xvfb; return the report.json it wrote."""
+    subprocess.run(["bash", str(ROOT / "tools" / "run_desktop.sh"), str(ROOT / "tools" / script), str(out)],
+                   check=True, timeout=300)
     report = json.loads((out / "report.json").read_text())
     assert report["errors"] == []
+    return report
+
+
+def test_desktop_loads_plugin_and_opens_dock(tmp_path):
+    report = run_in_desktop("desktop_check.py", tmp_path / "desktop")
     assert report["plugin_loaded"] and report["dock_found"] and report["dock_visible_after_toggle"]
     assert report["provider_registered"]
     assert report["tabs"] == ["Mapalyze", "Mapflow", "Push", "Settings"]
@@ -29,11 +34,7 @@ def test_desktop_loads_plugin_and_opens_dock(tmp_path):
 
 
 def test_desktop_dock_loads_records_and_pushes_the_selection(tmp_path):
-    out = tmp_path / "scene"
-    subprocess.run(["bash", str(ROOT / "tools" / "run_desktop.sh"), str(ROOT / "tools" / "screenshot_scene.py"),
-                    str(out)], check=True, timeout=300)
-    report = json.loads((out / "report.json").read_text())
-    assert report["errors"] == []
+    report = run_in_desktop("screenshot_scene.py", tmp_path / "scene")
     assert report["mapalyze_features"] == 1500, "all sandbox records loaded through the Mapalyze tab"
     assert report["push_report"] == {"created": 20}, report.get("push_status_text")
     assert report["mapiry_locations"] == 20, "the 20 selected features arrived on the new Mapiry map"
