@@ -16,3 +16,11 @@ def segment(value):
 def compact_json(body):
     """UTF-8 JSON without spaces, encoded once for the whole request (NaN refused, as requests does)."""
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def json_with_array(head, array_bytes):
+    """compact_json({**head, key: items}) from `array_bytes` = compact_json(items), head's last key being that key.
+
+    `head` is the body's leading text, e.g. b'{"locations":'; the result is byte for byte what compact_json gives.
+    """
+    return head + array_bytes + b"}"

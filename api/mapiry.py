@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .encoding import JSON_HEADERS, compact_json, segment
+from .encoding import JSON_HEADERS, compact_json, json_with_array, segment
 from .errors import ServiceError
 from .http import ServiceClient
 from .rate_limits import parse_rate_limit
@@ -129,10 +129,17 @@ class MapiryClient(ServiceClient):
         """POST /maps/:mapId/locations: one location; returns it (with its "id")."""
         return unwrap(self.send_json("POST", f"/maps/{segment(map_id)}/locations", location))
 
-    def bulk_create_locations(self, map_id, locations):
-        """POST /maps/:mapId/locations/bulk (≤ 100, atomic); returns the created locations in order."""
+    def bulk_create_locations(self, map_id, locations, encoded=None):
+        """POST /maps/:mapId/locations/bulk (≤ 100, atomic); returns the created locations in order.
+
+        `encoded`: compact_json(locations) done beforehand (by the thread that built them), or None.
+        """
         path = f"/maps/{segment(map_id)}/locations/bulk"
-        answer = self.request("POST", path, data=compact_json({"locations": list(locations)}), headers=JSON_HEADERS)
+        if encoded is not None:
+            body = json_with_array(b'{"locations":', encoded)
+        else:
+            body = compact_json({"locations": list(locations)})
+        answer = self.request("POST", path, data=body, headers=JSON_HEADERS)
         body = unwrap(self.json_of(answer, path))
         if isinstance(body, list):
             return body

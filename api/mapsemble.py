@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .encoding import JSON_HEADERS, compact_json, segment
+from .encoding import JSON_HEADERS, compact_json, json_with_array, segment
 from .errors import ServiceError
 from .http import ServiceClient
 from .rate_limits import parse_rate_limit
@@ -114,25 +114,31 @@ class MapsembleClient(ServiceClient):
                 return
             page += 1
 
-    def create_features(self, map_id, features):
+    def create_features(self, map_id, features, encoded=None):
         """POST /maps/{map_id}/features: create (upsert by the map's remoteField); returns the answer."""
-        return self.write_features("POST", map_id, features)
+        return self.write_features("POST", map_id, features, encoded)
 
-    def replace_features(self, map_id, features):
+    def replace_features(self, map_id, features, encoded=None):
         """PUT /maps/{map_id}/features: replace features matched by id or remote id."""
-        return self.write_features("PUT", map_id, features)
+        return self.write_features("PUT", map_id, features, encoded)
 
-    def update_features(self, map_id, features):
+    def update_features(self, map_id, features, encoded=None):
         """PATCH /maps/{map_id}/features: merge properties (and geometry when given) into matched features."""
-        return self.write_features("PATCH", map_id, features)
+        return self.write_features("PATCH", map_id, features, encoded)
 
-    def delete_features(self, map_id, features):
+    def delete_features(self, map_id, features, encoded=None):
         """DELETE /maps/{map_id}/features with a FeatureCollection naming the features by id or remote id."""
-        return self.write_features("DELETE", map_id, features)
+        return self.write_features("DELETE", map_id, features, encoded)
 
-    def write_features(self, method, map_id, features):
-        """Send a FeatureCollection with one of POST/PUT/PATCH/DELETE; returns the parsed answer."""
+    def write_features(self, method, map_id, features, encoded=None):
+        """Send a FeatureCollection with one of POST/PUT/PATCH/DELETE; returns the parsed answer.
+
+        `encoded`: compact_json(features) done beforehand (by the thread that built them), or None.
+        """
         path = f"/maps/{segment(map_id)}/features"
-        body = compact_json({"type": "FeatureCollection", "features": list(features)})
+        if encoded is not None:
+            body = json_with_array(b'{"type":"FeatureCollection","features":', encoded)
+        else:
+            body = compact_json({"type": "FeatureCollection", "features": list(features)})
         return self.json_of(self.request(method, path, data=body, headers=JSON_HEADERS), path)
 

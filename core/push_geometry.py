@@ -51,17 +51,16 @@ class WgsConverter:
 
         The common case of every push, so it is kept to the fewest QGIS calls.
         """
-        vertex = geometry.constGet()
-        if type(vertex) is not QgsPoint:
+        try:
+            point = geometry.asPoint()      # one call; TypeError for other types, ValueError for a null geometry
+        except (TypeError, ValueError):
             return None
-        if self.transform_xy is None:
-            x, y = vertex.x(), vertex.y()
-        else:
+        if self.transform_xy is not None:
             try:
-                moved = self.transform_xy(vertex.x(), vertex.y())
+                point = self.transform_xy(point)
             except QgsCsException:
                 return None
-            x, y = moved.x(), moved.y()
+        x, y = point.x(), point.y()
         if -180.0 <= x <= 180.0 and -90.0 <= y <= 90.0:      # False for NaN (an empty point) too
             # round(v * SCALE) / SCALE: the same 7 decimals as round(v, 7), three times faster.
             return [round(x * SCALE) / SCALE, round(y * SCALE) / SCALE]

@@ -6,6 +6,7 @@ import threading
 from collections import Counter
 from contextlib import contextmanager
 
+from ..api.encoding import compact_json
 from ..api.errors import CancelledError, ServiceError, service_title
 from .push_errors import RejectionGuard, fatal, item_errors, outcome_unknown, retryable, short
 from .push_items import FAILED
@@ -110,6 +111,7 @@ class PushJob:
     max_in_flight = 1                   # requests sent at once while all goes well
     send_buckets = ()                   # the rate-limit buckets a batch request counts against
     bucket_names = {}                   # bucket → words for the log
+    encodes = False                     # request() takes a body encoded beforehand (see encode())
 
     def __init__(self, client, feedback):
         self.client = client
@@ -123,6 +125,7 @@ class PushJob:
         self._setup_lock = threading.Lock()
         self._setup_done = False
         self._setup_error = None
+        self._encoded = {}                      # id(first item) → (items, compact_json of their payloads)
 
     # -- hooks ------------------------------------------------------------------------------------
     def request(self, batch, attempt, split):
@@ -180,6 +183,31 @@ class PushJob:
             batch = self.send_gated(batch[:size]) + batch[size:]
 
     # -- sending ----------------------------------------------------------------------------------
+    def encode(self, batch):
+        """In the producer thread: the JSON of a queued batch's first request, so the sender threads stay light.
+
+        Sender threads doing CPU work hold the GIL while the producer's every QGIS call lets go of it, which
+        slows the producer many times over; encoding where the payloads are built avoids that.
+        """
+        if not self.encodes or not batch:
+            return
+        first = batch[:self.batch_size]
+        try:
+            body = compact_json([item.payload for item in first])
+        except (TypeError, ValueError):
+            return      # the sender encodes it and reports the error as before
+        self._encoded[id(first[0])] = (first, body)
+
+    def take_encoded(self, batch):
+        """The JSON array encoded beforehand for exactly these items (all still pending), or None."""
+        entry = self._encoded.pop(id(batch[0]), None) if batch else None
+        if entry is None:
+            return None
+        items, body = entry
+        if len(items) != len(batch) or any(a is not b for a, b in zip(items, batch)):
+            return None
+        return body
+
     def _setup(self):
         with self._setup_lock:
             if self._setup_error is not None:

@@ -53,6 +53,7 @@ class MapiryPush(PushJob):
     service = "mapiry"
     nouns = ("location", "locations")
     max_in_flight = IN_FLIGHT
+    encodes = True
     send_buckets = (BUCKET_BULK, BUCKET_GENERAL)
     bucket_names = BUCKET_NAMES
 
@@ -159,7 +160,9 @@ class MapiryPush(PushJob):
             item = batch[0]
             return [self.paced(lambda: self.client.create_location(self.map_id, item.payload), BUCKET_GENERAL)]
         payloads = [item.payload for item in batch]
-        return self.paced(lambda: self.client.bulk_create_locations(self.map_id, payloads), *self.send_buckets)
+        encoded = self.take_encoded(batch)
+        return self.paced(lambda: self.client.bulk_create_locations(self.map_id, payloads, encoded),
+                          *self.send_buckets)
 
     def before_split(self, batch, exc):
         self.info(f"refused a batch of {len(batch)} without naming the bad location; splitting it to find it")

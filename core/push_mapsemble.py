@@ -74,6 +74,7 @@ class MapsemblePush(PushJob):
     service = "mapsemble"
     nouns = ("feature", "features")
     max_in_flight = IN_FLIGHT
+    encodes = True
     send_buckets = (BUCKET,)
     bucket_names = {BUCKET: "request"}
 
@@ -208,7 +209,8 @@ class MapsemblePush(PushJob):
             "PATCH": self.client.update_features,
             "DELETE": self.client.delete_features,
         }[self.verb]
-        return self.paced(lambda: call(self.map_id, payloads), BUCKET)
+        encoded = self.take_encoded(batch)
+        return self.paced(lambda: call(self.map_id, payloads, encoded), BUCKET)
 
     def keys(self, batch):
         """The remote ids of a batch: two requests touching the same feature go one after the other."""

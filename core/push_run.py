@@ -82,7 +82,7 @@ def _young_objects_only():
 def _produce(job, features, make_payload, feedback, items, sender, idle=None):
     """Build items in input order and hand full batches to the sender; idle() after each batch."""
     batch = []
-    accept, size, stopped = job.accept, job.batch_size, sender.stopped.is_set
+    accept, size, stopped, encode = job.accept, job.batch_size, sender.stopped.is_set, job.encode
     for feature in features:
         index = len(items)
         if not index % 64 and feedback.isCanceled():
@@ -99,11 +99,13 @@ def _produce(job, features, make_payload, feedback, items, sender, idle=None):
         if accept(item):
             batch.append(item)
             if len(batch) >= size:
+                encode(batch)
                 sender.put(batch)
                 batch = []
                 if idle is not None:
                     idle()
     if batch:
+        encode(batch)
         sender.put(batch)
     if feedback.isCanceled():
         raise CancelledError()
