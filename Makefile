@@ -16,7 +16,7 @@ demo: setup
 	@QT_QPA_PLATFORM=offscreen $(PY) tools/demo.py
 
 test: setup
-	@QT_QPA_PLATFORM=offscreen $(VENV)/bin/pytest $(PYTEST_ARGS)
+	@QT_QPA_PLATFORM=offscreen $(PY) -P -m pytest $(PYTEST_ARGS)
 
 lint: setup
 	@$(VENV)/bin/ruff check .
