@@ -1,16 +1,16 @@
 # Mapbridge developer commands. `make demo` and `make test` work on a fresh Debian machine.
 SHELL := /bin/bash
-VENV := .venv
+VENV ?= .venv
 PY := $(VENV)/bin/python
 PLUGIN := mapbridge
 VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 QGIS_PROFILE_DIR ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
 export QGIS_PLUGINPATH := $(CURDIR)/.build/plugins
 
-.PHONY: setup demo test lint bench zip deploy qgis screenshots sandbox clean
+.PHONY: setup demo test test-matrix lint bench zip deploy qgis screenshots sandbox clean
 
 setup:
-	@bash tools/setup.sh
+	@VENV=$(VENV) bash tools/setup.sh
 
 demo: setup
 	@QT_QPA_PLATFORM=offscreen $(PY) tools/demo.py
@@ -18,8 +18,16 @@ demo: setup
 test: setup
 	@QT_QPA_PLATFORM=offscreen $(PY) -P -m pytest $(PYTEST_ARGS)
 
+# The whole suite inside Debian 13 (QGIS 3.40 LTR) and Debian unstable (QGIS 3.44 LTR) roots, cached in
+# $(MAPBRIDGE_ROOTS) (default /var/tmp/mapbridge-roots). Needs root (debootstrap, chroot).
+test-matrix:
+	@bash tools/test_matrix.sh $(SUITES)
+
+# ruff, then the plugin repository's upload gates (Bandit, detect-secrets) on the packaged zip, and the changelog.
 lint: setup
 	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/python tools/plugin_gates.py
+	@/usr/bin/python3 tools/make_zip.py --check-changelog
 
 bench: setup
 	@QT_QPA_PLATFORM=offscreen $(PY) bench/run.py $(BENCH_ARGS)

@@ -56,7 +56,7 @@ class ServiceConfig:
         return self
 
 
-def resolve(service, stored_url="", stored_token="", environ=None):
+def resolve(service, stored_url="", stored_token="", environ=None):  # nosec B107 - "" means no token
     """Combine stored settings with MAPBRIDGE_<SERVICE>_URL/_TOKEN, which win when set."""
     if service not in SERVICES:
         raise ValueError(f"unknown service {service!r}")

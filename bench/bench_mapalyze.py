@@ -187,7 +187,7 @@ def heartbeat_ms(sandbox, workdir, total):
     timer.start()
     last[0] = time.perf_counter()
     controller.load(form_id=None, since=None, folder=workdir)
-    loop.exec_() if hasattr(loop, "exec_") else loop.exec()
+    loop.exec()
     timer.stop()
     if not outcome.get("ok"):
         raise RuntimeError(outcome.get("message"))

@@ -16,7 +16,7 @@ from osgeo import gdal, ogr, osr
 
 from . import mapalyze_types as mt
 from . import mapalyze_widen as widen
-from .mapalyze_ogr import GpkgError, check, kind_of_ogr_field, ogr_field, quote, sql
+from .mapalyze_ogr import GpkgError, call, flush_dataset, kind_of_ogr_field, literal, ogr_field, quote, sql, succeeded
 
 SRS_EPSG = 4326
 GEOM_COLUMN = "geom"
@@ -79,36 +79,39 @@ class GpkgLayer:
             raise
 
     def _create(self, fields, with_z, aliases):
-        self.ds = check(ogr.GetDriverByName("GPKG").CreateDataSource(self.path), f"cannot create {self.path}")
+        self.ds = call(f"cannot create {self.path}", ogr.GetDriverByName("GPKG").CreateDataSource, self.path)
         srs = osr.SpatialReference()
         srs.ImportFromEPSG(SRS_EPSG)
         srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-        lyr = check(self.ds.CreateLayer(self.layer_name, srs, ogr.wkbPoint25D if with_z else ogr.wkbPoint,
-                                        ["SPATIAL_INDEX=YES", f"GEOMETRY_NAME={GEOM_COLUMN}", f"FID={FID_COLUMN}"]),
-                    f"cannot create the layer {self.layer_name}")
+        lyr = call(f"cannot create the layer {self.layer_name}", self.ds.CreateLayer, self.layer_name, srs,
+                   ogr.wkbPoint25D if with_z else ogr.wkbPoint,
+                   ["SPATIAL_INDEX=YES", f"GEOMETRY_NAME={GEOM_COLUMN}", f"FID={FID_COLUMN}"])
         id_field = ogr.FieldDefn(ID_COLUMN, ogr.OFTString)
         if hasattr(id_field, "SetUnique"):  # GDAL >= 3.2; else a unique index below
             id_field.SetUnique(True)
-        check(lyr.CreateField(id_field), f"cannot create the field {ID_COLUMN}")
+        call(f"cannot create the field {ID_COLUMN}", lyr.CreateField, id_field)
         for name, kind in fields:
-            check(lyr.CreateField(ogr_field(name, kind, aliases.get(name))), f"cannot create the field {name}")
+            call(f"cannot create the field {name}", lyr.CreateField, ogr_field(name, kind, aliases.get(name)))
         self.aliases = dict(aliases)
         if self.aliases:
             lyr.SetMetadataItem(ALIASES_KEY, json.dumps(self.aliases, ensure_ascii=False))
+        # GDAL creates the table itself lazily, inside the first write transaction; a load rolled back then
+        # leaves GDAL failing at close. Creating it now keeps the table outside any transaction.
+        call(f"cannot create the layer {self.layer_name}", lyr.SyncToDisk)
         self.lyr = lyr
         self._read_schema()
         self._ensure_unique_id()
         return self
 
     def _open(self):
-        self.ds = check(ogr.Open(self.path, 1), f"cannot open {self.path} for writing")
-        self.lyr = check(self.ds.GetLayerByName(self.layer_name), f"no layer {self.layer_name} in {self.path}")
+        self.ds = call(f"cannot open {self.path} for writing", ogr.Open, self.path, 1)
+        self.lyr = call(f"no layer {self.layer_name} in {self.path}", self.ds.GetLayerByName, self.layer_name)
         try:
             self.aliases = json.loads(self.lyr.GetMetadataItem(ALIASES_KEY) or "{}")
         except ValueError:
             self.aliases = {}
         if self.lyr.GetLayerDefn().GetFieldIndex(ID_COLUMN) < 0:
-            check(self.lyr.CreateField(ogr.FieldDefn(ID_COLUMN, ogr.OFTString)), f"cannot add the field {ID_COLUMN}")
+            call(f"cannot add the field {ID_COLUMN}", self.lyr.CreateField, ogr.FieldDefn(ID_COLUMN, ogr.OFTString))
         self._read_schema()
         self._ensure_unique_id()
         return self
@@ -134,7 +137,7 @@ class GpkgLayer:
     def begin(self):
         """Start a write transaction unless one is open."""
         if not self._in_tx:
-            check(self.ds.StartTransaction(), "cannot start a transaction")
+            call("cannot start a transaction", self.ds.StartTransaction)
             self._in_tx = True
 
     def commit(self):
@@ -142,14 +145,14 @@ class GpkgLayer:
         if self.ds is not None and self._in_tx:
             self._in_tx = False
             self._pending = 0
-            check(self.ds.CommitTransaction(), f"cannot write to {self.path}")
+            call(f"cannot write to {self.path}", self.ds.CommitTransaction)
 
     def rollback(self):
         """Drop the rows written since the last commit."""
         if self.ds is not None and self._in_tx:
             self._in_tx = False
             self._pending = 0
-            self.ds.RollbackTransaction()
+            succeeded(self.ds.RollbackTransaction)
 
     def insert(self, columns, ids, coords, values):
         """Insert records: ids, coords ([x, y(, z)] or None) and one tuple of values per column, all aligned.
@@ -192,11 +195,11 @@ class GpkgLayer:
                 else:
                     setter(feature, i, value)
             try:
-                failed = create(feature)
-            except RuntimeError:  # gdal.UseExceptions() set by someone else in this QGIS
-                failed = True
+                failed, message = create(feature), None
+            except RuntimeError as exc:  # GDAL exceptions are on (QGIS's Processing turns them on from 3.28)
+                failed, message = True, str(exc)
             if failed:
-                self._insert_failed(rec_id)
+                self._insert_failed(rec_id, message)
             else:
                 inserted += 1
         self._pending += inserted
@@ -204,8 +207,8 @@ class GpkgLayer:
             self.commit()
         return inserted
 
-    def _insert_failed(self, rec_id):
-        message = gdal.GetLastErrorMsg() or ""
+    def _insert_failed(self, rec_id, message=None):
+        message = message or gdal.GetLastErrorMsg() or ""
         if rec_id is not None and "UNIQUE" in message.upper():
             return  # already in the layer: the duplicate is skipped
         raise GpkgError(f"cannot write the record {rec_id}: {message or 'GDAL reported an error'}")
@@ -216,20 +219,22 @@ class GpkgLayer:
 
     def max_fid(self):
         """The highest feature id so far (0 when empty)."""
-        return sql(self.ds, f"SELECT coalesce(max({quote(FID_COLUMN)}), 0) FROM {quote(self.layer_name)}") or 0
+        table = quote(self.layer_name)
+        return sql(self.ds, f"SELECT coalesce(max({quote(FID_COLUMN)}), 0) FROM {table}") or 0  # nosec B608 - quoted identifiers, no values
 
     def max_text(self, column):
         """Largest non-null text value of a column (canonical timestamps sort in time)."""
         if column not in self.columns:
             return None
         col = quote(column)
-        return sql(self.ds, f"SELECT max({col}) FROM {quote(self.layer_name)} WHERE typeof({col}) = 'text'")
+        table = quote(self.layer_name)
+        return sql(self.ds, f"SELECT max({col}) FROM {table} WHERE typeof({col}) = 'text'")  # nosec B608 - quoted identifiers, no values
 
     def beyond_exact_double(self, column):
         """True when an integer column holds a value a double cannot keep exactly."""
         col = quote(column)
-        return bool(sql(self.ds, f"SELECT count(*) FROM {quote(self.layer_name)} "
-                              f"WHERE abs({col}) > {MAX_EXACT_DOUBLE}"))
+        table = quote(self.layer_name)
+        return bool(sql(self.ds, f"SELECT count(*) FROM {table} WHERE abs({col}) > {MAX_EXACT_DOUBLE}"))  # nosec B608 - quoted identifiers, no values
 
     # -- schema changes (rare: a property seen late, a value that does not fit) ------------------------
     def _schema_change(self):
@@ -240,7 +245,7 @@ class GpkgLayer:
     def add_field(self, name, kind, alias=None):
         """Add a property column at the end."""
         self._schema_change()
-        check(self.lyr.CreateField(ogr_field(name, kind, alias)), f"cannot add the field {name}")
+        call(f"cannot add the field {name}", self.lyr.CreateField, ogr_field(name, kind, alias))
         if alias:
             self.aliases[name] = alias
             self.lyr.SetMetadataItem(ALIASES_KEY, json.dumps(self.aliases, ensure_ascii=False))
@@ -255,8 +260,8 @@ class GpkgLayer:
         to_text = new_kind == mt.STRING and old_kind in widen.TO_TEXT
         if to_text:
             widen.keep_texts(self.ds, self.lyr, FID_COLUMN, name, old_kind)
-        check(self.lyr.AlterFieldDefn(self.index[name], ogr_field(name, new_kind, self.aliases.get(name)),
-                                      ogr.ALTER_TYPE_FLAG), f"cannot change the type of the field {name}")
+        call(f"cannot change the type of the field {name}", self.lyr.AlterFieldDefn, self.index[name],
+             ogr_field(name, new_kind, self.aliases.get(name)), ogr.ALTER_TYPE_FLAG)
         if to_text:
             widen.put_texts_back(self.ds, self.layer_name, FID_COLUMN, name)
         self._read_schema()
@@ -267,15 +272,16 @@ class GpkgLayer:
             return
         self._schema_change()
         geom = ogr.GeomFieldDefn(GEOM_COLUMN, ogr.wkbPoint25D)
-        if self.lyr.AlterGeomFieldDefn(0, geom, ogr.ALTER_GEOM_FIELD_DEFN_TYPE_FLAG) != 0:
+        if not succeeded(self.lyr.AlterGeomFieldDefn, 0, geom, ogr.ALTER_GEOM_FIELD_DEFN_TYPE_FLAG):
             # GDAL versions that cannot change a GeoPackage geometry type: declare Z in the GeoPackage's own
             # gpkg_geometry_columns (z = 1), then let GDAL read the layer again.
-            sql(self.ds, f"UPDATE gpkg_geometry_columns SET z = 1 WHERE lower(table_name) = lower('"
-                      f"{self.layer_name.replace(chr(39), chr(39) * 2)}')")
+            name = literal(self.layer_name)
+            sql(self.ds, f"UPDATE gpkg_geometry_columns SET z = 1 WHERE lower(table_name) = lower({name})")  # nosec B608 - a quoted literal
             self._feature = self.lyr = None
+            flush_dataset(self.ds)
             self.ds = None
-            self.ds = check(ogr.Open(self.path, 1), f"cannot open {self.path} for writing")
-            self.lyr = check(self.ds.GetLayerByName(self.layer_name), f"no layer {self.layer_name}")
+            self.ds = call(f"cannot open {self.path} for writing", ogr.Open, self.path, 1)
+            self.lyr = call(f"no layer {self.layer_name}", self.ds.GetLayerByName, self.layer_name)
         self._read_schema()
         if not self.with_z:
             raise GpkgError(f"cannot make the layer {self.layer_name} PointZ")
@@ -299,7 +305,7 @@ class GpkgLayer:
                     point = feature.GetGeometryRef()
                     if point is not None and not point.Is3D():
                         point.SetPoint(0, point.GetX(), point.GetY(), _NAN)
-                        check(self.lyr.SetFeature(feature), f"cannot add an altitude to {self.layer_name}")
+                        call(f"cannot add an altitude to {self.layer_name}", self.lyr.SetFeature, feature)
                 self.commit()
                 last = chunk[-1].GetFID()
         finally:
@@ -309,18 +315,26 @@ class GpkgLayer:
     def delete_after(self, fid):
         """Delete the rows with a feature id above `fid` (undo an append that committed part-way)."""
         self.rollback()
-        sql(self.ds, f"DELETE FROM {quote(self.layer_name)} WHERE {quote(FID_COLUMN)} > {int(fid)}")
+        table = quote(self.layer_name)
+        sql(self.ds, f"DELETE FROM {table} WHERE {quote(FID_COLUMN)} > {int(fid)}")  # nosec B608 - quoted names, an int
 
     def finish(self):
         """Commit and close: GDAL writes the spatial index, the extent and the feature count."""
         self.commit()
-        self.close()
+        self.close(strict=True)
 
-    def close(self):
-        """Close the datasource (rows not committed are dropped)."""
+    def close(self, strict=False):
+        """Close the datasource (rows not committed are dropped); strict: a closing failure raises GpkgError."""
         self.rollback()
         self._feature = self.lyr = None
-        self.ds = None
+        ds, self.ds = self.ds, None
+        try:
+            flush_dataset(ds, strict)
+        finally:
+            del ds
+            self._end_quiet()
+
+    def _end_quiet(self):
         if self._quiet:
             gdal.PopErrorHandler()
             self._quiet = False

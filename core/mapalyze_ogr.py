@@ -5,6 +5,7 @@ from __future__ import annotations
 from osgeo import gdal, ogr
 
 from . import mapalyze_types as mt
+from .gdal_calls import attempt, failed
 
 # (OGR type, subtype) of each kind. GeoPackage has no list type (GDAL 3.6 writes OFTStringList as "(2:a,b)"),
 # so string lists are JSON arrays in a JSON-subtype text field, which QGIS reads back as lists.
@@ -25,9 +26,41 @@ class GpkgError(OSError):
 
 def check(result, what):
     """Raise GpkgError with GDAL's message when an OGR call failed (None or a non-zero error code)."""
-    if result is None or (isinstance(result, int) and result != 0):
+    if failed(result):
         raise GpkgError(f"{what}: {gdal.GetLastErrorMsg() or 'GDAL reported an error'}")
     return result
+
+
+def call(what, method, *args):
+    """method(*args); a failure in either GDAL error mode raises GpkgError with GDAL's message."""
+    result, error = attempt(method, *args)
+    if error is not None:
+        raise GpkgError(f"{what}: {error}")
+    return result
+
+
+def succeeded(method, *args):
+    """True when an OGR call worked, in either GDAL error mode (for calls that have a fallback)."""
+    return attempt(method, *args)[1] is None
+
+
+def flush_dataset(ds, strict=False):
+    """Write what GDAL still holds for a datasource (the caller then drops its last reference to close it).
+
+    Never ds.Close(): it invalidates layers and features Python may still hold (a traceback's frames do), and
+    touching those later crashes. strict: a failure raises GpkgError (a finished file must be whole).
+    """
+    if ds is None:
+        return
+    gdal.ErrorReset()
+    try:
+        ds.FlushCache()
+    except RuntimeError as exc:
+        if strict:
+            raise GpkgError(f"cannot finish writing {ds.GetDescription()}: {exc}") from None
+        return
+    if strict and gdal.GetLastErrorType() >= gdal.CE_Failure:
+        raise GpkgError(f"cannot finish writing {ds.GetDescription()}: {gdal.GetLastErrorMsg()}")
 
 
 def quote(name):
@@ -35,10 +68,18 @@ def quote(name):
     return '"' + name.replace('"', '""') + '"'
 
 
+def literal(text):
+    """An SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def sql(ds, text):
     """Run one SQL statement through OGR; the first value of its result (or None)."""
     gdal.ErrorReset()
-    result = ds.ExecuteSQL(text)
+    try:
+        result = ds.ExecuteSQL(text)
+    except RuntimeError as exc:
+        raise GpkgError(f"{text.split(' ', 1)[0]} failed in {ds.GetDescription()}: {exc}") from None
     if result is None:
         if gdal.GetLastErrorType() >= gdal.CE_Failure:
             raise GpkgError(f"{text.split(' ', 1)[0]} failed in {ds.GetDescription()}: {gdal.GetLastErrorMsg()}")

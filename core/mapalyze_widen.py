@@ -9,7 +9,7 @@ from __future__ import annotations
 from osgeo import ogr
 
 from . import mapalyze_types as mt
-from .mapalyze_ogr import check, quote, sql
+from .mapalyze_ogr import call, quote, sql
 
 SCRATCH = "mapbridge_widen"  # removed again once the texts are back
 CHUNK_ROWS = 10_000
@@ -42,8 +42,8 @@ def text_of(kind, feature, index):
 def keep_texts(ds, lyr, fid_column, name, old_kind):
     """Fill the scratch table with (fid, exact text) of every non-null value of a column."""
     drop_scratch(ds)
-    scratch = check(ds.CreateLayer(SCRATCH, None, ogr.wkbNone, ["FID=fid"]), "cannot create a scratch table")
-    check(scratch.CreateField(ogr.FieldDefn("v", ogr.OFTString)), "cannot create a scratch table")
+    scratch = call("cannot create a scratch table", ds.CreateLayer, SCRATCH, None, ogr.wkbNone, ["FID=fid"])
+    call("cannot create a scratch table", scratch.CreateField, ogr.FieldDefn("v", ogr.OFTString))
     out = ogr.Feature(scratch.GetLayerDefn())
     defn = lyr.GetLayerDefn()
     index, last = defn.GetFieldIndex(name), 0
@@ -59,12 +59,12 @@ def keep_texts(ds, lyr, fid_column, name, old_kind):
                     break
             if not chunk:
                 return
-            check(ds.StartTransaction(), "cannot fill a scratch table")
+            call("cannot fill a scratch table", ds.StartTransaction)
             for fid, text in chunk:
                 out.SetFID(fid)
                 out.SetFieldString(0, text)
-                check(scratch.CreateFeature(out), "cannot fill a scratch table")
-            check(ds.CommitTransaction(), "cannot fill a scratch table")
+                call("cannot fill a scratch table", scratch.CreateFeature, out)
+            call("cannot fill a scratch table", ds.CommitTransaction)
             last = chunk[-1][0]
     finally:
         lyr.SetAttributeFilter(None)
@@ -75,7 +75,9 @@ def put_texts_back(ds, table, fid_column, name):
     """Set the column (now text) from the scratch table, then drop the scratch table."""
     table, col = quote(table), quote(name)
     # The scratch table is not aliased: an alias could be the layer's own name.
-    sql(ds, f"UPDATE {table} SET {col} = (SELECT v FROM {SCRATCH} WHERE {SCRATCH}.fid = {table}.{quote(fid_column)}) "
+    fid = quote(fid_column)
+    # Only quoted identifiers are built into the statement, no values (hence the nosec).
+    sql(ds, f"UPDATE {table} SET {col} = (SELECT v FROM {SCRATCH} WHERE {SCRATCH}.fid = {table}.{fid}) "  # nosec B608
             f"WHERE {col} IS NOT NULL")
     drop_scratch(ds)
 
@@ -84,5 +86,5 @@ def drop_scratch(ds):
     """Remove the scratch table if a run left one."""
     for i in range(ds.GetLayerCount()):
         if ds.GetLayer(i).GetName() == SCRATCH:
-            check(ds.DeleteLayer(i), "cannot remove a scratch table")
+            call("cannot remove a scratch table", ds.DeleteLayer, i)
             return

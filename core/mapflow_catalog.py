@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 from osgeo import ogr
-from qgis.core import QgsFeature, QgsField, QgsFields, QgsGeometry
+from qgis.core import QgsFeature, QgsFields, QgsGeometry
 from qgis.PyQt.QtCore import QDateTime, QTime
 
 from ..api.errors import CancelledError, MapbridgeError
-from .qgis_compat import FIELD_DOUBLE, FIELD_STRING, geometry_type, wkb_type
+from .gdal_calls import attempt
+from .qgis_compat import FIELD_DOUBLE, FIELD_STRING, geometry_type, make_field, wkb_type
 
 MAPFLOW = "mapflow"
 PAGE_SIZE = 100
@@ -101,14 +102,14 @@ def footprint_fields(images):
     fields = QgsFields()
     names = set()
     for name, kind in KNOWN_FIELDS:
-        fields.append(QgsField(name, kind))
+        fields.append(make_field(name, kind))
         names.add(name)
     for image in images:
         for key, value in image.items():
             if key in names or key == "footprint" or isinstance(value, (dict, list)):
                 continue
             kind = FIELD_DOUBLE if isinstance(value, (int, float)) and not isinstance(value, bool) else FIELD_STRING
-            fields.append(QgsField(key, kind))
+            fields.append(make_field(key, kind))
             names.add(key)
     return fields
 
@@ -117,7 +118,7 @@ def geometry_of(geojson):
     """A QgsGeometry from a GeoJSON geometry dict (via OGR), or an empty geometry."""
     if not isinstance(geojson, dict):
         return QgsGeometry()
-    ogr_geometry = ogr.CreateGeometryFromJson(json.dumps(geojson))
+    ogr_geometry, _error = attempt(ogr.CreateGeometryFromJson, json.dumps(geojson))
     if ogr_geometry is None:
         return QgsGeometry()
     geometry = QgsGeometry()

@@ -10,6 +10,7 @@ from osgeo import gdal, ogr
 from qgis.core import QgsFeature, QgsVectorFileWriter, QgsVectorLayer
 
 from ..api.errors import CancelledError, MapbridgeError, ServiceError
+from .gdal_calls import attempt
 from .qgis_compat import fast_insert_flag
 
 MAPFLOW = "mapflow"
@@ -79,11 +80,10 @@ class ResultFile:
 
     def __init__(self, path):
         self.path = path
-        gdal.ErrorReset()
-        self.dataset = gdal.OpenEx(path, gdal.OF_VECTOR)
+        self.dataset, error = attempt(gdal.OpenEx, path, gdal.OF_VECTOR)
         if self.dataset is None or self.dataset.GetLayerCount() == 0:
             raise ServiceError("the result is not a readable GeoJSON file", service=MAPFLOW,
-                               hint="Try loading the result again later", details=gdal.GetLastErrorMsg())
+                               hint="Try loading the result again later", details=error)
         layer = self.dataset.GetLayer(0)
         self.count = layer.GetFeatureCount()
         declared = ogr.GT_Flatten(layer.GetGeomType())
@@ -114,7 +114,7 @@ def translate(source, destination, driver, layer_name, geometry_type, feedback, 
 
     if os.path.exists(destination):
         existing = gdal.GetDriverByName(driver)
-        if existing is None or existing.Delete(destination) != gdal.CE_None:
+        if existing is None or attempt(existing.Delete, destination)[1] is not None:
             try:
                 os.remove(destination)
             except OSError as exc:
@@ -125,15 +125,14 @@ def translate(source, destination, driver, layer_name, geometry_type, feedback, 
     extra = ["-gt", str(GROUP_TRANSACTIONS)] if driver in ("GPKG", "SQLite") else []
     options = gdal.VectorTranslateOptions(
         options=extra, format=driver, layerName=layer_name, geometryType=geometry_type, callback=callback)
-    gdal.ErrorReset()
-    result = gdal.VectorTranslate(destination, source, options=options)
+    result, error = attempt(gdal.VectorTranslate, destination, source, options=options)
     ok = result is not None
     result = None  # close and flush the output
     if feedback.isCanceled():
         _remove_quietly(destination, driver)
         raise CancelledError("Writing the result was cancelled; the incomplete output file was removed")
     if not ok:
-        raise MapbridgeError(f"the result could not be written to {destination}: {gdal.GetLastErrorMsg()}",
+        raise MapbridgeError(f"the result could not be written to {destination}: {error}",
                              hint="Check the output path, its format and the free disk space")
     return destination
 
@@ -142,7 +141,7 @@ def _remove_quietly(path, driver):
     """Remove a partly written output (a missing file is fine)."""
     gdal_driver = gdal.GetDriverByName(driver)
     if gdal_driver is not None and os.path.exists(path):
-        gdal_driver.Delete(path)
+        attempt(gdal_driver.Delete, path)
     if os.path.exists(path):
         try:
             os.remove(path)

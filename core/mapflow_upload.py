@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from osgeo import gdal
 
 from ..api.errors import CancelledError, MapbridgeError, ServiceError
+from .gdal_calls import attempt
 
 MAPFLOW = "mapflow"
 GEOTIFF_HINT = "Save the layer as a GeoTIFF with Raster ▸ Conversion ▸ Translate, then upload that file"
@@ -29,7 +30,7 @@ def geotiff_path(source):
     if not path or not os.path.isfile(path):
         raise MapbridgeError("the input raster is not a local file (only GeoTIFF files can be uploaded)",
                              service=MAPFLOW, hint=GEOTIFF_HINT)
-    dataset = gdal.Open(path)
+    dataset, _error = attempt(gdal.Open, path)
     if dataset is None:
         raise MapbridgeError(f"{os.path.basename(path)} cannot be read as a raster", service=MAPFLOW,
                              hint=GEOTIFF_HINT)

@@ -7,7 +7,7 @@ import json
 from qgis.core import QgsField, QgsFields, QgsProcessingUtils
 
 from .push_items import COUNT_KEYS
-from .qgis_compat import FIELD_LIST, FIELD_MAP, FIELD_STRING, FIELD_STRING_LIST, fast_insert_flag
+from .qgis_compat import FIELD_LIST, FIELD_MAP, FIELD_STRING, FIELD_STRING_LIST, fast_insert_flag, make_field
 
 # Lists and maps (e.g. a Mapalyze layer's photos) have no column type in most formats: the report keeps them as JSON.
 CONTAINER_TYPES = (FIELD_LIST, FIELD_MAP, FIELD_STRING_LIST)
@@ -16,7 +16,7 @@ REPORT_FIELDS = ("remote_id", "push_status", "push_error")
 
 
 def _string_field(name):
-    return QgsField(name, FIELD_STRING, "string", 255 if name != "push_error" else 0)
+    return make_field(name, FIELD_STRING, "string", 255 if name != "push_error" else 0)
 
 
 def report_fields(source_fields):
@@ -24,7 +24,8 @@ def report_fields(source_fields):
     copied = QgsFields()
     for field in source_fields:
         if field.type() in CONTAINER_TYPES:
-            field = QgsField(field.name(), FIELD_STRING, "JSON")
+            # Plain text holding JSON: a "JSON" type name makes newer QGIS writers expect a list or map value.
+            field = make_field(field.name(), FIELD_STRING, "string")
         else:
             field = QgsField(field)
         if field.type() == FIELD_STRING:
@@ -51,6 +52,8 @@ class ReportWriter:
         self.first_extra = self.width - len(REPORT_FIELDS)
         self.cursor = 0
         self.flags = fast_insert_flag()
+        self.incomplete_rows = 0     # rows the output refused with the input attributes, written without them
+        self.last_refusal = ""
 
     def write_ready(self, items):
         """Write the rows from the cursor on whose outcome is known."""
@@ -86,6 +89,8 @@ class ReportWriter:
             return
         # Still one row per feature: without the input attributes (then without the geometry) the output refused.
         message = self.sink.lastError() if hasattr(self.sink, "lastError") else ""
+        self.incomplete_rows += 1
+        self.last_refusal = message or self.last_refusal
         note = f"{item.error or ''} (input attributes not copied: {message or 'refused by the output'})".strip()
         row.setAttributes([None] * first + [item.remote_id, item.status, note])
         if self.sink.addFeature(row, self.flags):

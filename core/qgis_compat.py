@@ -1,4 +1,4 @@
-"""Enum values that moved between QGIS 3.22 and QGIS 4, in one place (newest spelling first)."""
+"""Everything that differs between QGIS 3.22 and QGIS 4 (enums, field types, deprecated calls), in one place."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from qgis.core import (
     Qgis,
     QgsFeatureRequest,
     QgsFeatureSink,
+    QgsField,
     QgsGeometry,
     QgsMapLayerProxyModel,
     QgsProcessing,
@@ -16,7 +17,7 @@ from qgis.core import (
     QgsProperty,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
+from qgis.PyQt.QtCore import QMetaType, QVariant
 
 
 def _qgis_enum(enum_name, member, legacy):
@@ -105,14 +106,37 @@ def property_type(member):
                       lambda: getattr(QgsProperty, legacy_names.get(member, member + "Property")))
 
 
-# Attribute field types. QgsField takes QVariant types on QGIS 3.x; QGIS 4 keeps these names as a shim.
-FIELD_STRING = QVariant.String
-FIELD_INT = QVariant.Int
-FIELD_LONG = QVariant.LongLong
-FIELD_DOUBLE = QVariant.Double
-FIELD_BOOL = QVariant.Bool
-FIELD_DATE = QVariant.Date
-FIELD_DATETIME = QVariant.DateTime
-FIELD_STRING_LIST = QVariant.StringList
-FIELD_LIST = QVariant.List
-FIELD_MAP = QVariant.Map
+# Attribute field types: QMetaType types from QGIS 3.38 on (QGIS 4 has no other kind), QVariant types before.
+_META_TYPES = Qgis.versionInt() >= 33800
+
+
+def _field_type(meta_name, variant_name):
+    return getattr(QMetaType.Type, meta_name) if _META_TYPES else getattr(QVariant, variant_name)
+
+
+FIELD_STRING = _field_type("QString", "String")
+FIELD_INT = _field_type("Int", "Int")
+FIELD_LONG = _field_type("LongLong", "LongLong")
+FIELD_DOUBLE = _field_type("Double", "Double")
+FIELD_BOOL = _field_type("Bool", "Bool")
+FIELD_DATE = _field_type("QDate", "Date")
+FIELD_TIME = _field_type("QTime", "Time")
+FIELD_DATETIME = _field_type("QDateTime", "DateTime")
+FIELD_BINARY = _field_type("QByteArray", "ByteArray")
+FIELD_STRING_LIST = _field_type("QStringList", "StringList")
+FIELD_LIST = _field_type("QVariantList", "List")
+FIELD_MAP = _field_type("QVariantMap", "Map")
+
+
+def make_field(name, kind, type_name="", length=0, precision=0, comment="", sub_type=None):
+    """A QgsField of one of the FIELD_* types (the constructor that is not deprecated on this QGIS)."""
+    if sub_type is None:
+        return QgsField(name, kind, type_name, length, precision, comment)
+    return QgsField(name, kind, type_name, length, precision, comment, sub_type)
+
+
+def field_names_parameter(algorithm, parameters, name, context):
+    """The field names chosen for a field parameter (parameterAsFields is deprecated from QGIS 3.40)."""
+    if hasattr(algorithm, "parameterAsStrings"):
+        return algorithm.parameterAsStrings(parameters, name, context)
+    return algorithm.parameterAsFields(parameters, name, context)

@@ -6,6 +6,7 @@ from qgis.core import QgsProcessingParameterString
 
 from ..core.push_mapalyze import MapalyzePush
 from ..core.push_payloads import MapalyzePayloads
+from ..core.qgis_compat import field_names_parameter
 from .push_base import PushAlgorithm, field_parameter
 
 
@@ -41,7 +42,7 @@ class MapalyzePushAlgorithm(PushAlgorithm):
     def build(self, parameters, context, feedback, source):
         payloads = MapalyzePayloads(
             source.fields(), source.sourceCrs(), context.transformContext(),
-            field_names=self.parameterAsFields(parameters, self.FIELDS, context),
+            field_names=field_names_parameter(self, parameters, self.FIELDS, context),
             captured_at_field=self.field_name(parameters, self.CAPTURED_AT_FIELD, context))
         job = MapalyzePush(self.clients["mapalyze"], feedback,
                            self.parameterAsString(parameters, self.FORM_ID, context))

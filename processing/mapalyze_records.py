@@ -25,7 +25,7 @@ from qgis.core import (
 from ..api.errors import CancelledError
 from ..core import mapalyze_layer, mapalyze_load
 from ..core import mapalyze_types as mt
-from ..core.qgis_compat import FIELD_STRING, FIELD_STRING_LIST, fast_insert_flag, source_type
+from ..core.qgis_compat import FIELD_STRING, FIELD_STRING_LIST, fast_insert_flag, make_field, source_type
 from .base import MapbridgeAlgorithm
 
 
@@ -139,7 +139,7 @@ class MapalyzeRecordsAlgorithm(MapbridgeAlgorithm):
             if field.name() == "fid":
                 continue
             if kinds.get(field.name()) == mt.STRLIST:
-                fields.append(QgsField(field.name(), FIELD_STRING_LIST, "StringList", 0, 0, "", FIELD_STRING))
+                fields.append(make_field(field.name(), FIELD_STRING_LIST, "StringList", sub_type=FIELD_STRING))
             else:
                 fields.append(QgsField(field))
         sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, layer.wkbType(),

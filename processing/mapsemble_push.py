@@ -7,6 +7,7 @@ from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterString
 from ..api.errors import MapbridgeError
 from ..core.push_mapsemble import MapsemblePush
 from ..core.push_payloads import METHOD_CREATE, METHOD_DELETE, METHODS, MapsemblePayloads
+from ..core.qgis_compat import field_names_parameter
 from .push_base import PushAlgorithm, field_parameter
 
 
@@ -66,6 +67,6 @@ class MapsemblePushAlgorithm(PushAlgorithm):
         payloads = MapsemblePayloads(
             source.fields(), source.sourceCrs(), context.transformContext(), method=method,
             label_field=label_field if method != METHOD_DELETE else None,
-            field_names=self.parameterAsFields(parameters, self.FIELDS, context),
+            field_names=field_names_parameter(self, parameters, self.FIELDS, context),
             remote_id_field=remote_id_field, remote_key=job.remote_key)
         return job, payloads

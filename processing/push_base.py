@@ -14,7 +14,7 @@ from qgis.core import (
 from ..core.push_items import COUNT_KEYS
 from ..core.push_report import ReportWriter, report_fields
 from ..core.push_run import run_push
-from ..core.qgis_compat import skip_validity_checks_flag, source_type
+from ..core.qgis_compat import field_names_parameter, skip_validity_checks_flag, source_type
 from .base import MapbridgeAlgorithm
 
 
@@ -45,7 +45,7 @@ class PushAlgorithm(MapbridgeAlgorithm):
 
     def field_name(self, parameters, name, context):
         """The single field chosen for a field parameter, or None."""
-        fields = self.parameterAsFields(parameters, name, context)
+        fields = field_names_parameter(self, parameters, name, context)
         return fields[0] if fields else None
 
     def build(self, parameters, context, feedback, source):
@@ -73,6 +73,10 @@ class PushAlgorithm(MapbridgeAlgorithm):
         report = ReportWriter(sink, fields, feedback, source.fields())
         items, tally = run_push(job, features, make_payload, feedback, total, report)
         report.write_rest(items)
+        if report.incomplete_rows:
+            feedback.reportError(f"{report.incomplete_rows:,} report rows lack the input attributes (the output "
+                                 f"refused them: {report.last_refusal or 'no reason given'}); their push_error says "
+                                 "so. Choose another output format to keep them.")
         del sink, report        # closes a file output so the report is complete on disk
         feedback.setProgress(100.0)
         results = {self.OUTPUT: dest_id}

@@ -22,8 +22,20 @@ from qgis.core import QgsApplication, QgsSettings  # noqa: E402
 
 from mapbridge.api.config import SERVICES, token_env_var, url_env_var  # noqa: E402
 from mapbridge.sandbox import SandboxServer  # noqa: E402
+from mapbridge.tests.deprecations import our_deprecations  # noqa: E402
 
 MASTER_PASSWORD = "mapbridge-tests"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _gdal_errors_as_in_qgis(qgis_app):
+    """GDAL's error mode as a QGIS session has it: from 3.28 QGIS's Processing turns exceptions on for everyone."""
+    from osgeo import gdal, ogr
+    from qgis.core import Qgis
+
+    if Qgis.versionInt() >= 32800:
+        gdal.UseExceptions()
+        ogr.UseExceptions()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -119,7 +131,9 @@ class QgisProcess:
         """Run qgis_process with these arguments; return the CompletedProcess (text)."""
         import subprocess
 
-        return subprocess.run([QGIS_PROCESS, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run([QGIS_PROCESS, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+        assert our_deprecations(proc.stderr) == [], "Mapbridge calls deprecated QGIS/Qt API"
+        return proc
 
     def run_json(self, algorithm, **params):
         """`qgis_process --json run ALG -- KEY=VALUE…`; return (returncode, parsed JSON or None, stderr)."""

@@ -120,7 +120,7 @@ def wait_for(predicate, timeout=60.0):
     timer.start()
     deadline.start(int(timeout * 1000))
     if not predicate():
-        loop.exec_() if hasattr(loop, "exec_") else loop.exec()
+        loop.exec()
     timer.stop()
     assert predicate(), "timed out"
 
@@ -130,7 +130,7 @@ def settle(seconds):
     now, not in the next test's request log."""
     loop = QEventLoop()
     QTimer.singleShot(int(seconds * 1000), loop.quit)
-    loop.exec_() if hasattr(loop, "exec_") else loop.exec()
+    loop.exec()
 
 
 def mapalyze_layers():

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from mapbridge.tests.deprecations import our_deprecations
+
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.skipif(not shutil.which("xvfb-run") or not shutil.which("qgis"),
@@ -21,6 +23,7 @@ def run_in_desktop(script, out):
                    check=True, timeout=300)
     report = json.loads((out / "report.json").read_text())
     assert report["errors"] == []
+    assert our_deprecations((out / "qgis.log").read_text(errors="replace")) == [], "deprecated API used"
     return report
 
 
@@ -36,6 +39,7 @@ def test_desktop_loads_plugin_and_opens_dock(tmp_path):
 def test_desktop_dock_loads_records_and_pushes_the_selection(tmp_path):
     report = run_in_desktop("screenshot_scene.py", tmp_path / "scene")
     assert report["mapalyze_features"] == 1500, "all sandbox records loaded through the Mapalyze tab"
+    assert report["selected"] == 20, "20 features of the shown city selected"
     assert report["push_report"] == {"created": 20}, report.get("push_status_text")
     assert report["mapiry_locations"] == 20, "the 20 selected features arrived on the new Mapiry map"
     assert len(report["screenshots"]) == 4

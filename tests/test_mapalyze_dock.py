@@ -6,9 +6,9 @@ import os
 
 import pytest
 from qgis.core import QgsCategorizedSymbolRenderer, QgsProject, QgsVectorLayer
-from qgis.PyQt.QtCore import QVariant
 
 from mapbridge.core import mapalyze_layer
+from mapbridge.core.qgis_compat import FIELD_DOUBLE
 from mapbridge.tests.mapalyze_helpers import (
     assert_spatial_index,
     features_by_id,
@@ -124,7 +124,7 @@ def test_refresh_appends_only_new_records_and_survives_a_project_reload(tab, qgi
     assert reloaded.featureCount() == first_count + 5, tab.status.text()
     by_id = features_by_id(reloaded)
     assert len(by_id) == first_count + 5
-    assert reloaded.fields().field("severity").type() == QVariant.Double  # 2.5 widened the integer field
+    assert reloaded.fields().field("severity").type() == FIELD_DOUBLE  # 2.5 widened the integer field
     assert by_id[later[0]["id"]]["extra_note"] == "added later"
     assert by_id[new[0]["id"]]["severity"] == 3.0
     assert_spatial_index(reloaded, (1.5, 44.0, 3.5, 47.0))  # the refreshed points are in the index

@@ -4,11 +4,33 @@ from __future__ import annotations
 
 import pytest
 from qgis.core import QgsWkbTypes
-from qgis.PyQt.QtCore import QVariant
 
 from mapbridge.core import mapalyze_types as mt
 from mapbridge.core.mapalyze_writer import RecordWriter
+from mapbridge.core.qgis_compat import FIELD_INT
 from mapbridge.tests.mapalyze_helpers import assert_spatial_index, assert_valid_gpkg, features_by_id, gpkg_layer
+
+
+@pytest.fixture(params=["gdal-exceptions", "gdal-return-codes"])
+def gdal_error_mode(request):
+    """Run a writer test in both GDAL error modes: QGIS's Processing turns exceptions on (3.28+), 3.22 does not."""
+    was_on = gdal_exceptions(request.param == "gdal-exceptions")
+    yield request.param
+    gdal_exceptions(was_on)
+
+
+def gdal_exceptions(on):
+    """Turn GDAL/OGR exceptions on or off (handlers are stacked: off goes in reverse order); returns the old mode."""
+    from osgeo import gdal, ogr
+
+    was_on = bool(gdal.GetUseExceptions())
+    if on:
+        gdal.UseExceptions()
+        ogr.UseExceptions()
+    else:
+        ogr.DontUseExceptions()
+        gdal.DontUseExceptions()
+    return was_on
 
 
 def feature(i, coords=None, **props):
@@ -42,7 +64,7 @@ def test_timestamps_are_stored_in_utc_geopackage_form():
     assert mt.display_timestamp("2025-03-14T09:22:11.000Z") == "2025-03-14T09:22:11Z"
 
 
-def test_rows_already_written_are_converted_exactly_when_a_field_widens(tmp_path):
+def test_rows_already_written_are_converted_exactly_when_a_field_widens(tmp_path, gdal_error_mode):
     path = str(tmp_path / "w.gpkg")
     writer = RecordWriter(path, "w")
     writer.add_page([feature(0, flag=True, num=0.1 + 0.2, when="2025-01-01T00:00:00Z", n=1),
@@ -58,7 +80,7 @@ def test_rows_already_written_are_converted_exactly_when_a_field_widens(tmp_path
     assert_valid_gpkg(path)  # and the scratch table is gone
 
 
-def test_points_without_altitude_get_nan_once_the_layer_is_pointz(tmp_path):
+def test_points_without_altitude_get_nan_once_the_layer_is_pointz(tmp_path, gdal_error_mode):
     path = str(tmp_path / "z.gpkg")
     writer = RecordWriter(path, "z")
     writer.add_page([feature(0, [1.0, 2.0]), {"type": "Feature", "id": "nogeom", "geometry": None,
@@ -76,7 +98,7 @@ def test_points_without_altitude_get_nan_once_the_layer_is_pointz(tmp_path):
     assert_valid_gpkg(path)
 
 
-def test_duplicates_across_pages_are_skipped_and_gdal_indexes_the_rest(tmp_path):
+def test_duplicates_across_pages_are_skipped_and_gdal_indexes_the_rest(tmp_path, gdal_error_mode):
     path = str(tmp_path / "dup.gpkg")
     writer = RecordWriter(path, "d")
     assert writer.add_page([feature(i, [13.0 + i / 1000, 52.5], n=i) for i in range(800)]) == 800
@@ -85,12 +107,12 @@ def test_duplicates_across_pages_are_skipped_and_gdal_indexes_the_rest(tmp_path)
     writer.finish()
     layer = gpkg_layer(path)
     assert layer.featureCount() == 810
-    assert layer.fields().field("n").type() == QVariant.Int
+    assert layer.fields().field("n").type() == FIELD_INT
     assert features_by_id(layer)["r799"]["n"] == 799  # the first copy is kept
     assert_spatial_index(layer, (13.1, 52.0, 13.3, 53.0))
 
 
-def test_a_big_integer_meeting_a_double_becomes_text_exactly(tmp_path):
+def test_a_big_integer_meeting_a_double_becomes_text_exactly(tmp_path, gdal_error_mode):
     path = str(tmp_path / "big.gpkg")
     writer = RecordWriter(path, "b")
     writer.add_page([feature(0, big=2 ** 60 + 1), feature(1, big=5)])
@@ -100,7 +122,7 @@ def test_a_big_integer_meeting_a_double_becomes_text_exactly(tmp_path):
     assert [by_id[f"r{i}"]["big"] for i in range(3)] == [str(2 ** 60 + 1), "5", "0.5"]
 
 
-def test_appending_records_with_altitude_to_a_2d_layer(tmp_path):
+def test_appending_records_with_altitude_to_a_2d_layer(tmp_path, gdal_error_mode):
     path = str(tmp_path / "append.gpkg")
     writer = RecordWriter(path, "a")
     writer.add_page([feature(i, [13.0 + i / 100, 52.5], n=i) for i in range(5)])

@@ -14,6 +14,7 @@ from mapbridge.api.config import ServiceConfig
 from mapbridge.api.errors import CancelledError, MapbridgeError
 from mapbridge.api.mapflow import MapflowClient
 from mapbridge.core.mapflow_account import Account, check_limits
+from mapbridge.core.qgis_compat import FIELD_DOUBLE, make_field
 from mapbridge.core.mapflow_aoi import aoi_from_rectangle, build_aoi, ellipsoidal_area_m2
 from mapbridge.core.mapflow_catalog import date_to_iso_utc, search_body
 from mapbridge.core.mapflow_processing import Backoff, message_text, processing_body, wait_for_processing
@@ -156,13 +157,12 @@ def test_tracked_store_survives_new_instances_and_keeps_emoji():
 
 
 def test_default_style_classes_heights_without_nulls():
-    from qgis.core import QgsFeature, QgsField, QgsVectorLayer
-    from qgis.PyQt.QtCore import QVariant
+    from qgis.core import QgsFeature, QgsVectorLayer
 
     from mapbridge.core.mapflow_style import apply_default_style
 
     layer = QgsVectorLayer("Polygon?crs=EPSG:4326", "buildings", "memory")
-    layer.dataProvider().addAttributes([QgsField("building_height", QVariant.Double)])
+    layer.dataProvider().addAttributes([make_field("building_height", FIELD_DOUBLE)])
     layer.updateFields()
     features = []
     for i, height in enumerate([None, 3.0, 4.0, 5.0, 10.0, 20.0, 30.0, 44.0, 45.0, None]):

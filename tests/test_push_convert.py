@@ -10,15 +10,15 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransformContext,
     QgsFeature,
-    QgsField,
     QgsFields,
     QgsGeometry,
 )
-from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, Qt, QTime, QVariant
+from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, Qt, QTime
 
 from mapbridge.core.push_geometry import MODE_CENTROID, SkipFeature, WgsConverter
 from mapbridge.core.push_preview import Preview
 from mapbridge.core.push_values import BinaryValue, is_binary_field, json_value
+from mapbridge.core.qgis_compat import FIELD_BINARY, FIELD_STRING, make_field
 
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 CTX = QgsCoordinateTransformContext()
@@ -40,7 +40,7 @@ def test_json_values():
     assert json_value({"k": QDate(2020, 1, 1)}) == {"k": "2020-01-01"}
     with pytest.raises(BinaryValue):
         json_value(QByteArray(b"x"))
-    assert is_binary_field(QgsField("b", QVariant.ByteArray)) and not is_binary_field(QgsField("s", QVariant.String))
+    assert is_binary_field(make_field("b", FIELD_BINARY)) and not is_binary_field(make_field("s", FIELD_STRING))
 
 
 def test_point_z_m_and_multipoint():
@@ -103,7 +103,7 @@ def test_payload_of_a_feature_with_a_null_name_is_a_skip():
     from mapbridge.core.push_payloads import MapiryPayloads
 
     fields = QgsFields()
-    fields.append(QgsField("name", QVariant.String))
+    fields.append(make_field("name", FIELD_STRING))
     feature = QgsFeature(fields)
     feature.setAttributes([NULL])
     feature.setGeometry(QgsGeometry.fromWkt("POINT(1 2)"))

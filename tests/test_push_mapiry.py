@@ -8,6 +8,7 @@ import re
 import pytest
 from qgis.core import QgsProcessingException, QgsProcessingFeatureSourceDefinition, QgsProject, QgsVectorLayer
 
+from mapbridge.core.qgis_compat import FIELD_STRING, FIELD_STRING_LIST, make_field
 from mapbridge.tests.push_helpers import (
     RecordingFeedback,
     memory_layer,
@@ -259,12 +260,10 @@ def test_a_lost_answer_is_checked_alone_while_other_requests_were_in_flight(sand
 
 
 def test_list_fields_of_a_mapalyze_layer_are_kept_as_json_in_a_geopackage_report(sandbox_env, tmp_path):
-    from qgis.core import QgsField
-    from qgis.PyQt.QtCore import QVariant
 
     layer = memory_layer("Point", "EPSG:4326", ["name:string"], [("POINT(5 52)", ["A"]), ("POINT(6 52)", ["B"])])
-    layer.dataProvider().addAttributes([QgsField("photos", QVariant.StringList, "stringlist", 0, 0, "",
-                                                 QVariant.String)])
+    layer.dataProvider().addAttributes([make_field("photos", FIELD_STRING_LIST, "stringlist",
+                                                   sub_type=FIELD_STRING)])
     layer.updateFields()
     index = layer.fields().lookupField("photos")
     layer.dataProvider().changeAttributeValues({1: {index: ["ph_1", "ph_ü"]}, 2: {index: []}})

@@ -6,13 +6,23 @@ import pytest
 from qgis.core import (
     QgsFeature,
     QgsFeatureRequest,
-    QgsField,
     QgsGeometry,
     QgsProcessingException,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, Qt, QTime, QVariant
+from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, Qt, QTime
 
+from mapbridge.core.qgis_compat import (
+    FIELD_BINARY,
+    FIELD_BOOL,
+    FIELD_DATE,
+    FIELD_DATETIME,
+    FIELD_DOUBLE,
+    FIELD_INT,
+    FIELD_STRING,
+    FIELD_TIME,
+    make_field,
+)
 from mapbridge.tests.push_helpers import (
     memory_layer,
     report_rows,
@@ -63,11 +73,11 @@ def test_attribute_values_become_proper_json(sandbox_env):
     sandbox = sandbox_env
     layer = QgsVectorLayer("Point?crs=EPSG:4326", "typed", "memory")
     provider = layer.dataProvider()
-    provider.addAttributes([QgsField("name", QVariant.String), QgsField("count", QVariant.Int),
-                            QgsField("ratio", QVariant.Double), QgsField("ok", QVariant.Bool),
-                            QgsField("day", QVariant.Date), QgsField("at", QVariant.DateTime),
-                            QgsField("clock", QVariant.Time), QgsField("blob", QVariant.ByteArray),
-                            QgsField("empty", QVariant.String)])
+    provider.addAttributes([make_field("name", FIELD_STRING), make_field("count", FIELD_INT),
+                            make_field("ratio", FIELD_DOUBLE), make_field("ok", FIELD_BOOL),
+                            make_field("day", FIELD_DATE), make_field("at", FIELD_DATETIME),
+                            make_field("clock", FIELD_TIME), make_field("blob", FIELD_BINARY),
+                            make_field("empty", FIELD_STRING)])
     layer.updateFields()
     feature = QgsFeature(layer.fields())
     feature.setGeometry(QgsGeometry.fromWkt("POINT(4.9 52.37)"))

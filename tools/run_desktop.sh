@@ -22,7 +22,13 @@ mkdir -p "$ROOT/.build/plugins" && ln -sfn "$ROOT" "$ROOT/.build/plugins/mapbrid
 export QGIS_PLUGINPATH="$ROOT/.build/plugins" MAPBRIDGE_DESKTOP_OUT="$OUT"
 # A real X display (Xvfb), not the offscreen platform tests use: the desktop needs a clipboard.
 unset QT_QPA_PLATFORM
-timeout "${DESKTOP_TIMEOUT:-180}" xvfb-run -a -s "-screen 0 1600x1000x24" \
+# A display number nobody uses, looking at sockets too: another run (a version-matrix root shares this network,
+# not this /tmp) may hold one whose lock file xvfb-run -a cannot see.
+display=99
+while [ -e "/tmp/.X$display-lock" ] || grep -q "/tmp/.X11-unix/X$display\b" /proc/net/unix 2>/dev/null; do
+  display=$((display + 1))
+done
+timeout "${DESKTOP_TIMEOUT:-180}" xvfb-run -n "$display" -s "-screen 0 1600x1000x24" \
   qgis --nologo --noversioncheck --profiles-path "$PROFILES" --code "$SCRIPT" >"$OUT/qgis.log" 2>&1 || true
 rm -rf "$PROFILES"
 test -f "$OUT/report.json"

@@ -24,6 +24,8 @@ SANDBOX = SandboxServer(port=0, records=1500, seed=3, processing_seconds=5).star
 os.environ.update(SANDBOX.env())
 report = {"screenshots": [], "errors": [], "steps": []}
 WORK = tempfile.mkdtemp(prefix="mapbridge-screens-")
+SELECTED = 20
+CHOSEN = []  # ids of the features the push sends
 
 
 def finish():
@@ -70,10 +72,15 @@ def wait_for_layer(tries):
     if layers:
         report["mapalyze_features"] = layers[0].featureCount()
         iface.setActiveLayer(layers[0])
-        # Records come in city clusters: show the first record's city.
-        first = next(layers[0].getFeatures()).geometry().asPoint()
-        x, y = first.x(), first.y()
-        iface.mapCanvas().setExtent(QgsRectangle(x - 0.06, y - 0.04, x + 0.06, y + 0.04))
+        # Records come in city clusters: show the first record's city, around the records the push will send.
+        first = next(layers[0].getFeatures()).geometry()
+        chosen = sorted(((f.geometry().distance(first), f.id()) for f in layers[0].getFeatures()
+                         if f.hasGeometry()))[:SELECTED]
+        CHOSEN.extend(fid for _, fid in chosen)
+        box = QgsRectangle()
+        for feature in layers[0].getFeatures(QgsFeatureRequest().setFilterFids(CHOSEN)):
+            box.combineExtentWith(feature.geometry().boundingBox())
+        iface.mapCanvas().setExtent(box.buffered(0.02))
         iface.mapCanvas().refresh()
         QTimer.singleShot(1500, guarded(lambda: mapalyze_shot(layers[0])))
     elif tries > 120:
@@ -91,8 +98,9 @@ def mapalyze_shot(layer):
 
 def mapflow_shot(layer):
     shoot("mapflow")
-    visible = QgsFeatureRequest().setFilterRect(iface.mapCanvas().extent()).setNoAttributes()
-    layer.selectByIds([f.id() for f in layer.getFeatures(visible)][:25])
+    # The records nearest the first one: the same selection whatever the window and canvas size.
+    layer.selectByIds(CHOSEN)
+    report["selected"] = layer.selectedFeatureCount()
     push = dock().show_tab("Push")
     push.layer_combo.setLayer(layer)
     push.targets[0].new_radio.setChecked(True)

@@ -15,14 +15,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import qgis.core" 2>/dev/null; then
-  rm -rf .venv
-  /usr/bin/python3 -m venv --system-site-packages .venv
+VENV=${VENV:-.venv}
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import qgis.core" 2>/dev/null; then
+  rm -rf "$VENV"
+  /usr/bin/python3 -m venv --system-site-packages "$VENV"
 fi
-stamp=.venv/.requirements-dev.sha
+stamp=$VENV/.requirements-dev.sha
 want=$(sha1sum requirements-dev.txt | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
   echo "$want" > "$stamp"
 fi
 
@@ -32,4 +33,4 @@ ln -sfn "$(pwd)" .build/plugins/mapbridge
 
 # Validate the Qt resource file (the plugin loads icons by path, so Qt5 and Qt6 both work).
 if command -v pyrcc5 >/dev/null; then pyrcc5 -o .build/resources_rc.py resources.qrc; fi
-echo "setup: ready (.venv, .build/plugins/mapbridge)"
+echo "setup: ready ($VENV, .build/plugins/mapbridge)"

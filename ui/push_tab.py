@@ -298,12 +298,15 @@ class PushTab(QWidget):
             summary += f" (map {map_id})"
         if not ok:
             summary = f"Push stopped ({error or 'cancelled'}). {summary}"
+        warnings = run.feedback.errors if ok and run is not None else []
         if report is not None:
             summary += ". The report layer lists every feature."
         else:
             summary += f". The report layer could not be opened ({self.report_path})."
+        if warnings:
+            summary += " " + warnings[-1]
         self.status_label.setText(summary)
-        if ok and not tally.get("FAILED") and report is not None:
+        if ok and not tally.get("FAILED") and report is not None and not warnings:
             self.progress.setValue(100)
             show_success(self.iface, summary)
         else:
