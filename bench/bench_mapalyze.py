@@ -82,7 +82,7 @@ def mapbridge_seconds(sandbox, workdir):
     """Mapbridge's load of every record (the algorithm's job) into a GeoPackage."""
     from mapbridge.api.config import resolve
     from mapbridge.api.mapalyze import MapalyzeClient
-    from mapbridge.core.mapalyze_load import load_records
+    from mapbridge.core.mapalyze.load import load_records
 
     path = os.path.join(workdir, "mapbridge.gpkg")
     if os.path.exists(path):
@@ -112,7 +112,7 @@ from qgis.core import QgsApplication
 app = QgsApplication([], False); app.initQgis()
 from mapbridge.api.config import resolve
 from mapbridge.api.mapalyze import MapalyzeClient
-from mapbridge.core.mapalyze_load import load_records
+from mapbridge.core.mapalyze.load import load_records
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 def rss():
@@ -157,7 +157,7 @@ def heartbeat_ms(sandbox, workdir, total):
     from qgis.PyQt.QtCore import QEventLoop, QTimer
 
     from mapbridge.processing.provider import MapbridgeProvider
-    from mapbridge.ui.mapalyze_loader import LoadController
+    from mapbridge.ui.mapalyze.loader import LoadController
 
     registry = QgsApplication.processingRegistry()
     if registry.providerById("mapbridge") is None:

@@ -112,7 +112,7 @@ def bench_mapsemble(env, control, n, latency_ms):
     """(ours, plain) lists of seconds over REPEATS for n features to a Mapsemble map."""
     from qgis.core import QgsCoordinateTransformContext
 
-    from mapbridge.core.push_payloads import MapsemblePayloads
+    from mapbridge.core.push.payloads import MapsemblePayloads
 
     base = env["MAPBRIDGE_MAPSEMBLE_URL"]
     layer = make_layer(n, ["name:string", "code:string", "value:double", "day:string"])
@@ -136,7 +136,7 @@ def bench_mapiry(env, control, n, latency_ms):
     """(ours, plain) lists of seconds over REPEATS for n points to an existing empty Mapiry map."""
     from qgis.core import QgsCoordinateTransformContext
 
-    from mapbridge.core.push_payloads import MapiryPayloads
+    from mapbridge.core.push.payloads import MapiryPayloads
 
     base = env["MAPBRIDGE_MAPIRY_URL"]
     token = env["MAPBRIDGE_MAPIRY_TOKEN"]

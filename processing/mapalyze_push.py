@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from qgis.core import QgsProcessingParameterString
 
-from ..core.push_mapalyze import MapalyzePush
-from ..core.push_payloads import MapalyzePayloads
+from ..core.push.mapalyze import MapalyzePush
+from ..core.push.payloads import MapalyzePayloads
 from ..core.qgis_compat import field_names_parameter
 from .push_base import PushAlgorithm, field_parameter
 

@@ -23,8 +23,8 @@ from qgis.core import (
 )
 
 from ..api.errors import CancelledError
-from ..core import mapalyze_layer, mapalyze_load
-from ..core import mapalyze_types as mt
+from ..core.mapalyze import layer as mapalyze_layer, load as mapalyze_load
+from ..core.mapalyze import field_kinds as mt
 from ..core.qgis_compat import FIELD_STRING, FIELD_STRING_LIST, fast_insert_flag, make_field, source_type
 from .base import MapbridgeAlgorithm
 

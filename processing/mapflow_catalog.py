@@ -11,15 +11,9 @@ from qgis.core import (
 )
 
 from ..api.errors import CancelledError, MapbridgeError
-from ..core.mapflow_aoi import ellipsoidal_area_m2, polygon_parts, wgs84
-from ..core.mapflow_catalog import (
-    FOOTPRINT_WKB,
-    date_to_iso_utc,
-    footprint_features,
-    footprint_fields,
-    search_catalog,
-)
-from ..core.mapflow_style import style_on_load
+from ..core.mapflow.aoi import ellipsoidal_area_m2, polygon_parts, wgs84
+from ..core.mapflow.catalog import FOOTPRINT_WKB, date_to_iso_utc, footprint_features, footprint_fields, search_catalog
+from ..core.mapflow.style import style_on_load
 from ..core.qgis_compat import datetime_type, fast_insert_flag, number_type, source_type
 from .mapflow_common import MapflowAlgorithm, optional_value, read_account_leniently, read_aoi
 

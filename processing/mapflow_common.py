@@ -7,11 +7,11 @@ import os
 from qgis.core import QgsFeatureRequest, QgsProcessingOutputLayerDefinition, QgsProperty
 
 from ..api.errors import MapbridgeError, ServiceError
-from ..core.mapflow_account import Account, read_account
-from ..core.mapflow_aoi import aoi_from_source
-from ..core.mapflow_result import ResultFile, copy_into_sink, driver_for, translate
-from ..core.mapflow_store import RUNS, persist_runs
-from ..core.mapflow_style import style_on_load
+from ..core.mapflow.account import Account, read_account
+from ..core.mapflow.aoi import aoi_from_source
+from ..core.mapflow.result import ResultFile, copy_into_sink, driver_for, translate
+from ..core.mapflow.tracked import RUNS, persist_runs
+from ..core.mapflow.style import style_on_load
 from ..core.qgis_compat import property_type, skip_validity_checks_flag
 from .base import MapbridgeAlgorithm
 

@@ -14,7 +14,7 @@ from qgis.core import (
 )
 
 from ..api.errors import CancelledError
-from ..core.mapflow_account import (
+from ..core.mapflow.account import (
     DEFAULT_MODEL,
     DEFAULT_PROVIDER,
     DEFAULT_ZOOM,
@@ -22,7 +22,7 @@ from ..core.mapflow_account import (
     default_project_id,
     price_preview,
 )
-from ..core.mapflow_processing import (
+from ..core.mapflow.processings import (
     ID_MARKER,
     Backoff,
     processing_body,
@@ -30,8 +30,8 @@ from ..core.mapflow_processing import (
     status_of,
     wait_for_processing,
 )
-from ..core.mapflow_result import ResultDownload, download_result
-from ..core.mapflow_store import RUNS
+from ..core.mapflow.result import ResultDownload, download_result
+from ..core.mapflow.tracked import RUNS
 from ..core.qgis_compat import advanced, number_type, source_type
 from .mapflow_common import (
     MapflowAlgorithm,

@@ -10,9 +10,9 @@ from qgis.core import (
 )
 
 from ..api.errors import MapbridgeError
-from ..core.mapflow_processing import FAILED, messages_text, model_of, status_of
-from ..core.mapflow_result import ResultDownload, download_result
-from ..core.mapflow_store import RUNS
+from ..core.mapflow.processings import FAILED, messages_text, model_of, status_of
+from ..core.mapflow.result import ResultDownload, download_result
+from ..core.mapflow.tracked import RUNS
 from .mapflow_common import MapflowAlgorithm, write_result_output
 
 WRITE_LEASE = 1800

@@ -9,7 +9,7 @@ from qgis.core import (
 )
 
 from ..api.errors import MapbridgeError
-from ..core.mapflow_upload import geotiff_path, upload_geotiff
+from ..core.mapflow.upload import geotiff_path, upload_geotiff
 from .mapflow_common import MapflowAlgorithm
 
 

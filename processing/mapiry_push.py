@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from qgis.core import QgsProcessingOutputString, QgsProcessingParameterEnum, QgsProcessingParameterString
 
-from ..core.push_geometry import GEOMETRY_MODES, MODE_POINT_ON_SURFACE
-from ..core.push_mapiry import MapiryPush
-from ..core.push_payloads import MapiryPayloads
+from ..core.push.geometry import GEOMETRY_MODES, MODE_POINT_ON_SURFACE
+from ..core.push.mapiry import MapiryPush
+from ..core.push.payloads import MapiryPayloads
 from .push_base import PushAlgorithm, field_parameter
 
 

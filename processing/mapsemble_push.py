@@ -5,8 +5,8 @@ from __future__ import annotations
 from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterString
 
 from ..api.errors import MapbridgeError
-from ..core.push_mapsemble import MapsemblePush
-from ..core.push_payloads import METHOD_CREATE, METHOD_DELETE, METHODS, MapsemblePayloads
+from ..core.push.mapsemble import MapsemblePush
+from ..core.push.payloads import METHOD_CREATE, METHOD_DELETE, METHODS, MapsemblePayloads
 from ..core.qgis_compat import field_names_parameter
 from .push_base import PushAlgorithm, field_parameter
 

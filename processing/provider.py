@@ -7,7 +7,6 @@ import os
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
-from .registry import algorithm_classes
 
 ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons", "mapbridge.svg")
 
@@ -31,5 +30,17 @@ class MapbridgeProvider(QgsProcessingProvider):
         return ICON_PATH
 
     def loadAlgorithms(self):  # noqa: N802 - QGIS API name
-        for cls in algorithm_classes():
+        from .check_connections import CheckConnectionsAlgorithm
+        from .mapalyze_push import MapalyzePushAlgorithm
+        from .mapalyze_records import MapalyzeRecordsAlgorithm
+        from .mapflow_catalog import MapflowCatalogAlgorithm
+        from .mapflow_process import MapflowProcessAlgorithm
+        from .mapflow_results import MapflowResultsAlgorithm
+        from .mapflow_upload import MapflowUploadAlgorithm
+        from .mapiry_push import MapiryPushAlgorithm
+        from .mapsemble_push import MapsemblePushAlgorithm
+
+        for cls in (CheckConnectionsAlgorithm, MapalyzeRecordsAlgorithm, MapflowProcessAlgorithm,
+                    MapflowResultsAlgorithm, MapflowCatalogAlgorithm, MapflowUploadAlgorithm, MapiryPushAlgorithm,
+                    MapsemblePushAlgorithm, MapalyzePushAlgorithm):
             self.addAlgorithm(cls())

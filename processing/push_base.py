@@ -11,9 +11,9 @@ from qgis.core import (
     QgsProcessingParameterField,
 )
 
-from ..core.push_items import COUNT_KEYS
-from ..core.push_report import ReportWriter, report_fields
-from ..core.push_run import run_push
+from ..core.push.items import COUNT_KEYS
+from ..core.push.report import ReportWriter, report_fields
+from ..core.push.run import run_push
 from ..core.qgis_compat import field_names_parameter, skip_validity_checks_flag, source_type
 from .base import MapbridgeAlgorithm
 

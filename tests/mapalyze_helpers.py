@@ -135,7 +135,7 @@ def settle(seconds):
 
 def mapalyze_layers():
     """The Mapalyze layers of the current project."""
-    from mapbridge.core.mapalyze_layer import is_mapalyze_layer
+    from mapbridge.core.mapalyze.layer import is_mapalyze_layer
 
     return [layer for layer in QgsProject.instance().mapLayers().values() if is_mapalyze_layer(layer)]
 

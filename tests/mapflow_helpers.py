@@ -15,7 +15,7 @@ from qgis.core import (
 @pytest.fixture(autouse=True)
 def fresh_runs():
     """No run notes or leases carried over from another test (in QGIS they live as long as the session)."""
-    from mapbridge.core.mapflow_store import RUNS
+    from mapbridge.core.mapflow.tracked import RUNS
 
     RUNS.clear()
     yield

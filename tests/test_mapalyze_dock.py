@@ -7,7 +7,7 @@ import os
 import pytest
 from qgis.core import QgsCategorizedSymbolRenderer, QgsProject, QgsVectorLayer
 
-from mapbridge.core import mapalyze_layer
+from mapbridge.core.mapalyze import layer as mapalyze_layer
 from mapbridge.core.qgis_compat import FIELD_DOUBLE
 from mapbridge.tests.mapalyze_helpers import (
     assert_spatial_index,
@@ -16,8 +16,8 @@ from mapbridge.tests.mapalyze_helpers import (
     settle,
     wait_for,
 )
-from mapbridge.ui.mapalyze_refresh import ACTION_TEXT
-from mapbridge.ui.mapalyze_tab import MapalyzeTab
+from mapbridge.ui.mapalyze.refresh import ACTION_TEXT
+from mapbridge.ui.mapalyze.tab import MapalyzeTab
 
 pytestmark = pytest.mark.usefixtures("mapbridge_processing")  # tests/conftest.py
 

@@ -11,7 +11,7 @@ import pytest
 from mapbridge.api.config import resolve
 from mapbridge.api.errors import CancelledError, ServiceError
 from mapbridge.api.mapalyze import MapalyzeClient
-from mapbridge.core.mapalyze_export import export_records
+from mapbridge.core.mapalyze.export import export_records
 from mapbridge.sandbox import mapalyze as sandbox_mapalyze
 from mapbridge.tests.mapalyze_helpers import LogFeedback, wait_for
 
@@ -94,7 +94,7 @@ def test_cancel_while_waiting_for_the_job(client, async_exports, tmp_path):
 
 
 def test_export_box_saves_a_pdf_in_the_background(qgis_iface, sandbox_env, tmp_path):
-    from mapbridge.ui.mapalyze_export import ExportBox
+    from mapbridge.ui.mapalyze.export_box import ExportBox
 
     box = ExportBox(qgis_iface, lambda: ("form_WaterPoint", None))
     path = str(tmp_path / "water.pdf")

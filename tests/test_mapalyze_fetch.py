@@ -13,7 +13,7 @@ import pytest
 from mapbridge.api.config import resolve
 from mapbridge.api.errors import MapbridgeError
 from mapbridge.api.mapalyze import MapalyzeClient
-from mapbridge.core.mapalyze_load import load_records
+from mapbridge.core.mapalyze.load import load_records
 from mapbridge.tests.mapalyze_helpers import features_by_id, gpkg_layer
 
 TOKEN = "variant-token"

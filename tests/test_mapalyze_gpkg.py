@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from qgis.core import QgsWkbTypes
 
-from mapbridge.core import mapalyze_types as mt
-from mapbridge.core.mapalyze_writer import RecordWriter
+from mapbridge.core.mapalyze import field_kinds as mt
+from mapbridge.core.mapalyze.record_writer import RecordWriter
 from mapbridge.core.qgis_compat import FIELD_INT
 from mapbridge.tests.mapalyze_helpers import assert_spatial_index, assert_valid_gpkg, features_by_id, gpkg_layer
 

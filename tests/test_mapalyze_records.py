@@ -299,7 +299,7 @@ def test_temporary_output(sandbox_env):
 
 
 def test_reserved_and_case_clashing_names_keep_their_columns_across_a_refresh(sandbox_env, tmp_path):
-    from mapbridge.core.mapalyze_load import refresh_records
+    from mapbridge.core.mapalyze.load import refresh_records
     from mapbridge.core.service_factory import client_for
 
     data = {"fid": 7, "geom": "g", "record_id": "mine", "Name": "upper", "name": "lower"}

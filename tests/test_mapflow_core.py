@@ -13,14 +13,14 @@ from qgis.core import (
 from mapbridge.api.config import ServiceConfig
 from mapbridge.api.errors import CancelledError, MapbridgeError
 from mapbridge.api.mapflow import MapflowClient
-from mapbridge.core.mapflow_account import Account, check_limits
+from mapbridge.core.mapflow.account import Account, check_limits
 from mapbridge.core.qgis_compat import FIELD_DOUBLE, make_field
-from mapbridge.core.mapflow_aoi import aoi_from_rectangle, build_aoi, ellipsoidal_area_m2
-from mapbridge.core.mapflow_catalog import date_to_iso_utc, search_body
-from mapbridge.core.mapflow_processing import Backoff, message_text, processing_body, wait_for_processing
-from mapbridge.core.mapflow_result import driver_for
-from mapbridge.core.mapflow_store import TrackedProcessings
-from mapbridge.core.mapflow_upload import storage_left
+from mapbridge.core.mapflow.aoi import aoi_from_rectangle, build_aoi, ellipsoidal_area_m2
+from mapbridge.core.mapflow.catalog import date_to_iso_utc, search_body
+from mapbridge.core.mapflow.processings import Backoff, message_text, processing_body, wait_for_processing
+from mapbridge.core.mapflow.result import driver_for
+from mapbridge.core.mapflow.tracked import TrackedProcessings
+from mapbridge.core.mapflow.upload import storage_left
 
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 FAST = Backoff(initial=0.05, factor=1.5, maximum=0.2)
@@ -159,7 +159,7 @@ def test_tracked_store_survives_new_instances_and_keeps_emoji():
 def test_default_style_classes_heights_without_nulls():
     from qgis.core import QgsFeature, QgsVectorLayer
 
-    from mapbridge.core.mapflow_style import apply_default_style
+    from mapbridge.core.mapflow.style import apply_default_style
 
     layer = QgsVectorLayer("Polygon?crs=EPSG:4326", "buildings", "memory")
     layer.dataProvider().addAttributes([make_field("building_height", FIELD_DOUBLE)])
@@ -183,7 +183,7 @@ def test_runs_from_a_worker_thread_reach_settings_only_through_the_main_thread()
 
     from qgis.PyQt.QtCore import QCoreApplication
 
-    from mapbridge.core.mapflow_store import RUNS, persist_runs
+    from mapbridge.core.mapflow.tracked import RUNS, persist_runs
 
     RUNS.attach()
     store = TrackedProcessings()
@@ -219,7 +219,7 @@ def test_runs_from_a_worker_thread_reach_settings_only_through_the_main_thread()
 def test_dates_to_iso_utc_and_footprint_field_types():
     from qgis.PyQt.QtCore import QDate, QDateTime, QTime
 
-    from mapbridge.core.mapflow_catalog import footprint_features, footprint_fields
+    from mapbridge.core.mapflow.catalog import footprint_features, footprint_fields
     from mapbridge.core.qgis_compat import FIELD_DOUBLE, FIELD_STRING
 
     assert date_to_iso_utc(QDate(2021, 3, 4)) == "2021-03-04T00:00:00Z"

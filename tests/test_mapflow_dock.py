@@ -17,9 +17,9 @@ from qgis.core import (
 from qgis.gui import QgsMapMouseEvent
 from qgis.PyQt.QtCore import QCoreApplication, QEvent, QPoint, Qt
 
-from mapbridge.core.mapflow_store import TrackedProcessings
-from mapbridge.ui.mapflow_aoi_panel import DRAWN_POLYGON, DRAWN_RECTANGLE, EXTENT
-from mapbridge.ui.mapflow_tab import MapflowTab
+from mapbridge.core.mapflow.tracked import TrackedProcessings
+from mapbridge.ui.mapflow.aoi_panel import DRAWN_POLYGON, DRAWN_RECTANGLE, EXTENT
+from mapbridge.ui.mapflow.tab import MapflowTab
 
 sys.path.insert(0, str(Path(__file__).parent))
 from mapflow_helpers import fresh_runs  # noqa: E402, F401
@@ -213,7 +213,7 @@ def test_processings_survive_a_plugin_reload_and_finished_results_load(qgis_ifac
 
 
 def test_a_processing_run_from_the_toolbox_is_not_loaded_twice_by_the_dock(tab, sandbox_env, tmp_path):
-    from mapbridge.core.mapflow_aoi import aoi_from_rectangle, save_aoi_geojson
+    from mapbridge.core.mapflow.aoi import aoi_from_rectangle, save_aoi_geojson
     from mapbridge.ui.algorithm_runner import run_algorithm
 
     aoi = save_aoi_geojson(aoi_from_rectangle(MOSCOW, QgsCoordinateReferenceSystem("EPSG:4326")),
@@ -237,7 +237,7 @@ def test_draw_tool_is_deleted_when_unset_and_pan_unchecks_draw(tab, canvas):
     from qgis.gui import QgsMapToolPan
     from qgis.PyQt import sip
 
-    from mapbridge.ui.mapflow_aoi_tool import AoiMapTool
+    from mapbridge.ui.mapflow.aoi_tool import AoiMapTool
 
     def flush_deletes():
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

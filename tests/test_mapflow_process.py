@@ -20,7 +20,7 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from mapbridge.core.mapflow_store import TrackedProcessings
+from mapbridge.core.mapflow.tracked import TrackedProcessings
 
 sys.path.insert(0, str(Path(__file__).parent))
 from mapflow_helpers import LogFeedback, fresh_runs, polygon_layer, run  # noqa: E402, F401

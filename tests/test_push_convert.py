@@ -15,9 +15,9 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, Qt, QTime
 
-from mapbridge.core.push_geometry import MODE_CENTROID, SkipFeature, WgsConverter
-from mapbridge.core.push_preview import Preview
-from mapbridge.core.push_values import BinaryValue, is_binary_field, json_value
+from mapbridge.core.push.geometry import MODE_CENTROID, SkipFeature, WgsConverter
+from mapbridge.core.push.preview import Preview
+from mapbridge.core.push.values import BinaryValue, is_binary_field, json_value
 from mapbridge.core.qgis_compat import FIELD_BINARY, FIELD_STRING, make_field
 
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
@@ -100,7 +100,7 @@ def test_preview_text():
 
 
 def test_payload_of_a_feature_with_a_null_name_is_a_skip():
-    from mapbridge.core.push_payloads import MapiryPayloads
+    from mapbridge.core.push.payloads import MapiryPayloads
 
     fields = QgsFields()
     fields.append(make_field("name", FIELD_STRING))

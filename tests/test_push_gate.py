@@ -9,7 +9,7 @@ import pytest
 from qgis.core import QgsFeedback
 
 from mapbridge.api.errors import CancelledError
-from mapbridge.core.push_job import SendGate
+from mapbridge.core.push.job import SendGate
 
 
 class Tracker:

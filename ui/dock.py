@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from qgis.PyQt.QtWidgets import QDockWidget, QTabWidget
 
-from .mapalyze_tab import MapalyzeTab
-from .mapflow_tab import MapflowTab
-from .push_tab import PushTab
+from .mapalyze.tab import MapalyzeTab
+from .mapflow.tab import MapflowTab
+from .push.tab import PushTab
 from .settings_tab import SettingsTab
 
 

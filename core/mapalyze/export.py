@@ -1,0 +1,154 @@
+"""The Mapalyze export job: GeoJSON, CSV or PDF of a form to a file, following the async job when there is one."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+
+import requests
+
+from ...api.errors import CancelledError, MapbridgeError, ServiceError
+
+DONE = ("completed", "complete", "done", "succeeded", "success", "finished", "ready")
+FAILED = ("failed", "error", "errored", "cancelled", "canceled", "expired")
+CHUNK = 1024 * 1024
+FORMATS = {"geojson": ".geojson", "csv": ".csv", "pdf": ".pdf"}
+
+
+def _cancelled(feedback):
+    return feedback is not None and feedback.isCanceled()
+
+
+def _sleep(seconds, feedback):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _cancelled(feedback):
+            raise CancelledError()
+        time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+
+
+def _job_id(body):
+    if not isinstance(body, dict):
+        return None
+    for key in ("job_id", "jobId", "id"):
+        if isinstance(body.get(key), (str, int)):
+            return str(body[key])
+    job = body.get("job") or body.get("data")
+    return _job_id(job) if isinstance(job, dict) else None
+
+
+def _download_url(job):
+    for key in ("download_url", "downloadUrl", "url", "result_url", "file_url"):
+        if isinstance(job.get(key), str) and job[key]:
+            return job[key]
+    result = job.get("result")
+    return _download_url(result) if isinstance(result, dict) else None
+
+
+def _status(job):
+    return str(job.get("status") or job.get("state") or "").lower()
+
+
+def _progress(job):
+    value = job.get("progress")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) * (100.0 if 0 < value <= 1 and isinstance(value, float) else 1.0)
+    return None
+
+
+def wait_for_job(client, job_id, feedback=None, poll=(0.5, 3.0), max_wait=6 * 3600):
+    """Poll /jobs/{id} until it completes; return its download URL. Raises with the service's own message."""
+    interval, started = poll[0], time.monotonic()
+    while True:
+        job = client.job(job_id)
+        status = _status(job)
+        progress = _progress(job)
+        if feedback is not None and progress is not None:
+            feedback.setProgress(min(90.0, 0.9 * progress))
+        if status in DONE:
+            url = _download_url(job)
+            # Assumption: a finished job without a download_url serves its file at /jobs/{id}/download.
+            return url or f"/jobs/{job_id}/download"
+        if status in FAILED:
+            message = job.get("error") or job.get("message") or job.get("detail")
+            if isinstance(message, dict):
+                message = message.get("message") or json.dumps(message)
+            raise ServiceError(f"the export job {job_id} {status}" + (f": {message}" if message else ""),
+                               service="mapalyze", server_message=message,
+                               hint="Try the export again; if it keeps failing, export a smaller selection")
+        if time.monotonic() - started > max_wait:
+            raise ServiceError(f"the export job {job_id} did not finish in {max_wait // 3600} hours",
+                               service="mapalyze", hint="Try again later")
+        if feedback is not None:
+            feedback.pushInfo(f"Export job {job_id}: {status or 'waiting'}"
+                              + (f" ({progress:.0f}%)" if progress is not None else ""))
+        _sleep(interval, feedback)
+        interval = min(poll[1], interval * 1.5)
+
+
+def _save(response, path, feedback, base_progress):
+    """Stream a response body to `path` (through a temporary file; nothing is left behind on failure)."""
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    os.makedirs(folder, exist_ok=True)
+    temp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.part")
+    size = 0
+    length = int(response.headers.get("Content-Length") or 0)
+    try:
+        with open(temp, "wb") as out:
+            for chunk in response.iter_content(CHUNK):
+                if _cancelled(feedback):
+                    raise CancelledError()
+                out.write(chunk)
+                size += len(chunk)
+                if feedback is not None and length:
+                    feedback.setProgress(base_progress + (100.0 - base_progress) * size / length)
+        if length and size < length:
+            raise ServiceError(f"the download stopped after {size:,} of {length:,} bytes", service="mapalyze",
+                               hint="Try the export again")
+        os.replace(temp, path)
+    except requests.exceptions.RequestException as exc:
+        raise ServiceError("the download was interrupted", service="mapalyze", hint="Try the export again",
+                           details=str(exc)) from None
+    except OSError as exc:
+        raise MapbridgeError(f"could not write {path}", hint="Check the folder is writable and has free space",
+                             details=str(exc)) from None
+    finally:
+        response.close()
+        if os.path.exists(temp):
+            os.remove(temp)
+    return size
+
+
+def export_records(client, fmt, path, *, form_id=None, since=None, feedback=None, poll=(0.5, 3.0)):
+    """Export a form (or every record) as `fmt` to `path`; returns the number of bytes written."""
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise MapbridgeError(f"unknown export format '{fmt}'", service="mapalyze",
+                             hint="Choose GeoJSON, CSV or PDF")
+    if feedback is not None:
+        feedback.pushInfo(f"Requesting a {fmt.upper()} export" + (f" of {form_id}" if form_id else ""))
+    response = client.export(fmt, form_id=form_id, since=since)
+    body = None
+    if response.status_code == 202:
+        body = client.json_of(response, f"/export/{fmt}")
+    elif "json" in (response.headers.get("Content-Type") or "") and fmt != "geojson":
+        # A JSON answer to a CSV/PDF request can only be a job description.
+        body = client.json_of(response, f"/export/{fmt}")
+    if body is not None:
+        job_id = _job_id(body)
+        if job_id is None:
+            raise ServiceError("the export answer names no job_id", service="mapalyze",
+                               hint="Check the base URL in Mapbridge ▸ Settings", details=json.dumps(body)[:500])
+        if feedback is not None:
+            feedback.pushInfo(f"Mapalyze prepares the export as job {job_id}")
+        url = wait_for_job(client, job_id, feedback, poll=poll)
+        response = client.download(url)
+        size = _save(response, path, feedback, 90.0)
+    else:
+        size = _save(response, path, feedback, 0.0)
+    if feedback is not None:
+        feedback.setProgress(100.0)
+        feedback.pushInfo(f"Saved {size:,} bytes to {path}")
+    return size

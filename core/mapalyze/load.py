@@ -1,0 +1,251 @@
+"""The Mapalyze load and refresh jobs: pages of /records into a GeoPackage layer, exactly once, cancellable."""
+
+from __future__ import annotations
+
+import gc
+import os
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from ...api.errors import CancelledError, MapbridgeError
+from . import field_kinds as mt
+from .fetch import DEFAULT_WORKERS, PageFetcher
+from .gpkg_layer import GpkgError
+from .record_writer import RecordWriter
+
+PROGRESS_SECONDS = 1.0  # at most one progress line per second in the log
+
+
+@dataclass
+class LoadResult:
+    """What a load or refresh did."""
+
+    path: str
+    layer_name: str
+    count: int = 0            # records in the layer now
+    added: int = 0            # records this run added
+    received: int = 0         # records the service sent (duplicates included)
+    total: int | None = None  # records the service announced
+    newest: str | None = None
+    form_ids: list = field(default_factory=list)
+    fields: list = field(default_factory=list)
+    with_z: bool = False
+    widened: list = field(default_factory=list)
+    requests: int = 0
+
+
+def source_url(base_url, form_id=None):
+    """Where the records come from (never with the token)."""
+    query = {"format": "geojson"}
+    if form_id:
+        query["form_id"] = form_id
+    return f"{base_url.rstrip('/')}/records?{urlencode(query)}"
+
+
+def validate_since(text):
+    """The `since` text when it is an ISO 8601 timestamp (or empty -> None); MapbridgeError otherwise."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if mt.parse_iso(text) is None:
+        raise MapbridgeError(f"'{text}' is not an ISO 8601 timestamp", service="mapalyze",
+                             hint="Give SINCE like 2025-03-14T09:22:11Z, or leave it empty for every record")
+    return text
+
+
+def _remove_file(path):
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        try:
+            os.remove(path + suffix)
+        except FileNotFoundError:
+            pass
+
+
+class _Progress:
+    """Progress bar and an occasional "N of M records" line."""
+
+    def __init__(self, feedback, verb):
+        self.feedback = feedback
+        self.verb = verb
+        self.last = 0.0
+
+    def page(self, received, total, force=False):
+        if self.feedback is None:
+            return
+        if total:
+            self.feedback.setProgress(min(99.0, 100.0 * received / total))
+        now = time.monotonic()
+        if force or now - self.last >= PROGRESS_SECONDS:
+            self.last = now
+            of = f" of {total:,}" if total is not None else ""
+            self.feedback.pushInfo(f"{self.verb} {received:,}{of} records")
+
+
+_gc_lock = threading.Lock()
+_gc_depth = 0
+
+
+@contextmanager
+def quiet_gc():
+    """Keep Python's full garbage collections short while pages stream through.
+
+    A full collection walks every object of the QGIS process (30+ ms holding the GIL, a visible stall of
+    the main thread). Freezing the objects that existed before the load leaves the collector only the
+    load's own short-lived objects; unfreezing afterwards restores the usual behaviour."""
+    global _gc_depth
+    with _gc_lock:
+        _gc_depth += 1
+        if _gc_depth == 1:
+            gc.freeze()
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_depth -= 1
+            if _gc_depth == 0:
+                gc.unfreeze()
+
+
+def _run_pages(fetcher, writer, progress, track_ids=None):
+    """Feed every page to the writer; returns the number of distinct records received."""
+    with quiet_gc():
+        _feed(fetcher, writer, progress, track_ids)
+
+
+def _feed(fetcher, writer, progress, track_ids):
+    for page in fetcher.pages():
+        if fetcher.cancelled():
+            raise CancelledError()
+        writer.add_page(page.features)
+        if track_ids is not None:
+            for item in page.features:
+                rec_id = item.get("id") if isinstance(item, dict) else None
+                track_ids.add(rec_id if rec_id is not None else object())
+        progress.page(writer.received, fetcher.latest_total)
+    if fetcher.cancelled():
+        raise CancelledError()
+
+
+def _stopped(exc, writer, fetcher, outcome):
+    """The error, saying how far the job got and what was (not) kept."""
+    if isinstance(exc, CancelledError):
+        exc.message = f"Cancelled by the user; {outcome}"
+    elif writer.received == 0:
+        exc.message = f"{exc.message} ({outcome})"
+    elif "records announced arrived" not in exc.message:
+        total = fetcher.latest_total
+        where = f"after {writer.received:,}" + (f" of {total:,} records" if total is not None else " records")
+        exc.message = f"{exc.message} (the load stopped {where}; {outcome})"
+    return exc
+
+
+def _check_complete(distinct, fetcher, done_text):
+    expected = fetcher.latest_total
+    if expected is not None and distinct < expected:
+        raise MapbridgeError(
+            f"only {distinct:,} of the {expected:,} records announced arrived; {done_text}",
+            service="mapalyze",
+            hint="The records probably changed while loading; run it again",
+        )
+
+
+@contextmanager
+def _guarded(writer, fetcher, *, outcome, write_failure, cleanup=None):
+    """Any failure inside: abort the writer, clean up, and say how far the job got and what was (not) kept."""
+    try:
+        yield
+    except BaseException as exc:
+        try:
+            writer.abort()
+        finally:
+            if cleanup is not None:
+                cleanup()
+        if isinstance(exc, GpkgError):
+            raise MapbridgeError(write_failure, hint="Check the folder is writable and has free space",
+                                 details=str(exc)) from None
+        if isinstance(exc, MapbridgeError):
+            raise _stopped(exc, writer, fetcher, outcome) from None
+        raise
+    finally:
+        fetcher.close()
+
+
+def _report(feedback, writer, text):
+    if feedback is not None:
+        feedback.setProgress(100.0)
+        _report_oddities(writer, feedback)
+        feedback.pushInfo(text)
+
+
+def load_records(client, path, layer_name, *, form_id=None, since=None, feedback=None, workers=DEFAULT_WORKERS):
+    """Write every matching record to a new GeoPackage at `path` (replacing it only once complete)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    base = os.path.splitext(os.path.basename(path))[0]
+    temp = os.path.join(folder, f".{base}.{uuid.uuid4().hex[:8]}.partial.gpkg")
+    fetcher = PageFetcher(client, form_id=form_id, since=since, feedback=feedback, workers=workers)
+    writer = RecordWriter(temp, layer_name)
+    with _guarded(writer, fetcher, outcome="nothing was saved", write_failure=f"could not write {path}; nothing "
+                  "was saved", cleanup=lambda: _remove_file(temp)):
+        _run_pages(fetcher, writer, _Progress(feedback, "Loaded"))
+        if not writer.started:
+            writer.add_page([])
+        count = writer.count()
+        _check_complete(count, fetcher, "nothing was saved")
+        writer.finish()
+        _replace(temp, path)
+    _report(feedback, writer, f"Loaded {count:,} records into {path}")
+    return _result(path, layer_name, writer, fetcher, count=count, added=count)
+
+
+def _replace(temp, path):
+    try:
+        os.replace(temp, path)
+    except OSError as exc:
+        raise MapbridgeError(f"could not replace {path}", hint="It may be open in QGIS or another program: "
+                             "remove its layer from the project or choose another file", details=str(exc)) from None
+
+
+def refresh_records(client, path, layer_name, *, form_id=None, since=None, feedback=None,
+                    workers=DEFAULT_WORKERS):
+    """Append the records newer than `since` that the layer does not hold yet (all or nothing)."""
+    fetcher = PageFetcher(client, form_id=form_id, since=since, feedback=feedback, workers=workers)
+    try:
+        writer = RecordWriter(path, layer_name, append=True)
+    except (GpkgError, OSError) as exc:
+        fetcher.close()
+        raise MapbridgeError(f"could not open the layer's GeoPackage {path}",
+                             hint="Check the file still exists and is writable; otherwise load the records again",
+                             details=str(exc)) from None
+    seen = set()
+    with _guarded(writer, fetcher, outcome="the layer was left unchanged",
+                  write_failure=f"could not append to {path}; the layer was left unchanged"):
+        _run_pages(fetcher, writer, _Progress(feedback, "Checked"), track_ids=seen)
+        _check_complete(len(seen), fetcher, "the layer was left unchanged")
+        count = writer.count()
+        writer.finish()
+    _report(feedback, writer, f"Added {writer.inserted:,} new records ({count:,} in the layer)")
+    return _result(path, layer_name, writer, fetcher, count=count, added=writer.inserted)
+
+
+def _report_oddities(writer, feedback):
+    """Say what was unusual about the records (kept, but the user should know)."""
+    if writer.without_geometry:
+        feedback.pushInfo(f"{writer.without_geometry:,} records have no point coordinates: kept without geometry")
+    if writer.without_id:
+        feedback.pushInfo(f"{writer.without_id:,} records have no id: kept, but a refresh cannot recognise them")
+    for name, old, new in writer.widened:
+        feedback.pushInfo(f"Field {name}: {old} values met a {new} value later on; stored as {new}")
+
+
+def _result(path, layer_name, writer, fetcher, *, count, added):
+    return LoadResult(
+        path=path, layer_name=layer_name, count=count, added=added, received=writer.received,
+        total=fetcher.latest_total, newest=mt.display_timestamp(writer.newest) if writer.newest else None,
+        form_ids=sorted(writer.form_ids), fields=writer.fields(), with_z=writer.layer.with_z,
+        widened=list(writer.widened), requests=fetcher.requests,
+    )

@@ -1,0 +1,153 @@
+"""Mapflow imagery catalog: the search body, paged search over the AOI, and footprint features."""
+
+from __future__ import annotations
+
+import json
+
+from osgeo import ogr
+from qgis.core import QgsFeature, QgsFields, QgsGeometry
+from qgis.PyQt.QtCore import QDateTime, QTime
+
+from ...api.errors import CancelledError, MapbridgeError
+from ..gdal_calls import attempt
+from ..qgis_compat import FIELD_DOUBLE, FIELD_STRING, geometry_type, make_field, wkb_type
+
+MAPFLOW = "mapflow"
+PAGE_SIZE = 100
+MAX_IMAGES = 2000
+# Known image keys first (Data API page), in this order, with their field types.
+KNOWN_FIELDS = [
+    ("id", FIELD_STRING), ("acquisitionDate", FIELD_STRING), ("cloudCover", FIELD_DOUBLE),
+    ("pixelResolution", FIELD_DOUBLE), ("offNadirAngle", FIELD_DOUBLE),
+    ("sensor", FIELD_STRING), ("productType", FIELD_STRING),
+    ("colorBandOrder", FIELD_STRING), ("providerName", FIELD_STRING),
+]
+
+
+def date_to_iso_utc(value, end_of_day=False):
+    """ISO 8601 UTC text of a QDateTime/QDate/str (a bare date means its start, or its end for DATE_TO)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) == 10:
+            return text + ("T23:59:59Z" if end_of_day else "T00:00:00Z")
+        return text
+    if hasattr(value, "isValid") and not value.isValid():
+        return None
+    if not isinstance(value, QDateTime):
+        value = QDateTime(value, QTime(0, 0))  # a QDate (Qt6 has no QDateTime(QDate))
+        if end_of_day:
+            value = value.addSecs(86399)
+    elif end_of_day and value.time().hour() == 0 and value.time().minute() == 0 and value.time().second() == 0:
+        value = value.addSecs(86399)
+    return value.toString("yyyy-MM-ddTHH:mm:ss") + "Z"
+
+
+def search_body(aoi_polygon, *, date_from=None, date_to=None, max_cloud_percent=None, min_resolution=None,
+                max_resolution=None, limit=PAGE_SIZE, offset=0):
+    """The POST /catalog/meta body; cloud cover goes as a fraction 0–1 as the Data API asks."""
+    body = {"aoi": aoi_polygon, "limit": int(limit), "offset": int(offset)}
+    if date_from:
+        body["acquisitionDateFrom"] = date_from
+    if date_to:
+        body["acquisitionDateTo"] = date_to
+    if max_cloud_percent is not None:
+        if not 0 <= max_cloud_percent <= 100:
+            raise MapbridgeError(f"the maximum cloud cover must be 0–100 %, got {max_cloud_percent:g}",
+                                 service=MAPFLOW, hint="Give a percentage")
+        body["maxCloudCover"] = round(max_cloud_percent / 100.0, 6)
+    if min_resolution is not None:
+        body["minResolution"] = float(min_resolution)
+    if max_resolution is not None:
+        body["maxResolution"] = float(max_resolution)
+    if min_resolution is not None and max_resolution is not None and min_resolution > max_resolution:
+        raise MapbridgeError("the minimum resolution is larger than the maximum resolution", service=MAPFLOW,
+                             hint="Swap the two values")
+    return body
+
+
+def search_catalog(client, aoi, feedback, **filters):
+    """Search the catalog over every polygon of the AOI (the API takes one Polygon), paged; unique images."""
+    images, seen = [], set()
+    parts = aoi.part_geojsons()
+    if len(parts) > 1:
+        feedback.pushInfo(f"The AOI has {len(parts)} polygons; the catalog takes one Polygon per search, "
+                          "so each is searched and the images are merged.")
+    for number, polygon in enumerate(parts, 1):
+        offset = 0
+        while True:
+            if feedback.isCanceled():
+                raise CancelledError()
+            answer = client.catalog_search(search_body(polygon, offset=offset, **filters))
+            page = [i for i in (answer.get("images") or []) if isinstance(i, dict)]
+            for image in page:
+                key = image.get("id") or json.dumps(image.get("footprint"), sort_keys=True)
+                if key not in seen:
+                    seen.add(key)
+                    images.append(image)
+            offset += len(page)
+            total = answer.get("total")
+            feedback.setProgress(100.0 * (number - 1 + (offset / total if total else 1)) / len(parts))
+            if not page or not isinstance(total, int) or offset >= total or len(images) >= MAX_IMAGES:
+                break
+        if len(images) >= MAX_IMAGES:
+            feedback.pushWarning(f"Stopped at {MAX_IMAGES} images; narrow the filters to see the rest.")
+            break
+    return images
+
+
+def footprint_fields(images):
+    """Fields for the images: the known keys, then any other scalar key the service sent."""
+    fields = QgsFields()
+    names = set()
+    for name, kind in KNOWN_FIELDS:
+        fields.append(make_field(name, kind))
+        names.add(name)
+    for image in images:
+        for key, value in image.items():
+            if key in names or key == "footprint" or isinstance(value, (dict, list)):
+                continue
+            kind = FIELD_DOUBLE if isinstance(value, (int, float)) and not isinstance(value, bool) else FIELD_STRING
+            fields.append(make_field(key, kind))
+            names.add(key)
+    return fields
+
+
+def geometry_of(geojson):
+    """A QgsGeometry from a GeoJSON geometry dict (via OGR), or an empty geometry."""
+    if not isinstance(geojson, dict):
+        return QgsGeometry()
+    ogr_geometry, _error = attempt(ogr.CreateGeometryFromJson, json.dumps(geojson))
+    if ogr_geometry is None:
+        return QgsGeometry()
+    geometry = QgsGeometry()
+    geometry.fromWkb(bytes(ogr_geometry.ExportToIsoWkb()))
+    if geometry.type() == geometry_type("Polygon") and not geometry.isMultipart():
+        geometry.convertToMultiType()
+    return geometry
+
+
+def footprint_features(images, fields):
+    """One QgsFeature per image: its footprint and metadata."""
+    features = []
+    for image in images:
+        feature = QgsFeature(fields)
+        feature.setGeometry(geometry_of(image.get("footprint") or image.get("geometry")))
+        for index, field in enumerate(fields):
+            value = image.get(field.name())
+            if value is None or isinstance(value, (dict, list)):
+                continue
+            if field.isNumeric():
+                try:
+                    value = float(value)
+                except (TypeError, ValueError):
+                    continue
+            else:
+                value = str(value)
+            feature.setAttribute(index, value)
+        features.append(feature)
+    return features
+
+
+FOOTPRINT_WKB = wkb_type("MultiPolygon")

@@ -1,0 +1,199 @@
+"""Push features as new Mapalyze records (one POST each), checking unknown outcomes before sending again."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+from ...api.errors import CancelledError, MapbridgeError, ServiceError
+from .items import CREATED, SKIPPED
+from .job import PushJob
+
+PAGE = 500                      # documented maximum of `limit`
+COORD_TOLERANCE = 1e-6
+CHECK_WINDOW_SECONDS = 900      # records created this long before a lost answer are compared (clock skew margin)
+
+
+def parse_time(text):
+    """Epoch seconds of an ISO 8601 text (naive means UTC), or None."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    value = text.strip()
+    if value[-1:] in ("z", "Z"):
+        value = value[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
+
+
+def epoch_to_iso_utc(epoch):
+    """Epoch seconds as ISO 8601 UTC with Z."""
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def record_id(answer):
+    """The id in a create answer: a Feature, {"data": {...}} or {"record": {...}}."""
+    if not isinstance(answer, dict):
+        return None
+    for key in ("data", "record"):
+        if isinstance(answer.get(key), dict):
+            return record_id(answer[key])
+    if answer.get("id") is not None:
+        return answer["id"]
+    props = answer.get("properties")
+    return props.get("id") if isinstance(props, dict) else None
+
+
+class RecordMatcher:
+    """Finds our record among listed ones: same place, same capture time when we gave one, same data values."""
+
+    def __init__(self, features):
+        self.features = [f for f in features if isinstance(f, dict)]
+        self.claimed = set()
+
+    def claim(self, payload, skip_ids=()):
+        """Id of an unclaimed listed record matching the payload, or None."""
+        for feature in self.features:
+            fid = feature.get("id")
+            if fid in self.claimed or fid in skip_ids:
+                continue
+            if _matches(feature, payload):
+                self.claimed.add(fid)
+                return fid if fid is not None else ""
+        return None
+
+
+def _matches(feature, payload):
+    coords = (feature.get("geometry") or {}).get("coordinates") or feature.get("coordinates")
+    if not isinstance(coords, list) or len(coords) < 2:
+        return False
+    try:
+        if abs(float(coords[0]) - payload["coordinates"][0]) > COORD_TOLERANCE:
+            return False
+        if abs(float(coords[1]) - payload["coordinates"][1]) > COORD_TOLERANCE:
+            return False
+    except (TypeError, ValueError):
+        return False
+    props = feature.get("properties") or feature
+    if payload.get("captured_at"):
+        ours, theirs = parse_time(payload["captured_at"]), parse_time(props.get("captured_at"))
+        if ours is None or theirs is None or abs(ours - theirs) > 1.0:
+            return False
+    data = props.get("data") if isinstance(props.get("data"), dict) else props
+    for key, value in payload["data"].items():
+        if value is None or isinstance(value, (list, dict)) or key not in data:
+            continue
+        if str(data[key]) != str(value) and data[key] != value:
+            return False
+    return True
+
+
+class MapalyzePush(PushJob):
+    """Sends PushItems whose payloads are {"coordinates", "data"[, "captured_at"]} to one form, one POST each."""
+
+    service = "mapalyze"
+    nouns = ("record", "records")
+    place = "form"
+    batch_size = 10 ** 9     # one batch: the capture-time check lists the form once for all records
+
+    def __init__(self, client, feedback, form_id):
+        super().__init__(client, feedback)
+        self.form_id = (form_id or "").strip()
+        self.known_ids = set()
+        self.started = 0.0
+
+    def start(self):
+        """Check the form id is given (the form itself is checked by the first request)."""
+        if not self.form_id:
+            raise MapbridgeError("no form given", service=self.service, hint="Give the id of the form (FORM_ID)")
+
+    def send(self, batch):
+        """All records in one go (sender thread): those already there are skipped, the others created one by one."""
+        pending = self._skip_already_there([item for item in batch if item.pending])
+        if pending:
+            self.info(f"creating {len(pending)} records in form {self.form_id}")
+        for item in pending:
+            if self.feedback.isCanceled():
+                raise CancelledError()
+            self.send_batch([item])
+
+    def _skip_already_there(self, pending):
+        """Records with a capture time that already exist (same place and time) are not created again."""
+        times = [parse_time(item.payload.get("captured_at")) for item in pending]
+        times = [t for t in times if t is not None]
+        if not times:
+            return pending
+        matcher = RecordMatcher(self._records_since(min(times) - 1.0))
+        left = []
+        for item in pending:
+            rec_id = matcher.claim(item.payload) if item.payload.get("captured_at") else None
+            if rec_id is None:
+                left.append(item)
+            else:
+                self.known_ids.add(rec_id)
+                item.done(SKIPPED, remote_id=rec_id or None,
+                          error="already in Mapalyze (same place and capture time); not sent again")
+        if len(left) < len(pending):
+            self.info(f"{len(pending) - len(left)} records are already there; they are not sent again")
+        return left
+
+    def _records_since(self, since):
+        """Records of the form created after `since` (GET /records?form_id&since, paged by limit/offset)."""
+        out, offset = [], 0
+        while True:
+            try:
+                body = self.paced(lambda o=offset: self.client.records(offset=o, limit=PAGE, form_id=self.form_id,
+                                                                       since=epoch_to_iso_utc(since)))
+            except ServiceError as exc:
+                if exc.status == 404:
+                    raise self._form_not_found(exc) from None
+                raise
+            page = []
+            if isinstance(body, dict):
+                page = body.get("features") or body.get("records") or body.get("data") or []
+            elif isinstance(body, list):
+                page = body
+            out.extend(page)
+            total = body.get("total") if isinstance(body, dict) else None
+            offset += len(page)
+            if len(page) < PAGE or (isinstance(total, int) and offset >= total) or self.feedback.isCanceled():
+                return out
+
+    def _form_not_found(self, exc):
+        return MapbridgeError(f"the form '{self.form_id}' was not found", service=self.service,
+                              details=exc.details, hint="Check the form id (FORM_ID)")
+
+    def request(self, batch, attempt, split):
+        payload = batch[0].payload
+        self.started = time.time()
+        return self.paced(lambda: self.client.create_record(self.form_id, payload["coordinates"], payload["data"],
+                                                            payload.get("captured_at")))
+
+    def mark_done(self, batch, answer):
+        rec_id = record_id(answer)
+        if rec_id is not None:
+            self.known_ids.add(rec_id)
+        batch[0].done(CREATED, remote_id=rec_id)
+
+    def find_arrived(self, batch, exc):
+        """List the records created around the lost answer and find this one among them."""
+        item = batch[0]
+        since = self.started - CHECK_WINDOW_SECONDS
+        captured = parse_time(item.payload.get("captured_at"))
+        if captured is not None:
+            since = min(since, captured - 1.0)
+        rec_id = RecordMatcher(self._records_since(since)).claim(item.payload, self.known_ids)
+        if rec_id is None:
+            return 0
+        self.known_ids.add(rec_id)
+        item.done(CREATED, remote_id=rec_id or None)
+        return 1
+
+    def fatal_error(self, exc):
+        if exc.status == 404 and "form" in (exc.server_message or "").lower():
+            return self._form_not_found(exc)
+        return exc

@@ -1,0 +1,147 @@
+"""One feature → one request item per service (Mapiry location, Mapsemble GeoJSON Feature, Mapalyze record)."""
+
+from __future__ import annotations
+
+from qgis.PyQt.QtCore import QDate
+
+from ...api.errors import MapbridgeError
+from .geometry import MODE_POINT_ON_SURFACE, SkipFeature, WgsConverter
+from .values import BinaryValue, attributes_by_index, json_value, sendable_field_names, text_value
+
+METHOD_CREATE, METHOD_REPLACE, METHOD_UPDATE, METHOD_DELETE = range(4)
+METHODS = ("create (POST)", "replace (PUT)", "update (PATCH)", "delete (DELETE)")
+METHOD_VERBS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def _field_index(fields, name, what):
+    """Index of a field given by name; a clear error when it is not in the layer."""
+    if not name:
+        return -1
+    index = fields.lookupField(name)
+    if index < 0:
+        raise MapbridgeError(f"the {what} '{name}' is not a field of the input layer",
+                             hint="Choose a field of the layer you push")
+    return index
+
+
+class MapiryPayloads:
+    """{"name", "lat", "lng"[, "description"]} per feature; NULL or empty names are skipped (see README)."""
+
+    def __init__(self, fields, crs, transform_context, name_field, description_field=None,
+                 geometry_mode=MODE_POINT_ON_SURFACE):
+        self.name_index = _field_index(fields, name_field, "name field")
+        self.description_index = _field_index(fields, description_field, "description field")
+        self.name_field = name_field
+        self.geometry_mode = geometry_mode
+        self.converter = WgsConverter(crs, transform_context)
+
+    def __call__(self, feature):
+        # Choice: a feature without a name is skipped (a made-up name would clutter the map); the report says so.
+        name = feature.attribute(self.name_index)
+        name = name.strip() if type(name) is str else text_value(name)
+        if not name:
+            raise SkipFeature(f"no name (field '{self.name_field}' is NULL or empty)")
+        lng, lat = self.converter.point(feature.geometry(), self.geometry_mode)[:2]
+        location = {"name": name, "lat": lat, "lng": lng}
+        if self.description_index >= 0:
+            description = text_value(feature.attribute(self.description_index))
+            if description:
+                location["description"] = description
+        return location
+
+
+class MapsemblePayloads:
+    """GeoJSON Features with label, attributes by field name (= slug) and the remote id, per METHOD."""
+
+    def __init__(self, fields, crs, transform_context, method=METHOD_CREATE, label_field=None, field_names=None,
+                 remote_id_field=None, remote_key=None):
+        _field_index(fields, label_field, "label field")
+        _field_index(fields, remote_id_field, "remote id field")
+        for name in field_names or []:
+            _field_index(fields, name, "field")
+        self.method = method
+        self.label_field = label_field or None
+        self.remote_id_field = remote_id_field or None
+        # On a map with a remoteField the id goes in that property; otherwise it is taken as the Mapsemble id.
+        self.remote_key = remote_key or None
+        self.names = sendable_field_names(fields, field_names)
+        self.columns = [(fields.lookupField(name), name) for name in self.names]
+        self.label_index = fields.lookupField(self.label_field) if self.label_field else -1
+        self.remote_index = fields.lookupField(self.remote_id_field) if self.remote_id_field else -1
+        self.converter = WgsConverter(crs, transform_context)
+
+    def identifier(self, feature, values=None):
+        """The remote id value of a feature (JSON value), or None."""
+        if self.remote_index < 0:
+            return None
+        try:
+            value = json_value((values or feature.attributes())[self.remote_index])
+        except BinaryValue:
+            return None
+        return None if value in (None, "") else value
+
+    def __call__(self, feature):
+        values = feature.attributes()
+        ident = self.identifier(feature, values) if self.remote_index >= 0 else None
+        if ident is None and self.method != METHOD_CREATE:
+            raise SkipFeature(f"no remote id (field '{self.remote_id_field}' is NULL or empty)")
+        if self.method == METHOD_DELETE:
+            out = {"type": "Feature", "geometry": None, "properties": {}}
+        else:
+            geometry = feature.geometry()
+            if self.method == METHOD_UPDATE and (geometry.isNull() or geometry.isEmpty()):
+                geojson = None        # PATCH without geometry changes only the properties
+            else:
+                geojson = self.converter.geojson(geometry)
+            properties = attributes_by_index(values, self.columns)
+            if self.label_index >= 0:
+                label = values[self.label_index]
+                label = label.strip() if type(label) is str else text_value(label)
+                properties["label"] = label or None
+            out = {"type": "Feature", "geometry": geojson, "properties": properties}
+        if ident is not None:
+            if self.remote_key:
+                out["properties"][self.remote_key] = ident
+            else:
+                out["id"] = ident
+        return out
+
+
+class MapalyzePayloads:
+    """{"coordinates", "data"[, "captured_at"]} per feature: a point (or a point on surface) and its fields."""
+
+    def __init__(self, fields, crs, transform_context, field_names=None, captured_at_field=None):
+        for name in field_names or []:
+            _field_index(fields, name, "field")
+        self.captured_index = _field_index(fields, captured_at_field, "captured-at field")
+        self.captured_at_field = captured_at_field or None
+        names = sendable_field_names(fields, field_names)
+        if not field_names and self.captured_at_field:
+            names = [n for n in names if n != self.captured_at_field]
+        self.names = names
+        self.columns = [(fields.lookupField(name), name) for name in names]
+        self.converter = WgsConverter(crs, transform_context)
+
+    def captured_at(self, values):
+        """ISO 8601 capture time from the captured-at field, or None (the service then uses now)."""
+        if self.captured_index < 0:
+            return None
+        raw = values[self.captured_index]
+        try:
+            value = json_value(raw)
+        except BinaryValue:
+            return None
+        if isinstance(raw, QDate) and value:
+            value += "T00:00:00"
+        if value in (None, ""):
+            return None
+        return str(value).strip() or None
+
+    def __call__(self, feature):
+        coordinates = self.converter.point(feature.geometry(), MODE_POINT_ON_SURFACE, keep_z=True)
+        values = feature.attributes()
+        record = {"coordinates": coordinates, "data": attributes_by_index(values, self.columns)}
+        captured = self.captured_at(values)
+        if captured:
+            record["captured_at"] = captured
+        return record

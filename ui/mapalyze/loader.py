@@ -1,0 +1,87 @@
+"""The dock's Load: runs `mapbridge:mapalyze_records` in the background, then adds the styled, marked layer."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from qgis.core import QgsProject
+from qgis.PyQt.QtCore import QObject, pyqtSignal
+
+from ...api.errors import MapbridgeError
+from ...core.mapalyze import layer as mapalyze_layer, load as mapalyze_load
+from ...core.service_factory import service_config
+from ..algorithm_runner import run_algorithm
+
+ALGORITHM_ID = "mapbridge:mapalyze_records"
+
+
+class LoadController(QObject):
+    """One load at a time: progress(percent, text) while it runs, finished(ok, layer or None, message)."""
+
+    progress = pyqtSignal(float, str)
+    finished = pyqtSignal(bool, object, str)
+
+    def __init__(self, parent=None, project=None):
+        super().__init__(parent)
+        self.project = project
+        self.run = None
+        self.request = None
+
+    @property
+    def busy(self):
+        """True while a load runs."""
+        return self.run is not None
+
+    def load(self, *, form_id=None, since=None, folder=None):
+        """Start loading; raises MapbridgeError when it cannot start (bad folder, no token)."""
+        if self.run is not None:
+            raise MapbridgeError("a Mapalyze load is already running", hint="Wait for it or cancel it")
+        project = self.project or QgsProject.instance()
+        folder = folder or mapalyze_layer.default_output_folder(project)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise MapbridgeError(f"cannot create the output folder {folder}",
+                                 hint="Choose another output folder", details=str(exc)) from None
+        since = mapalyze_load.validate_since(since)
+        path = mapalyze_layer.output_path(folder, form_id)
+        self.request = {"form_id": form_id or None, "since": since, "path": path,
+                        "source_url": mapalyze_load.source_url(service_config("mapalyze").base_url, form_id)}
+        params = {"FORM_ID": form_id or "", "SINCE": since or "", "OUTPUT": path}
+        label = f"Mapalyze: load records ({form_id or 'all forms'})"
+        self.run = run_algorithm(ALGORITHM_ID, params, label, self)
+        self.run.progress.connect(self.progress)
+        self.run.finished.connect(self._finished)
+        return path
+
+    def cancel(self):
+        """Stop the running load (the partial file is removed by the job)."""
+        if self.run is not None:
+            self.run.cancel()
+
+    def shutdown(self):
+        """Cancel the running load and let it end on its own, without reporting to this (departing) tab."""
+        if self.run is not None:
+            self.run.detach_and_cancel()
+            self.run = None
+
+    def _finished(self, ok, results, error):
+        request, self.run = self.request, None
+        if not ok:
+            self.finished.emit(False, None, error or "The Mapalyze load failed; see the Mapbridge log.")
+            return
+        path = results.get("OUTPUT") or request["path"]
+        layer_name = os.path.splitext(os.path.basename(path))[0]
+        try:
+            form_ids = [str(v) for v in json.loads(results.get("FORM_IDS") or "[]")]
+        except ValueError:
+            form_ids = []
+        layer = mapalyze_layer.add_loaded_layer(
+            path, layer_name, form_id=request["form_id"], newest=results.get("NEWEST") or None,
+            source_url=request["source_url"], form_ids=form_ids, project=self.project)
+        if layer is None:
+            self.finished.emit(False, None, f"Mapalyze: the records were saved to {path} but QGIS cannot open it.")
+            return
+        count = int(results.get("RECORDS") or layer.featureCount())
+        self.finished.emit(True, layer, f"Loaded {count:,} Mapalyze records into {path}")

@@ -1,0 +1,140 @@
+"""A map tool that draws the AOI as a polygon (clicks) or a rectangle (drag), showing its area live."""
+
+from __future__ import annotations
+
+from qgis.core import QgsCsException, QgsDistanceArea, QgsGeometry, QgsPointXY, QgsProject, QgsRectangle
+from qgis.gui import QgsMapTool, QgsRubberBand
+from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.PyQt.QtGui import QColor
+
+from ...core.qgis_compat import geometry_type
+
+POLYGON = "polygon"
+RECTANGLE = "rectangle"
+FILL = QColor(255, 127, 0, 60)
+STROKE = QColor(255, 127, 0)
+
+
+def polygon_band(canvas):
+    """A rubber band styled for AOIs."""
+    band = QgsRubberBand(canvas, geometry_type("Polygon"))
+    band.setFillColor(FILL)
+    band.setStrokeColor(STROKE)
+    band.setWidth(2)
+    return band
+
+
+def canvas_area_km2(canvas, geometry):
+    """Ellipsoidal area (km²) of a geometry in the canvas CRS."""
+    calculator = QgsDistanceArea()
+    calculator.setSourceCrs(canvas.mapSettings().destinationCrs(), QgsProject.instance().transformContext())
+    calculator.setEllipsoid("WGS84")
+    try:
+        return abs(calculator.measureArea(geometry)) / 1e6
+    except QgsCsException:  # a transform failure just means no live area
+        return 0.0
+
+
+class AoiMapTool(QgsMapTool):
+    """Polygon: click the vertices, right-click or double-click to finish. Rectangle: drag. Esc cancels."""
+
+    area_changed = pyqtSignal(float)  # km², while drawing
+    drawn = pyqtSignal(QgsGeometry)  # the finished AOI in the canvas CRS
+    cancelled = pyqtSignal()
+
+    def __init__(self, canvas, mode=POLYGON):
+        super().__init__(canvas)
+        self.canvas_ = canvas
+        self.mode = mode
+        self.points = []
+        self.start = None
+        self.band = polygon_band(canvas)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+
+    # -- state ----------------------------------------------------------------------------------
+    def reset(self):
+        """Forget the shape being drawn."""
+        self.points = []
+        self.start = None
+        self.band.reset(geometry_type("Polygon"))
+
+    def remove_band(self):
+        """Take the rubber band off the canvas (on shutdown)."""
+        self.reset()
+        scene = self.canvas_.scene()
+        if scene is not None and self.band.scene() is scene:
+            scene.removeItem(self.band)
+
+    def current_geometry(self, extra=None):
+        """The polygon drawn so far (with a moving point), or None."""
+        if self.mode == RECTANGLE:
+            if self.start is None or extra is None:
+                return None
+            rect = QgsRectangle(self.start, extra)
+            return QgsGeometry.fromRect(rect) if rect.width() > 0 and rect.height() > 0 else None
+        points = self.points + ([extra] if extra is not None else [])
+        if len(points) < 3:
+            return None
+        return QgsGeometry.fromPolygonXY([points + [points[0]]])
+
+    def _show(self, geometry):
+        self.band.setToGeometry(geometry or QgsGeometry(), None)
+        self.area_changed.emit(canvas_area_km2(self.canvas_, geometry) if geometry else 0.0)
+
+    # -- events ---------------------------------------------------------------------------------
+    def canvasPressEvent(self, event):  # noqa: N802 - QGIS API name
+        point = QgsPointXY(self.toMapCoordinates(event.pos()))
+        if self.mode == RECTANGLE:
+            if event.button() == Qt.MouseButton.LeftButton:
+                self.start = point
+            return
+        if event.button() == Qt.MouseButton.RightButton:
+            self._finish()
+        elif event.button() == Qt.MouseButton.LeftButton:
+            self.points.append(point)
+            self._show(self.current_geometry())
+
+    def canvasMoveEvent(self, event):  # noqa: N802 - QGIS API name
+        point = QgsPointXY(self.toMapCoordinates(event.pos()))
+        if self.mode == RECTANGLE and self.start is None:
+            return
+        if self.mode == POLYGON and not self.points:
+            return
+        self._show(self.current_geometry(point))
+
+    def canvasReleaseEvent(self, event):  # noqa: N802 - QGIS API name
+        if self.mode == RECTANGLE and self.start is not None:
+            geometry = self.current_geometry(QgsPointXY(self.toMapCoordinates(event.pos())))
+            self.start = None
+            if geometry is not None:
+                self._emit(geometry)
+
+    def canvasDoubleClickEvent(self, event):  # noqa: N802 - QGIS API name
+        if self.mode == POLYGON:
+            self._finish()
+
+    def keyPressEvent(self, event):  # noqa: N802 - QGIS API name
+        if event.key() == Qt.Key.Key_Escape:
+            self.reset()
+            self.cancelled.emit()
+        elif event.key() in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete) and self.points:
+            self.points.pop()
+            self._show(self.current_geometry())
+
+    def deactivate(self):
+        """Drop an unfinished shape when another tool takes over."""
+        self.reset()
+        super().deactivate()
+
+    def _finish(self):
+        # A double-click also sent a press at the same place: drop the duplicate vertex.
+        while len(self.points) >= 2 and self.points[-1] == self.points[-2]:
+            self.points.pop()
+        geometry = self.current_geometry()
+        if geometry is None:
+            return
+        self._emit(geometry)
+
+    def _emit(self, geometry):
+        self.reset()
+        self.drawn.emit(geometry)

@@ -1,0 +1,145 @@
+"""The account and project picker of the Mapflow tab: reads the account, lists and creates projects."""
+
+from __future__ import annotations
+
+from qgis.core import QgsApplication
+from qgis.PyQt.QtCore import pyqtSignal
+from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QInputDialog, QLabel, QToolButton, QWidget
+
+from ...api.errors import MapbridgeError
+from ...core.mapflow.account import account_overview
+from ...core.mapflow.tracked import current_project_id, set_current_project_id
+from ...core.service_factory import client_for
+from ..mapflow_background import BackgroundCalls
+from .layout import narrow, wrap_layout
+from ..notify import show_error, show_success
+
+
+def load_account(client):
+    """The account overview (worker thread); the client is closed afterwards."""
+    try:
+        return account_overview(client)
+    finally:
+        client.close()
+
+
+def create_project(client, name):
+    """POST /projects (worker thread); the client is closed afterwards."""
+    try:
+        return client.create_project(name, "Created from QGIS (Mapbridge)")
+    finally:
+        client.close()
+
+
+class ProjectPanel(QWidget):
+    """Project combo (+ new, refresh) and the account line; reads the account in the background."""
+
+    account_loaded = pyqtSignal(object, list)  # Account, the default project's model names
+    account_failed = pyqtSignal(str)  # the message shown; the project list still works with the saved project
+    project_changed = pyqtSignal(str, list)  # project id ('' = default), its model names (may be empty)
+
+    def __init__(self, iface, parent=None):
+        super().__init__(parent)
+        self.iface = iface
+        self.account = None
+        self.projects = []
+        self.started = False
+        self.calls = BackgroundCalls()
+        self._build()
+
+    def _build(self):
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        self.project_combo = QComboBox(self)
+        self.project_combo.setObjectName("mapflow_project")
+        self.new_project_button = QToolButton(self)
+        self.new_project_button.setIcon(QgsApplication.getThemeIcon("/symbologyAdd.svg"))
+        self.new_project_button.setToolTip("Create a new Mapflow project…")
+        self.refresh_button = QToolButton(self)
+        self.refresh_button.setIcon(QgsApplication.getThemeIcon("/mActionRefresh.svg"))
+        self.refresh_button.setToolTip("Read the account, its projects and models again")
+        row.addWidget(self.project_combo, 1)
+        row.addWidget(self.new_project_button)
+        row.addWidget(self.refresh_button)
+        form.addRow("Project", wrap_layout(row, self))
+        self.account_label = QLabel("Reading the account…", self)
+        self.account_label.setObjectName("mapflow_account")
+        self.account_label.setWordWrap(True)
+        form.addRow("Account", self.account_label)
+        narrow(self.project_combo)
+        self.project_combo.currentIndexChanged.connect(self._project_changed)
+        self.new_project_button.clicked.connect(self.new_project)
+        self.refresh_button.clicked.connect(self.refresh)
+
+    def project_id(self):
+        """The picked project id ('' until the account is read: the default project)."""
+        return self.project_combo.currentData() or ""
+
+    def refresh(self):
+        """Read the account, the default project and the project list in the background."""
+        self.started = True
+        try:
+            client = client_for("mapflow")
+            client.config.require_token()
+        except MapbridgeError as exc:
+            self._failed(exc.user_message())
+            return
+        self.account_label.setText("Reading the account…")
+        self.calls.call("Mapbridge: Mapflow account", lambda task: load_account(client), self._account_read)
+
+    def _failed(self, message):
+        self.account_label.setText(message)
+        self.account_failed.emit(message)
+
+    def _account_read(self, exception, result=None):
+        if exception is not None or not result:
+            self._failed(exception.user_message() if isinstance(exception, MapbridgeError)
+                         else "The account could not be read; see the Mapbridge log.")
+            return
+        self.account = result["account"]
+        self.account_label.setText(f"{self.account.balance_text()} · {self.account.limit_text()}")
+        self.account_loaded.emit(self.account, list(result["models"]))
+        self.projects = result["projects"]
+        wanted = current_project_id()
+        self.project_combo.blockSignals(True)
+        self.project_combo.clear()
+        for project in self.projects:
+            self.project_combo.addItem(project["label"], project["id"])
+        index = self.project_combo.findData(wanted) if wanted else 0
+        self.project_combo.setCurrentIndex(max(0, index))
+        self.project_combo.blockSignals(False)
+        self._project_changed()
+
+    def _project_changed(self):
+        project_id = self.project_id()
+        set_current_project_id(project_id)
+        project = next((p for p in self.projects if p["id"] == project_id), None)
+        self.project_changed.emit(project_id, list((project or {}).get("models") or []))
+
+    def new_project(self):
+        """Create a Mapflow project and pick it."""
+        name, ok = QInputDialog.getText(self, "New Mapflow project", "Name of the new project:")
+        if not ok or not name.strip():
+            return
+        try:
+            client = client_for("mapflow")
+            client.config.require_token()
+        except MapbridgeError as exc:
+            show_error(self.iface, exc)
+            return
+        self.calls.call("Mapbridge: new Mapflow project",
+                        lambda task: create_project(client, name.strip()),
+                        self._project_created)
+
+    def _project_created(self, exception, result=None):
+        if exception is not None or not isinstance(result, dict) or not result.get("id"):
+            show_error(self.iface, exception or MapbridgeError("the project was not created", service="mapflow"))
+            return
+        set_current_project_id(result["id"])
+        show_success(self.iface, f"Mapflow project '{result.get('name', '')}' created.")
+        self.refresh()
+
+    def shutdown(self):
+        """Cancel the background calls (their answers are dropped)."""
+        self.calls.shutdown()

@@ -1,0 +1,98 @@
+"""Fill an editable combo box from the account (Mapsemble maps, Mapalyze forms) in the background."""
+
+from __future__ import annotations
+
+from qgis.core import QgsApplication, QgsTask
+
+from ...api.errors import ConfigurationError, MapbridgeError
+from ...core.log import log_exception
+from ...core.service_factory import client_for
+
+
+def _label(item, id_key="id"):
+    """(label, id) of a map or form dict."""
+    item_id = str(item.get(id_key) or "")
+    name = item.get("name") or item.get("title") or ""
+    count = item.get("featureCount")
+    label = f"{name} ({item_id})" if name else item_id
+    if isinstance(count, int):
+        label += f" · {count} features"
+    return label, item_id
+
+
+class RemoteList:
+    """Loads (label, id) pairs of one service with `fetch(client)` and puts them in a combo box."""
+
+    def __init__(self, service, combo, fetch, status_label=None, remembered=""):
+        self.service = service
+        self.combo = combo
+        self.fetch = fetch
+        self.status_label = status_label
+        self.remembered = remembered
+        self.task = None
+        self.loaded = False
+        self.closed = False
+
+    def load(self):
+        """Start loading (main thread: the client reads settings and the auth DB here)."""
+        if self.task is not None:
+            return
+        try:
+            client = client_for(self.service, timeout=(5.0, 20.0))
+            client.config.require_token()
+        except ConfigurationError as exc:
+            self._status(exc.user_message())        # not an error worth a log line: the user has not set it up
+            return
+        except MapbridgeError as exc:
+            self._status(log_exception(exc))
+            return
+        self._status("Loading…")
+        self.task = QgsTask.fromFunction(f"Mapbridge: list {self.service} items",
+                                         lambda task: self.fetch(client), on_finished=self._loaded)
+        QgsApplication.taskManager().addTask(self.task)
+
+    def _loaded(self, exception, result=None):
+        self.task = None
+        if self.closed:
+            return
+        if exception is not None:
+            self._status(log_exception(exception))
+            return
+        current = self.current_id() or self.remembered
+        self.combo.clear()
+        for item in result or []:
+            if isinstance(item, dict) and item.get("id") is not None:
+                label, item_id = _label(item)
+                self.combo.addItem(label, item_id)
+        self.loaded = True
+        self.select(current)
+        self._status(f"{self.combo.count()} found" if self.combo.count() else "none found; type an id")
+
+    def select(self, item_id):
+        """Show an id: its entry when listed, else the id typed in."""
+        if not item_id:
+            return
+        index = self.combo.findData(item_id)
+        if index >= 0:
+            self.combo.setCurrentIndex(index)
+        else:
+            self.combo.setEditText(item_id)
+
+    def current_id(self):
+        """The chosen id: the listed entry's id, or the text typed in."""
+        text = self.combo.currentText().strip()
+        index = self.combo.currentIndex()
+        if index >= 0 and self.combo.itemText(index) == text:
+            return self.combo.itemData(index) or text
+        return text
+
+    def cancel(self):
+        """Stop a running load and ignore its answer."""
+        self.closed = True
+        if self.task is not None:
+            self.task.cancel()
+            self.task = None
+
+    def _status(self, text):
+        if self.status_label is not None:
+            self.status_label.setText(text)
