@@ -16,6 +16,7 @@ class MapbridgeError(Exception):
         self.hint = hint
         self.details = details
         self.level = level
+        self.logged = False
 
     def user_message(self):
         """Service, what went wrong and what to do, in one line."""

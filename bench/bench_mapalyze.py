@@ -179,8 +179,8 @@ def heartbeat_ms(sandbox, workdir, total):
     outcome = {}
     controller = LoadController(None)
 
-    def finished(ok, layer, message):
-        outcome.update(ok=ok, layer=layer, message=message)
+    def finished(result):
+        outcome.update(ok=result.ok, layer=result.results, message=result.message)
         QTimer.singleShot(300, loop.quit)  # keep measuring while the layer is added and drawn
 
     controller.finished.connect(finished)

@@ -17,11 +17,13 @@ def log(message, level=Qgis.MessageLevel.Info):
 
 
 def log_exception(exc):
-    """Log an error with its details; return the one-line user message."""
+    """Log an error with its details (once per error); return the one-line user message."""
     if isinstance(exc, MapbridgeError):
         message = exc.user_message()
-        level = Qgis.MessageLevel.Warning if exc.level == LEVEL_WARNING else Qgis.MessageLevel.Critical
-        log(message + (f"\nDetails: {exc.details}" if exc.details else ""), level)
+        if not exc.logged:
+            level = Qgis.MessageLevel.Warning if exc.level == LEVEL_WARNING else Qgis.MessageLevel.Critical
+            log(message + (f"\nDetails: {exc.details}" if exc.details else ""), level)
+            exc.logged = True   # shown again (message bar, dock) it is not logged twice
         return message
     message = f"Unexpected error: {type(exc).__name__}: {exc}"
     trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
 
 from ..api.errors import MapbridgeError, service_title
+from ..core.feedback import record_error
 from ..core.log import log_exception
 from ..core.service_factory import client_for
 
@@ -46,6 +47,7 @@ class MapbridgeAlgorithm(QgsProcessingAlgorithm):
             for client in self.clients.values():
                 client.config.require_token()
         except MapbridgeError as exc:
+            record_error(feedback, exc)
             raise QgsProcessingException(log_exception(exc)) from None
         return True
 
@@ -53,12 +55,18 @@ class MapbridgeAlgorithm(QgsProcessingAlgorithm):
         try:
             return self.run_job(parameters, context, feedback)
         except MapbridgeError as exc:
+            record_error(feedback, exc)
             raise QgsProcessingException(log_exception(exc)) from None
         except QgsProcessingException:
             raise
         except Exception as exc:  # noqa: BLE001 - a bug must reach the user as a message, its traceback the log
             log_exception(exc)
             who = ", ".join(service_title(s) for s in self.services) or "Mapbridge"
+            error = MapbridgeError(f"unexpected error in {self.displayName()} ({type(exc).__name__}: {exc})",
+                                   service=self.services[0] if len(self.services) == 1 else None,
+                                   hint="Details are in the Mapbridge log tab; please report it")
+            error.logged = True
+            record_error(feedback, error)
             raise QgsProcessingException(
                 f"{who}: unexpected error in {self.displayName()} ({type(exc).__name__}: {exc}). "
                 "Details are in the Mapbridge log tab; please report it.") from None

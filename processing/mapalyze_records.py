@@ -7,13 +7,8 @@ import os
 import tempfile
 
 from qgis.core import (
-    QgsFeature,
     QgsField,
     QgsFields,
-    QgsProcessingContext,
-    QgsProcessingException,
-    QgsProcessingLayerPostProcessorInterface,
-    QgsProcessingOutputLayerDefinition,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterFeatureSink,
@@ -22,27 +17,11 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from ..api.errors import CancelledError
 from ..core.mapalyze import layer as mapalyze_layer, load as mapalyze_load
 from ..core.mapalyze import field_kinds as mt
-from ..core.qgis_compat import FIELD_STRING, FIELD_STRING_LIST, fast_insert_flag, make_field, source_type
+from ..core.qgis_compat import FIELD_STRING, FIELD_STRING_LIST, make_field, source_type
 from .base import MapbridgeAlgorithm
-
-
-class _StyleAndMark(QgsProcessingLayerPostProcessorInterface):
-    """Gives the loaded output layer its default style and its Mapalyze custom properties (main thread)."""
-
-    instances = []  # Processing does not own Python post-processors: keep them alive
-
-    def __init__(self, form_id, newest, source_url, form_ids):
-        super().__init__()
-        self.form_id, self.newest, self.source_url, self.form_ids = form_id, newest, source_url, form_ids
-        _StyleAndMark.instances = _StyleAndMark.instances[-9:] + [self]
-
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API name
-        if isinstance(layer, QgsVectorLayer):
-            mapalyze_layer.mark(layer, form_id=self.form_id, newest=self.newest, source_url=self.source_url)
-            mapalyze_layer.apply_default_style(layer, self.form_ids)
+from .outputs import copy_into_sink, load_on_completion, plain_file_destination, when_loaded
 
 
 class MapalyzeRecordsAlgorithm(MapbridgeAlgorithm):
@@ -88,31 +67,26 @@ class MapalyzeRecordsAlgorithm(MapbridgeAlgorithm):
         form_id = (self.parameterAsString(parameters, self.FORM_ID, context) or "").strip() or None
         since = mapalyze_load.validate_since(self.parameterAsString(parameters, self.SINCE, context))
         client = self.clients["mapalyze"]
-        destination = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         source_url = mapalyze_load.source_url(client.config.base_url, form_id)
         feedback.pushInfo(f"Loading Mapalyze records from {source_url}" + (f" since {since}" if since else ""))
-        gpkg_path = _plain_gpkg_path(destination)
+        gpkg_path = plain_file_destination(self, parameters, self.OUTPUT, context, (".gpkg",))
         if gpkg_path:
             layer_name = os.path.splitext(os.path.basename(gpkg_path))[0]
             result = mapalyze_load.load_records(client, gpkg_path, layer_name, form_id=form_id, since=since,
                                                 feedback=feedback)
             output = gpkg_path
-            self._load_on_completion(parameters, context, output)
+            load_on_completion(self, parameters, self.OUTPUT, context, output, "Mapalyze records")
         else:
             output, result = self._through_sink(client, parameters, context, feedback, form_id, since)
-        if context.willLoadLayerOnCompletion(output):
-            details = context.layerToLoadOnCompletionDetails(output)
-            details.setPostProcessor(_StyleAndMark(form_id, result.newest, source_url, result.form_ids))
+
+        def style_and_mark(layer):
+            if isinstance(layer, QgsVectorLayer):
+                mapalyze_layer.mark(layer, form_id=form_id, newest=result.newest, source_url=source_url)
+                mapalyze_layer.apply_default_style(layer, result.form_ids)
+
+        when_loaded(context, output, style_and_mark)
         return {self.OUTPUT: output, self.RECORDS: result.count, self.NEWEST: result.newest or "",
                 self.FORM_IDS: json.dumps(result.form_ids, ensure_ascii=False)}
-
-    def _load_on_completion(self, parameters, context, output):
-        """What parameterAsSink would have done: load the file when the user asked for it."""
-        definition = parameters.get(self.OUTPUT)
-        if isinstance(definition, QgsProcessingOutputLayerDefinition) and definition.destinationProject is not None:
-            name = definition.destinationName or "Mapalyze records"
-            context.addLayerToLoadOnCompletion(
-                output, QgsProcessingContext.LayerDetails(name, definition.destinationProject, self.OUTPUT))
 
     def _through_sink(self, client, parameters, context, feedback, form_id, since):
         """Other outputs (memory, other formats): load into a temporary GeoPackage, then copy into the sink.
@@ -122,7 +96,28 @@ class MapalyzeRecordsAlgorithm(MapbridgeAlgorithm):
         temp = os.path.join(folder, f"mapalyze_{os.getpid()}_{id(self)}.gpkg")
         result = mapalyze_load.load_records(client, temp, "records", form_id=form_id, since=since, feedback=feedback)
         try:
-            return self._copy_to_sink(temp, result, parameters, context, feedback), result
+            layer = QgsVectorLayer(f"{temp}|layername=records", "records", "ogr")
+            kinds = dict(result.fields)
+            fields, keep, lists = QgsFields(), [], set()
+            for index, field in enumerate(layer.fields()):
+                if field.name() == "fid":
+                    continue
+                keep.append(index)
+                if kinds.get(field.name()) == mt.STRLIST:
+                    lists.add(index)
+                    fields.append(make_field(field.name(), FIELD_STRING_LIST, "StringList", sub_type=FIELD_STRING))
+                else:
+                    fields.append(QgsField(field))
+
+            def convert(values):
+                return [[str(v) for v in values[i]] if i in lists and isinstance(values[i], list) else values[i]
+                        for i in keep]
+
+            sink_id, _ = copy_into_sink(layer, lambda f, w, c: self.parameterAsSink(parameters, self.OUTPUT, context,
+                                                                                    f, w, c),
+                                        feedback, fields=fields, convert=convert)
+            del layer
+            return sink_id, result
         finally:
             for suffix in ("", "-journal", "-wal", "-shm"):
                 if os.path.exists(temp + suffix):
@@ -130,47 +125,3 @@ class MapalyzeRecordsAlgorithm(MapbridgeAlgorithm):
                         os.remove(temp + suffix)
                     except OSError:
                         pass
-
-    def _copy_to_sink(self, temp, result, parameters, context, feedback):
-        layer = QgsVectorLayer(f"{temp}|layername=records", "records", "ogr")
-        kinds = dict(result.fields)
-        fields = QgsFields()
-        for field in layer.fields():
-            if field.name() == "fid":
-                continue
-            if kinds.get(field.name()) == mt.STRLIST:
-                fields.append(make_field(field.name(), FIELD_STRING_LIST, "StringList", sub_type=FIELD_STRING))
-            else:
-                fields.append(QgsField(field))
-        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, layer.wkbType(),
-                                             layer.crs())
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
-        list_fields = {i for i, f in enumerate(fields) if f.type() == FIELD_STRING_LIST}
-        names = fields.names()
-        flag = fast_insert_flag()
-        total = max(1, layer.featureCount())
-        for n, feature in enumerate(layer.getFeatures()):
-            if feedback.isCanceled():
-                raise CancelledError()
-            out = QgsFeature(fields)
-            out.setGeometry(feature.geometry())
-            values = []
-            for i, name in enumerate(names):
-                value = feature[name]
-                if i in list_fields and isinstance(value, list):
-                    value = [str(v) for v in value]
-                values.append(value)
-            out.setAttributes(values)
-            sink.addFeature(out, flag)
-            if n % 1000 == 0:
-                feedback.setProgress(100.0 * n / total)
-        del layer
-        return dest_id
-
-
-def _plain_gpkg_path(destination):
-    """The file path when the destination is a plain .gpkg file (written directly), else None."""
-    if not destination or "|" in destination or destination.startswith(("memory:", "ogr:", "postgres", "spatialite:")):
-        return None
-    return destination if destination.lower().endswith(".gpkg") else None

@@ -13,9 +13,11 @@ from qgis.core import (
 from ..api.errors import CancelledError, MapbridgeError
 from ..core.mapflow.aoi import ellipsoidal_area_m2, polygon_parts, wgs84
 from ..core.mapflow.catalog import FOOTPRINT_WKB, date_to_iso_utc, footprint_features, footprint_fields, search_catalog
-from ..core.mapflow.style import style_on_load
+from ..core.mapflow.style import apply_footprint_style
 from ..core.qgis_compat import datetime_type, fast_insert_flag, number_type, source_type
-from .mapflow_common import MapflowAlgorithm, optional_value, read_account_leniently, read_aoi
+from ..core.mapflow.start import read_account_leniently
+from .mapflow_common import MapflowAlgorithm, optional_value, read_aoi
+from .outputs import when_loaded
 
 
 class MapflowCatalogAlgorithm(MapflowAlgorithm):
@@ -85,7 +87,10 @@ class MapflowCatalogAlgorithm(MapflowAlgorithm):
         shown = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in filters.items()
                           if v is not None)
         feedback.pushInfo(f"AOI {aoi.area_km2:.3f} km²; filters: {shown or 'none'}.")
-        account = read_account_leniently(client, feedback)
+        notes = []
+        account = read_account_leniently(client, notes)
+        for note in notes:
+            feedback.pushWarning(note)
         if account.aoi_area_limit_m2 and any(
                 area > account.aoi_area_limit_m2 for area in self._part_areas(aoi, context)):
             raise MapbridgeError(f"the AOI is larger than your account's AOI limit of "
@@ -102,7 +107,7 @@ class MapflowCatalogAlgorithm(MapflowAlgorithm):
                 raise CancelledError()
             sink.addFeature(feature, fast)
         feedback.pushInfo(f"Found {len(images)} images.")
-        style_on_load(context, destination, footprints=True)
+        when_loaded(context, destination, apply_footprint_style)
         return {self.OUTPUT: destination, self.IMAGE_COUNT: len(images)}
 
     @staticmethod

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 
-from qgis.core import QgsFeatureRequest, QgsProcessingOutputLayerDefinition, QgsProperty
+from qgis.core import QgsFeatureRequest, QgsProperty
 
-from ..api.errors import MapbridgeError, ServiceError
-from ..core.mapflow.account import Account, read_account
+from ..api.errors import MapbridgeError
 from ..core.mapflow.aoi import aoi_from_source
-from ..core.mapflow.result import ResultFile, copy_into_sink, driver_for, translate
+from ..core.mapflow.result import ResultFile, driver_for, stage_result, translate
 from ..core.mapflow.tracked import RUNS, persist_runs
-from ..core.mapflow.style import style_on_load
+from ..core.mapflow.style import apply_default_style
 from ..core.qgis_compat import property_type, skip_validity_checks_flag
 from .base import MapbridgeAlgorithm
+from .outputs import copy_into_sink, load_on_completion, plain_file_destination, when_loaded
 
 GROUP_ID = "mapflow"
 GROUP_NAME = "Mapflow"
@@ -33,21 +33,6 @@ def read_aoi(algorithm, parameters, name, context, feedback):
     return aoi
 
 
-def read_account_leniently(client, feedback):
-    """The account status, logged; an unreadable status (other than auth) gives an empty Account and a warning."""
-    try:
-        account = read_account(client)
-    except ServiceError as exc:
-        if exc.status in (401, 403):
-            raise
-        feedback.pushWarning(f"The account status could not be read ({exc.message}); limits are not checked "
-                             "here, the service checks them.")
-        return Account()
-    feedback.pushInfo(f"Account: billing {account.billing_type or 'unknown'}, {account.balance_text()}, "
-                      f"{account.limit_text()}.")
-    return account
-
-
 def optional_value(parameters, name):
     """The raw value of an optional parameter, None when unset or empty."""
     value = parameters.get(name)
@@ -56,19 +41,6 @@ def optional_value(parameters, name):
     if isinstance(value, QgsProperty):
         return None if value.propertyType() == property_type("Invalid") else value
     return value
-
-
-def file_destination(parameters, name):
-    """The file path of a sink parameter when it is a plain file (written directly with GDAL), else None."""
-    value = parameters.get(name)
-    if isinstance(value, QgsProcessingOutputLayerDefinition):
-        sink = value.sink
-        if sink.propertyType() != property_type("Static"):
-            return None
-        value = sink.staticValue()
-    if not isinstance(value, str) or value in ("", "TEMPORARY_OUTPUT"):
-        return None
-    return value if driver_for(value) else None
 
 
 def write_result_output(algorithm, parameters, name, context, feedback, geojson_path, layer_name,
@@ -80,24 +52,25 @@ def write_result_output(algorithm, parameters, name, context, feedback, geojson_
         feedback.pushInfo(f"The result has {count} features with the fields: {', '.join(result.fields) or '(none)'}.")
         if count == 0:
             feedback.pushWarning("The processing found no objects in the AOI; the output is empty.")
-        path = file_destination(parameters, name)
-        if path is not None:
+        destination = plain_file_destination(algorithm, parameters, name, context)
+        if destination is not None:
             # Fast path: GDAL writes the file directly (all attributes), as ogr2ogr would.
-            destination = algorithm.parameterAsOutputLayer(parameters, name, context)
             base = os.path.splitext(os.path.basename(destination))[0] or layer_name
             translate(result.dataset, destination, driver_for(destination), base, result.geometry_type, feedback,
                       progress_range)
+            load_on_completion(algorithm, parameters, name, context, destination, "Mapflow result")
         else:
-            def make_sink(fields_, wkb_type, crs):
-                sink, dest = algorithm.parameterAsSink(parameters, name, context, fields_, wkb_type, crs)
-                if sink is None:
-                    raise MapbridgeError("the output layer could not be created", hint="Choose another output")
-                return sink, dest
-
-            destination, count = copy_into_sink(result, make_sink, feedback, progress_range)
+            low, high = progress_range or (0.0, 100.0)
+            staged = stage_result(result, feedback, (low, (low + high) / 2) if progress_range else None)
+            try:
+                destination, count = copy_into_sink(
+                    staged, lambda f, w, c: algorithm.parameterAsSink(parameters, name, context, f, w, c), feedback,
+                    ((low + high) / 2, high) if progress_range else None)
+            finally:
+                del staged
     finally:
         result.close()
-    style_on_load(context, destination)
+    when_loaded(context, destination, apply_default_style)
     return destination, count
 
 

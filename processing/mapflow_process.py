@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
@@ -14,32 +12,14 @@ from qgis.core import (
 )
 
 from ..api.errors import CancelledError
-from ..core.mapflow.account import (
-    DEFAULT_MODEL,
-    DEFAULT_PROVIDER,
-    DEFAULT_ZOOM,
-    check_limits,
-    default_project_id,
-    price_preview,
-)
-from ..core.mapflow.processings import (
-    ID_MARKER,
-    Backoff,
-    processing_body,
-    start_processing,
-    status_of,
-    wait_for_processing,
-)
+from ..core.mapflow import start as start_sequence
+from ..core.mapflow.account import DEFAULT_MODEL, DEFAULT_PROVIDER, DEFAULT_ZOOM
+from ..core.mapflow.polling import Backoff, wait_for_processing
+from ..core.mapflow.processings import ID_MARKER, status_of
 from ..core.mapflow.result import ResultDownload, download_result
 from ..core.mapflow.tracked import RUNS
 from ..core.qgis_compat import advanced, number_type, source_type
-from .mapflow_common import (
-    MapflowAlgorithm,
-    optional_value,
-    read_account_leniently,
-    read_aoi,
-    write_result_output,
-)
+from .mapflow_common import MapflowAlgorithm, optional_value, read_aoi, write_result_output
 
 # Seconds a running algorithm claims a processing's result for itself (renewed at each status read), so the
 # dock does not load it a second time; released when the run ends.
@@ -111,31 +91,22 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
     def run_job(self, parameters, context, feedback):
         client = self.clients["mapflow"]
         aoi = read_aoi(self, parameters, self.AOI, context, feedback)
-        model = (self.parameterAsString(parameters, self.MODEL, context) or DEFAULT_MODEL).strip()
-        provider = (self.parameterAsString(parameters, self.PROVIDER, context) or DEFAULT_PROVIDER).strip()
         zoom = self.parameterAsInt(parameters, self.ZOOM, context) if optional_value(parameters, self.ZOOM) \
             is not None else DEFAULT_ZOOM
-        image_id = (self.parameterAsString(parameters, self.IMAGE_ID, context) or "").strip()
-        name = (self.parameterAsString(parameters, self.NAME, context) or "").strip() \
-            or f"{model.split(' ', 1)[-1]} {datetime.now():%Y-%m-%d %H:%M}"
-        feedback.pushInfo(f"AOI: {aoi.area_km2:.4f} km² (ellipsoidal), {aoi.feature_count} feature(s), "
-                          f"{aoi.part_count} polygon(s). Model: {model}. Imagery: "
-                          + (f"catalog image {image_id} ({provider})" if image_id else f"{provider}, zoom {zoom}")
-                          + ".")
-
-        account = read_account_leniently(client, feedback)
-        check_limits(account, aoi)
-        project_id = (self.parameterAsString(parameters, self.PROJECT_ID, context) or "").strip() \
-            or default_project_id(client)
-        body = processing_body(name, model, aoi.geojson(), project_id=project_id, provider=provider, zoom=zoom,
-                               image_id=image_id or None)
-        cost, note = price_preview(client, body)
-        feedback.pushInfo(f"Cost: {cost:g} credits." if cost is not None else f"Cost: unknown. {note}".strip())
-        check_limits(account, aoi, cost)
+        choice = start_sequence.Choice(
+            name=self.parameterAsString(parameters, self.NAME, context),
+            model=self.parameterAsString(parameters, self.MODEL, context),
+            provider=self.parameterAsString(parameters, self.PROVIDER, context),
+            zoom=zoom, project_id=self.parameterAsString(parameters, self.PROJECT_ID, context),
+            image_id=self.parameterAsString(parameters, self.IMAGE_ID, context))
+        feedback.pushInfo(f"AOI: {aoi.feature_count} feature(s), {aoi.part_count} polygon(s).")
+        planned = start_sequence.plan(client, aoi, choice, feedback)
         if feedback.isCanceled():
             raise CancelledError("Cancelled before the processing was started; nothing was spent", service="mapflow")
 
-        answer = start_processing(client, body)
+        answer = start_sequence.start(client, planned)
+        name, model, project_id, cost = (planned.choice.name, planned.choice.model, planned.choice.project_id,
+                                         planned.cost)
         processing_id = str(answer["id"])
         feedback.pushInfo(f"{ID_MARKER}{processing_id}")
         feedback.pushInfo(f"Started processing '{name}' in project {project_id}.")

@@ -170,7 +170,7 @@ def test_shutdown_mid_load_and_refresh_lets_both_end_without_touching_the_tab(qg
     # Both started (their first page is in its 700 ms) before the shutdown: cancelling a task QGIS 3.22 has
     # queued but not started can crash it (QgsTask::start on a deleted task), not what this test is about.
     running = QgsTask.TaskStatus.Running
-    wait_for(lambda: widget.refresher.runner.task.status() == running == widget.loader.run.task.status())
+    wait_for(lambda: widget.refresher.run.task.status() == running == widget.loader.run.task.status())
     widget.shutdown()
     widget.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

@@ -17,7 +17,8 @@ from mapbridge.core.mapflow.account import Account, check_limits
 from mapbridge.core.qgis_compat import FIELD_DOUBLE, make_field
 from mapbridge.core.mapflow.aoi import aoi_from_rectangle, build_aoi, ellipsoidal_area_m2
 from mapbridge.core.mapflow.catalog import date_to_iso_utc, search_body
-from mapbridge.core.mapflow.processings import Backoff, message_text, processing_body, wait_for_processing
+from mapbridge.core.mapflow.polling import Backoff, wait_for_processing
+from mapbridge.core.mapflow.processings import message_text, processing_body
 from mapbridge.core.mapflow.result import driver_for
 from mapbridge.core.mapflow.tracked import TrackedProcessings
 from mapbridge.core.mapflow.upload import storage_left

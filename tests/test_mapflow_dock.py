@@ -214,18 +214,18 @@ def test_processings_survive_a_plugin_reload_and_finished_results_load(qgis_ifac
 
 def test_a_processing_run_from_the_toolbox_is_not_loaded_twice_by_the_dock(tab, sandbox_env, tmp_path):
     from mapbridge.core.mapflow.aoi import aoi_from_rectangle, save_aoi_geojson
-    from mapbridge.ui.algorithm_runner import run_algorithm
+    from mapbridge.ui.background import BackgroundRunner
 
     aoi = save_aoi_geojson(aoi_from_rectangle(MOSCOW, QgsCoordinateReferenceSystem("EPSG:4326")),
                            str(tmp_path / "aoi.geojson"))
     done = []
-    run = run_algorithm("mapbridge:mapflow_process", {"AOI": aoi, "NAME": "Toolbox run",
-                                                      "OUTPUT": str(tmp_path / "toolbox.gpkg")}, "toolbox")
-    run.finished.connect(lambda ok, results, error: done.append((ok, results, error)))
+    runner = BackgroundRunner()
+    runner.algorithm("mapbridge:mapflow_process", {"AOI": aoi, "NAME": "Toolbox run",
+                                                   "OUTPUT": str(tmp_path / "toolbox.gpkg")}, "toolbox", done.append)
     tab.list_panel.poller.hurry()
     assert wait_until(lambda: done, 30)
-    assert done[0][0], done[0][2]
-    processing_id = done[0][1]["PROCESSING_ID"]
+    assert done[0].ok, done[0].message
+    processing_id = done[0].results["PROCESSING_ID"]
     tab.list_panel.poller.poll_now()
     assert wait_until(lambda: (tab.list_panel.model.row_by_id(processing_id) or {}).get("status") == "OK", 20)
     wait_until(lambda: False, 1.0)

@@ -239,7 +239,7 @@ def test_missing_cost_endpoint_is_tolerated_and_an_empty_result_is_a_valid_layer
                                                              "OUTPUT": tmp_gpkg})
     finally:
         sandbox.result_features = None
-    assert any("Cost: unknown" in line for line in feedback.lines)
+    assert any("Cost: not known in advance" in line for line in feedback.lines)
     assert any("found no objects" in w for w in feedback.warnings)
     layer = QgsVectorLayer(result["OUTPUT"], "empty", "ogr")
     assert layer.isValid() and layer.featureCount() == 0 and result["FEATURE_COUNT"] == 0

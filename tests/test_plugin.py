@@ -114,7 +114,7 @@ def test_test_connection_button_reports_success(plugin, qgis_iface, sandbox):
     import time
 
     deadline = time.monotonic() + 20
-    while box.task is not None and time.monotonic() < deadline:
+    while box.run is not None and time.monotonic() < deadline:
         QCoreApplication.processEvents()
         time.sleep(0.02)
     assert "Connected" in box.status_label.text(), box.status_label.text()

@@ -141,7 +141,9 @@ def test_summary_comes_from_the_results_when_the_report_cannot_be_opened(dock, t
     tab = dock.push_tab
     tab.run_service, tab.run_layer_name = "mapsemble", "shops"
     tab.report_path = str(tmp_path / "missing" / "report.gpkg")
-    tab._finished(True, {"CREATED": 3, "UPDATED": 0, "DELETED": 0, "SKIPPED": 1, "FAILED": 0}, "")
+    from mapbridge.ui.background import Outcome
+
+    tab._finished(Outcome(True, {"CREATED": 3, "UPDATED": 0, "DELETED": 0, "SKIPPED": 1, "FAILED": 0}))
     text = tab.status_label.text()
     assert text.startswith("Mapsemble: 3 created, 1 skipped") and "failed" not in text
     assert "report layer could not be opened" in text and "missing" in text

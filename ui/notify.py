@@ -21,6 +21,17 @@ def show_error(iface, exc):
     return message
 
 
+def show_outcome(iface, outcome):
+    """Show how a background run ended (success, warnings, cancel or error); returns the line shown."""
+    if outcome.error is not None:
+        return show_error(iface, outcome.error)
+    message = outcome.summary
+    if outcome.warnings:
+        message = f"{message} {outcome.warnings[-1]}".strip()
+        return show_message(iface, message, Qgis.MessageLevel.Warning)
+    return show_success(iface, message)
+
+
 def show_message(iface, message, level=Qgis.MessageLevel.Info):
     """Show a short message in the message bar and the log tab."""
     log(message, level)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from qgis.core import QgsApplication, QgsSettings, QgsTask
+from qgis.core import QgsSettings
 from qgis.PyQt.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -21,6 +21,7 @@ from ..api import config as api_config
 from ..api.errors import MapbridgeError, service_title
 from ..core import credentials, settings_keys
 from ..core.service_factory import client_for
+from .background import BackgroundRunner
 from .notify import show_error, show_message
 
 OK_STYLE = "color: #1a7f37;"
@@ -34,8 +35,8 @@ class ServiceSettingsBox(QGroupBox):
         super().__init__(service_title(service), parent)
         self.iface = iface
         self.service = service
-        self.task = None
-        self.closed = False
+        self.runner = BackgroundRunner(self)
+        self.run = None
         self.setObjectName(f"settings_{service}")
         form = QFormLayout(self)
 
@@ -127,23 +128,17 @@ class ServiceSettingsBox(QGroupBox):
             return
         self.test_button.setEnabled(False)
         self.set_status("Testing…", ok=True)
-        self.task = QgsTask.fromFunction(
-            f"Mapbridge: test {service_title(self.service)} connection",
-            lambda task: client.ping(),
-            on_finished=self._tested,
-        )
-        QgsApplication.taskManager().addTask(self.task)
+        self.run = self.runner.job(f"Mapbridge: test {service_title(self.service)} connection",
+                                   lambda feedback: client.ping(), self._tested, client=client)
 
-    def _tested(self, exception, result=None):
-        if self.closed:
-            return  # the dock was closed while the test ran: its widgets are gone
+    def _tested(self, outcome):
         self.test_button.setEnabled(True)
-        self.task = None
-        if exception is None:
-            self.set_status(f"Connected: {result}.", ok=True)
-            show_message(self.iface, f"{service_title(self.service)}: connection OK ({result}).")
+        self.run = None
+        if outcome.ok:
+            self.set_status(f"Connected: {outcome.results}.", ok=True)
+            show_message(self.iface, f"{service_title(self.service)}: connection OK ({outcome.results}).")
         else:
-            self.set_status(show_error(self.iface, exception), ok=False)
+            self.set_status(show_error(self.iface, outcome.error), ok=False)
 
 
 class SettingsTab(QWidget):
@@ -191,4 +186,4 @@ class SettingsTab(QWidget):
     def shutdown(self):
         """Let a running connection test end (it is short) without touching these widgets."""
         for box in self.boxes.values():
-            box.closed = True
+            box.runner.shutdown()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timezone
 from functools import lru_cache
+
+from ..timestamps import parse_iso
 
 # Kinds, from the most specific to the most general. NONE: only nulls seen so far.
 NONE = "none"
@@ -23,9 +25,6 @@ INT32_MIN, INT32_MAX = -(2 ** 31), 2 ** 31 - 1
 INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 
 # ISO 8601 date and time: optional seconds, fraction and offset; "T" or a space between.
-_ISO_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
-    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?")
 # The common forms, checked fast: GeoPackage's own "YYYY-MM-DDTHH:MM:SS.SSSZ", and the same without fraction.
 _FAST_RE = re.compile(r"(\d{4}-\d{2}-\d{2})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{3})?Z")
 
@@ -53,31 +52,6 @@ def join(a, b):
     if a == NONE:
         return b
     return _JOINS.get(frozenset({a, b}), STRING)
-
-
-def parse_iso(text):
-    """(aware or naive datetime, has_sub_millisecond_digits) for an ISO 8601 date-time string, else None."""
-    match = _ISO_RE.fullmatch(text)
-    if match is None:
-        return None
-    year, month, day, hour, minute, second, fraction, offset = match.groups()
-    fraction = fraction or ""
-    micro = int((fraction + "000000")[:6]) if fraction else 0
-    try:
-        value = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro)
-    except ValueError:
-        return None
-    if offset:
-        if offset in ("Z", "z"):
-            value = value.replace(tzinfo=timezone.utc)
-        else:
-            sign = -1 if offset[0] == "-" else 1
-            digits = offset[1:].replace(":", "")
-            delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-            if delta >= timedelta(hours=24):
-                return None
-            value = value.replace(tzinfo=timezone(sign * delta))
-    return value, bool(fraction[3:].strip("0"))
 
 
 @lru_cache(maxsize=4096)

@@ -7,7 +7,6 @@ import re
 import zlib
 
 from qgis.core import (
-    QgsApplication,
     QgsCategorizedSymbolRenderer,
     QgsMarkerSymbol,
     QgsProject,
@@ -131,16 +130,6 @@ def after_refresh(layer, result):
         layer.setCustomProperty(PROP_NEWEST, result.newest)
     add_categories(layer, result.form_ids)
     layer.triggerRepaint()
-
-
-def default_output_folder(project=None):
-    """Beside the project file when there is one, else the plugin's data folder in the QGIS profile."""
-    project = project or QgsProject.instance()
-    if project.fileName():
-        home = project.homePath()
-        if home and os.path.isdir(home):
-            return home
-    return os.path.join(QgsApplication.qgisSettingsDirPath(), "mapbridge", "mapalyze")
 
 
 def output_path(folder, form_id=None):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 import os
-import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -12,6 +10,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from ...api.errors import CancelledError, MapbridgeError
+from ..gc_guard import quiet_gc
+from ..timestamps import parse_iso
 from . import field_kinds as mt
 from .fetch import DEFAULT_WORKERS, PageFetcher
 from .gpkg_layer import GpkgError
@@ -51,7 +51,7 @@ def validate_since(text):
     text = (text or "").strip()
     if not text:
         return None
-    if mt.parse_iso(text) is None:
+    if parse_iso(text) is None:
         raise MapbridgeError(f"'{text}' is not an ISO 8601 timestamp", service="mapalyze",
                              hint="Give SINCE like 2025-03-14T09:22:11Z, or leave it empty for every record")
     return text
@@ -83,31 +83,6 @@ class _Progress:
             self.last = now
             of = f" of {total:,}" if total is not None else ""
             self.feedback.pushInfo(f"{self.verb} {received:,}{of} records")
-
-
-_gc_lock = threading.Lock()
-_gc_depth = 0
-
-
-@contextmanager
-def quiet_gc():
-    """Keep Python's full garbage collections short while pages stream through.
-
-    A full collection walks every object of the QGIS process (30+ ms holding the GIL, a visible stall of
-    the main thread). Freezing the objects that existed before the load leaves the collector only the
-    load's own short-lived objects; unfreezing afterwards restores the usual behaviour."""
-    global _gc_depth
-    with _gc_lock:
-        _gc_depth += 1
-        if _gc_depth == 1:
-            gc.freeze()
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_depth -= 1
-            if _gc_depth == 0:
-                gc.unfreeze()
 
 
 def _run_pages(fetcher, writer, progress, track_ids=None):

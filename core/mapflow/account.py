@@ -162,30 +162,10 @@ def account_overview(client):
     return {"account": account, "models": models, "projects": projects}
 
 
-def preflight(client, aoi, body):
-    """Account, limits and cost before starting (worker thread); raises when the AOI must be refused."""
-    account = read_account(client)
-    check_limits(account, aoi)
-    if not body.get("projectId"):
-        body = dict(body, projectId=default_project_id(client))
-    cost, note = price_preview(client, body)
-    check_limits(account, aoi, cost)
-    return {"account": account, "cost": cost, "note": note, "projectId": body["projectId"]}
-
-
-def confirmation_text(aoi, choice, checked):
-    """What the user confirms before credits are spent: area, model, imagery, cost and balance."""
-    account = checked["account"]
-    cost = checked["cost"]
-    imagery = (f"catalog image {choice['image_id']}" if choice["image_id"]
-               else f"{choice['provider']}, zoom {choice['zoom']}")
-    lines = [
-        f"Name: {choice['name']}",
-        f"Area: {aoi.area_km2:.3f} km²" + (f" ({aoi.part_count} polygons)" if aoi.part_count > 1 else ""),
-        f"Model: {choice['model']}",
-        f"Imagery: {imagery}",
-        f"Cost: {cost:g} credits" if cost is not None else f"Cost: not known in advance. {checked['note']}".strip(),
-        f"Account: {account.balance_text()}, {account.limit_text()}",
-    ]
-    lines.extend(aoi.notes)
-    return "Start this Mapflow processing?\n\n" + "\n".join(lines)
+def create_project(client, name):
+    """POST /projects; the new project (its id checked)."""
+    project = client.create_project(name, "Created from QGIS (Mapbridge)")
+    if not isinstance(project, dict) or not project.get("id"):
+        raise ServiceError("the project was created but its id is missing from the answer", service=MAPFLOW,
+                           hint="Refresh the project list")
+    return project

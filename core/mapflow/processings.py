@@ -1,36 +1,15 @@
-"""A Mapflow processing: the create body, the start, and waiting for it with backoff."""
+"""What a Mapflow processing is: its create body, its status and messages in words, and the start request."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-
-from ...api.errors import CancelledError, MapbridgeError, RateLimitedError, ServiceError
+from ...api.errors import ServiceError
 
 MAPFLOW = "mapflow"
 RUNNING = ("UNPROCESSED", "AWAITING", "IN_PROGRESS")
 FINAL = ("OK", "FAILED", "CANCELLED", "REFUNDED")
 FAILED = ("FAILED", "CANCELLED", "REFUNDED")
-# Consecutive failed status reads tolerated while waiting (the service may blip during a long processing).
-MAX_POLL_ERRORS = 5
 # Logged by mapflow_process as soon as the processing exists, so the user can fetch its result later.
 ID_MARKER = "Mapflow processing id: "
-
-
-@dataclass
-class Backoff:
-    """Polling intervals: `initial` seconds growing by `factor` up to `maximum`."""
-
-    initial: float = 1.0
-    factor: float = 1.5
-    maximum: float = 30.0
-
-    def intervals(self):
-        """Endless generator of waits."""
-        wait = self.initial
-        while True:
-            yield wait
-            wait = min(self.maximum, wait * self.factor)
 
 
 def processing_body(name, model, geometry, *, project_id=None, provider=None, zoom=None, image_id=None):
@@ -118,64 +97,3 @@ def start_processing(client, body):
         raise ServiceError("the processing was created but its id is missing from the answer", service=MAPFLOW,
                            hint="Look for it in the Mapflow tab's processings list or on mapflow.ai")
     return answer
-
-
-def stopped_waiting_error(processing_id):
-    """The cancel message that keeps the processing id for later."""
-    return CancelledError(
-        f"Stopped waiting for processing {processing_id}; it keeps running on Mapflow. "
-        f"Fetch its result later with 'Mapflow: load processing results' (PROCESSING_ID {processing_id}) "
-        "or from the Mapflow tab", service=MAPFLOW)
-
-
-def wait_for_processing(client, processing_id, feedback, *, backoff=None, sleep=time.sleep, clock=time.monotonic,
-                        on_status=None):
-    """Poll GET /processings/{id}/v2 until a final status; returns the answer when OK, raises otherwise."""
-    intervals = (backoff or Backoff()).intervals()
-    errors = 0
-    last = None
-    while True:
-        if feedback.isCanceled():
-            raise stopped_waiting_error(processing_id)
-        try:
-            answer = client.processing(processing_id)
-            errors = 0
-        except RateLimitedError as exc:
-            answer = None
-            _sleep_cancellably(exc.retry_after or 30.0, feedback, processing_id, sleep, clock)
-            continue
-        except ServiceError as exc:
-            if exc.status is not None and exc.status < 500 and exc.status not in (408, 429):
-                raise
-            errors += 1
-            if errors > MAX_POLL_ERRORS:
-                raise ServiceError(f"the status of processing {processing_id} could not be read: {exc.message}",
-                                   service=MAPFLOW, status=exc.status,
-                                   hint="It may still be running; fetch its result later by its id") from None
-            feedback.pushWarning(f"Mapflow: reading the status failed ({exc.message}); trying again")
-            answer = None
-        if answer is not None:
-            status, percent = status_of(answer)
-            feedback.setProgress(percent)
-            if (status, percent) != last:
-                feedback.pushInfo(f"Processing {processing_id}: {status}, {percent:.0f}%")
-                last = (status, percent)
-            if on_status is not None:
-                on_status(answer)
-            if status == "OK":
-                return answer
-            if status in FAILED:
-                details = messages_text(answer) or aoi_messages_text(client, processing_id) \
-                    or "the service gave no reason"
-                raise MapbridgeError(f"processing {processing_id} ended with status {status}: {details}",
-                                     service=MAPFLOW,
-                                     hint="Check the AOI, the model and the imagery source, then start it again")
-        _sleep_cancellably(next(intervals), feedback, processing_id, sleep, clock)
-
-
-def _sleep_cancellably(seconds, feedback, processing_id, sleep, clock):
-    deadline = clock() + seconds
-    while clock() < deadline:
-        if feedback.isCanceled():
-            raise stopped_waiting_error(processing_id)
-        sleep(min(0.1, max(0.0, deadline - clock())))

@@ -1,4 +1,4 @@
-"""A processing's result: streamed to a temporary GeoJSON file, then written with GDAL/OGR or into a sink."""
+"""A processing's result: streamed to a temporary GeoJSON file, then written with GDAL/OGR (or staged for a sink)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import shutil
 import tempfile
 
 from osgeo import gdal, ogr
-from qgis.core import QgsFeature, QgsVectorFileWriter, QgsVectorLayer
+from qgis.core import QgsVectorFileWriter, QgsVectorLayer
 
 from ...api.errors import CancelledError, MapbridgeError, ServiceError
 from ..gdal_calls import attempt
-from ..qgis_compat import fast_insert_flag
 
 MAPFLOW = "mapflow"
 # Features per transaction when writing a GeoPackage (ogr2ogr's -gt).
@@ -150,31 +149,14 @@ def _remove_quietly(path, driver):
     return True
 
 
-def copy_into_sink(result, make_sink, feedback, progress_range=(0.0, 100.0)):
-    """Copy a ResultFile into a QGIS sink made by make_sink(fields, wkb_type, crs); returns (sink id, count)."""
-    # GDAL first writes a GeoPackage next to the download: one geometry type, proper field types.
+def stage_result(result, feedback, progress_range=(0.0, 100.0)):
+    """The result as a GeoPackage layer beside the download (one geometry type, proper field types), for copying
+    into a QGIS sink."""
     staging = os.path.join(os.path.dirname(result.path), "staging.gpkg")
-    low, high = progress_range or (None, None)
     translate(result.dataset, staging, "GPKG", "result", result.geometry_type or "PROMOTE_TO_MULTI", feedback,
-              (low, low + (high - low) / 2) if progress_range else None)
+              progress_range)
     layer = QgsVectorLayer(staging, "result", "ogr")
     if not layer.isValid():
         raise MapbridgeError("the downloaded result could not be opened", service=MAPFLOW,
                              hint="Try loading it again with 'Mapflow: load processing results'")
-    sink, sink_id = make_sink(layer.fields(), layer.wkbType(), layer.crs())
-    total = max(1, layer.featureCount())
-    count = 0
-    feature = QgsFeature()
-    fast = fast_insert_flag()
-    iterator = layer.getFeatures()
-    while iterator.nextFeature(feature):
-        if count % 1000 == 0:
-            if feedback.isCanceled():
-                raise CancelledError("Writing the result was cancelled; the output is incomplete")
-            if progress_range:
-                feedback.setProgress(low + (high - low) * (0.5 + 0.5 * count / total))
-        if not sink.addFeature(feature, fast):
-            raise MapbridgeError(f"writing feature {count + 1} of the result failed", hint="Check the output")
-        count += 1
-    del layer
-    return sink_id, count
+    return layer

@@ -7,7 +7,6 @@ from qgis.core import (
     QgsFeatureRequest,
     QgsFillSymbol,
     QgsGradientColorRamp,
-    QgsProcessingLayerPostProcessorInterface,
     QgsRuleBasedRenderer,
     QgsSingleSymbolRenderer,
 )
@@ -101,32 +100,3 @@ def apply_footprint_style(layer):
     layer.setRenderer(QgsSingleSymbolRenderer(symbol))
     layer.triggerRepaint()
     return True
-
-
-class ResultStyler(QgsProcessingLayerPostProcessorInterface):
-    """Styles a Processing output when QGIS loads it (the toolbox door)."""
-
-    instances = []  # QGIS does not own Python post-processors: keep them alive.
-
-    def __init__(self, footprints=False):
-        super().__init__()
-        self.footprints = footprints
-
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API name
-        if self.footprints:
-            apply_footprint_style(layer)
-        else:
-            apply_default_style(layer)
-
-    @classmethod
-    def create(cls, footprints=False):
-        """A post-processor kept alive for the session."""
-        instance = cls(footprints)
-        cls.instances = cls.instances[-20:] + [instance]
-        return instance
-
-
-def style_on_load(context, destination, footprints=False):
-    """Attach the default style to an output QGIS will load on completion."""
-    if destination and context.willLoadLayerOnCompletion(destination):
-        context.layerToLoadOnCompletionDetails(destination).setPostProcessor(ResultStyler.create(footprints))

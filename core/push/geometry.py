@@ -18,6 +18,7 @@ from ..qgis_compat import geometry_type, geos_validation
 
 PRECISION = 7            # decimal degrees: about 1 cm
 SCALE = 10.0 ** PRECISION
+COORD_TOLERANCE = 1e-6   # degrees (~10 cm): a service may round what it stores; closer positions are the same
 MODE_POINT_ON_SURFACE = 0
 MODE_CENTROID = 1
 MODE_SKIP = 2
@@ -179,3 +180,8 @@ def check_lng_lat(lng, lat, assumed_wgs84=False):
     if not (-180.0 <= lng <= 180.0 and -90.0 <= lat <= 90.0):
         hint = "the layer has no CRS; set it" if assumed_wgs84 else "check the layer CRS"
         raise SkipFeature(f"coordinates outside the WGS84 range after transform ({lng:.6g}, {lat:.6g}); {hint}")
+
+
+def same_position(x1, y1, x2, y2):
+    """True when two lon/lat positions are the same place as a service stores it (within COORD_TOLERANCE)."""
+    return abs(x1 - x2) <= COORD_TOLERANCE and abs(y1 - y2) <= COORD_TOLERANCE

@@ -3,36 +3,15 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 
 from ...api.errors import CancelledError, MapbridgeError, ServiceError
+from .geometry import same_position
 from .items import CREATED, SKIPPED
+from ..timestamps import epoch_seconds, iso_utc
 from .job import PushJob
 
 PAGE = 500                      # documented maximum of `limit`
-COORD_TOLERANCE = 1e-6
 CHECK_WINDOW_SECONDS = 900      # records created this long before a lost answer are compared (clock skew margin)
-
-
-def parse_time(text):
-    """Epoch seconds of an ISO 8601 text (naive means UTC), or None."""
-    if not isinstance(text, str) or not text.strip():
-        return None
-    value = text.strip()
-    if value[-1:] in ("z", "Z"):
-        value = value[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
-
-
-def epoch_to_iso_utc(epoch):
-    """Epoch seconds as ISO 8601 UTC with Z."""
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def record_id(answer):
@@ -72,15 +51,13 @@ def _matches(feature, payload):
     if not isinstance(coords, list) or len(coords) < 2:
         return False
     try:
-        if abs(float(coords[0]) - payload["coordinates"][0]) > COORD_TOLERANCE:
-            return False
-        if abs(float(coords[1]) - payload["coordinates"][1]) > COORD_TOLERANCE:
+        if not same_position(float(coords[0]), float(coords[1]), *payload["coordinates"][:2]):
             return False
     except (TypeError, ValueError):
         return False
     props = feature.get("properties") or feature
     if payload.get("captured_at"):
-        ours, theirs = parse_time(payload["captured_at"]), parse_time(props.get("captured_at"))
+        ours, theirs = epoch_seconds(payload["captured_at"]), epoch_seconds(props.get("captured_at"))
         if ours is None or theirs is None or abs(ours - theirs) > 1.0:
             return False
     data = props.get("data") if isinstance(props.get("data"), dict) else props
@@ -123,7 +100,7 @@ class MapalyzePush(PushJob):
 
     def _skip_already_there(self, pending):
         """Records with a capture time that already exist (same place and time) are not created again."""
-        times = [parse_time(item.payload.get("captured_at")) for item in pending]
+        times = [epoch_seconds(item.payload.get("captured_at")) for item in pending]
         times = [t for t in times if t is not None]
         if not times:
             return pending
@@ -147,7 +124,7 @@ class MapalyzePush(PushJob):
         while True:
             try:
                 body = self.paced(lambda o=offset: self.client.records(offset=o, limit=PAGE, form_id=self.form_id,
-                                                                       since=epoch_to_iso_utc(since)))
+                                                                       since=iso_utc(since)))
             except ServiceError as exc:
                 if exc.status == 404:
                     raise self._form_not_found(exc) from None
@@ -183,7 +160,7 @@ class MapalyzePush(PushJob):
         """List the records created around the lost answer and find this one among them."""
         item = batch[0]
         since = self.started - CHECK_WINDOW_SECONDS
-        captured = parse_time(item.payload.get("captured_at"))
+        captured = epoch_seconds(item.payload.get("captured_at"))
         if captured is not None:
             since = min(since, captured - 1.0)
         rec_id = RecordMatcher(self._records_since(since)).claim(item.payload, self.known_ids)

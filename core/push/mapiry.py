@@ -6,11 +6,12 @@ from collections import defaultdict
 
 from ...api.errors import MapbridgeError, ServiceError
 from ...api.mapiry import BUCKET_BULK, BUCKET_GENERAL, BUCKET_MAPS, MAX_BULK
+from ..feedback import record_partial
 from .failures import outcome_unknown
+from .geometry import same_position
 from .items import CREATED, SKIPPED
 from .job import PushJob, pending
 
-COORD_TOLERANCE = 1e-6          # degrees (~10 cm): a server may round what it stores
 SINGLE_SEND_AT = 3              # below this many items a rejected batch is sent location by location
 IN_FLIGHT = 2                   # bulk requests at once while the rate limits leave room
 BUCKET_NAMES = {BUCKET_GENERAL: "general", BUCKET_MAPS: "map creation", BUCKET_BULK: "bulk creation"}
@@ -41,7 +42,7 @@ class LocationIndex:
         if not candidates:
             return False
         for i, (lat, lng, loc_id) in enumerate(candidates):
-            if abs(lat - payload["lat"]) <= COORD_TOLERANCE and abs(lng - payload["lng"]) <= COORD_TOLERANCE:
+            if same_position(lng, lat, payload["lng"], payload["lat"]):
                 del candidates[i]
                 return loc_id if loc_id is not None else ""
         return False
@@ -90,6 +91,7 @@ class MapiryPush(PushJob):
                                  details=str(created)[:500], hint="Check the base URL in Mapbridge ▸ Settings")
         self.map_id = str(map_id)
         self.created_map = True
+        record_partial(self.feedback, "MAP_ID", self.map_id)     # the dock shows it even if the push fails
         self.info(f"created the map '{self.new_map_title}' (id {self.map_id})")
         return self.map_id
 

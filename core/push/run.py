@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
-
 from ...api.errors import CancelledError, MapbridgeError, service_title
+from ..gc_guard import quiet_gc
 from ..log import log_exception
 from .items import (
     CREATED,
@@ -41,7 +39,7 @@ def run_push(job, features, make_payload, feedback, total=0, report=None):
             raise CancelledError()
         job.start()
         idle = (lambda: report.write_ready(items)) if report is not None else None
-        with _young_objects_only():
+        with quiet_gc():
             sender = BatchSender(job.send, workers=job.max_in_flight)
             try:
                 _produce(job, features, make_payload, feedback, items, sender, idle)
@@ -62,21 +60,6 @@ def run_push(job, features, make_payload, feedback, total=0, report=None):
     for reason, n in skip_reasons(items).most_common(5):
         feedback.pushInfo(f"  skipped {n}: {reason}")
     return items, tally
-
-
-@contextmanager
-def _young_objects_only():
-    """Garbage collections during the push look only at what the push allocates.
-
-    A full collection walks every object of the QGIS session (tens of milliseconds) and a push of many
-    features sets off several. gc.freeze() sets the objects alive now aside and gc.unfreeze() puts them
-    back: nothing is lost or kept, collections merely skip them meanwhile.
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def _produce(job, features, make_payload, feedback, items, sender, idle=None):

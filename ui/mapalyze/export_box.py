@@ -18,7 +18,7 @@ from qgis.PyQt.QtWidgets import (
 from ...api.errors import MapbridgeError
 from ...core.mapalyze.export import FORMATS, export_records
 from ...core.service_factory import client_for
-from ..mapalyze_tasks import JobRunner
+from ..background import BackgroundRunner
 from ..notify import show_error, show_success
 
 FORMAT_LABELS = (("GeoJSON", "geojson"), ("CSV", "csv"), ("PDF report", "pdf"))
@@ -32,8 +32,8 @@ class ExportBox(QGroupBox):
         super().__init__("Export", parent)
         self.iface = iface
         self.filters = filters  # callable -> (form_id or None, since or None)
-        self.runner = JobRunner(self)
-        self.runner.progress.connect(self._progress)
+        self.runner = BackgroundRunner(self)
+        self.run = None
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         self.format_combo = QComboBox(self)
@@ -47,7 +47,7 @@ class ExportBox(QGroupBox):
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.setObjectName("mapalyze_export_cancel")
         self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.runner.cancel)
+        self.cancel_button.clicked.connect(self.cancel)
         row.addWidget(self.format_combo, 1)
         row.addWidget(self.export_button)
         row.addWidget(self.cancel_button)
@@ -88,20 +88,28 @@ class ExportBox(QGroupBox):
         self._busy(True)
         self.status.setText(f"Exporting {fmt.upper()}…")
         self.path = path
-        return self.runner.start(f"Mapalyze: export {fmt.upper()}", job, self._done, client)
+        self.run = self.runner.job(f"Mapalyze: export {fmt.upper()}", job, self._done, on_progress=self._progress,
+                                   client=client)
+        return self.run
+
+    def cancel(self):
+        """Stop the running export (a partial file is removed by the job)."""
+        if self.run is not None:
+            self.run.cancel()
 
     def _progress(self, percent, text):
         self.progress_bar.setValue(int(percent))
         if text:
             self.status.setText(text)
 
-    def _done(self, ok, value, _message):
+    def _done(self, outcome):
+        self.run = None
         self._busy(False)
-        if ok:
+        if outcome.ok:
             self.status.setText(f"Saved {self.path}")
             show_success(self.iface, f"Mapalyze export saved to {self.path}")
         else:
-            self.status.setText(show_error(self.iface, value))
+            self.status.setText(show_error(self.iface, outcome.error))
 
     def _busy(self, busy):
         self.export_button.setEnabled(not busy)

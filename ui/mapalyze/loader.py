@@ -10,21 +10,23 @@ from qgis.PyQt.QtCore import QObject, pyqtSignal
 
 from ...api.errors import MapbridgeError
 from ...core.mapalyze import layer as mapalyze_layer, load as mapalyze_load
+from ...core.output_folders import default_output_folder
 from ...core.service_factory import service_config
-from ..algorithm_runner import run_algorithm
+from ..background import BackgroundRunner, Outcome
 
 ALGORITHM_ID = "mapbridge:mapalyze_records"
 
 
 class LoadController(QObject):
-    """One load at a time: progress(percent, text) while it runs, finished(ok, layer or None, message)."""
+    """One load at a time: progress(percent, text) while it runs, finished(Outcome) with the layer as results."""
 
     progress = pyqtSignal(float, str)
-    finished = pyqtSignal(bool, object, str)
+    finished = pyqtSignal(object)
 
     def __init__(self, parent=None, project=None):
         super().__init__(parent)
         self.project = project
+        self.runner = BackgroundRunner(self)
         self.run = None
         self.request = None
 
@@ -38,7 +40,7 @@ class LoadController(QObject):
         if self.run is not None:
             raise MapbridgeError("a Mapalyze load is already running", hint="Wait for it or cancel it")
         project = self.project or QgsProject.instance()
-        folder = folder or mapalyze_layer.default_output_folder(project)
+        folder = folder or default_output_folder("mapalyze", project)
         try:
             os.makedirs(folder, exist_ok=True)
         except OSError as exc:
@@ -50,9 +52,7 @@ class LoadController(QObject):
                         "source_url": mapalyze_load.source_url(service_config("mapalyze").base_url, form_id)}
         params = {"FORM_ID": form_id or "", "SINCE": since or "", "OUTPUT": path}
         label = f"Mapalyze: load records ({form_id or 'all forms'})"
-        self.run = run_algorithm(ALGORITHM_ID, params, label, self)
-        self.run.progress.connect(self.progress)
-        self.run.finished.connect(self._finished)
+        self.run = self.runner.algorithm(ALGORITHM_ID, params, label, self._finished, on_progress=self.progress.emit)
         return path
 
     def cancel(self):
@@ -62,15 +62,15 @@ class LoadController(QObject):
 
     def shutdown(self):
         """Cancel the running load and let it end on its own, without reporting to this (departing) tab."""
-        if self.run is not None:
-            self.run.detach_and_cancel()
-            self.run = None
+        self.runner.shutdown()
+        self.run = None
 
-    def _finished(self, ok, results, error):
+    def _finished(self, outcome):
         request, self.run = self.request, None
-        if not ok:
-            self.finished.emit(False, None, error or "The Mapalyze load failed; see the Mapbridge log.")
+        if not outcome.ok:
+            self.finished.emit(outcome)
             return
+        results = outcome.results
         path = results.get("OUTPUT") or request["path"]
         layer_name = os.path.splitext(os.path.basename(path))[0]
         try:
@@ -81,7 +81,10 @@ class LoadController(QObject):
             path, layer_name, form_id=request["form_id"], newest=results.get("NEWEST") or None,
             source_url=request["source_url"], form_ids=form_ids, project=self.project)
         if layer is None:
-            self.finished.emit(False, None, f"Mapalyze: the records were saved to {path} but QGIS cannot open it.")
+            error = MapbridgeError(f"the records were saved to {path} but QGIS cannot open it", service="mapalyze",
+                                   hint="Open the file from the Browser panel to see what QGIS says")
+            self.finished.emit(Outcome(False, None, error))
             return
         count = int(results.get("RECORDS") or layer.featureCount())
-        self.finished.emit(True, layer, f"Loaded {count:,} Mapalyze records into {path}")
+        self.finished.emit(Outcome(True, layer, warnings=outcome.warnings,
+                                   summary=f"Loaded {count:,} Mapalyze records into {path}"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qgis.core import Qgis, QgsProject, QgsSettings
+from qgis.core import QgsProject, QgsSettings
 from qgis.gui import QgsDateTimeEdit, QgsFileWidget
 from qgis.PyQt.QtCore import QDateTime, Qt
 from qgis.PyQt.QtWidgets import (
@@ -26,9 +26,10 @@ from ...core.log import log
 from ...core.service_factory import client_for
 from .export_box import ExportBox
 from .loader import LoadController
-from .refresh import AutoRefresh, LayerMenuAction, RefreshController
-from ..mapalyze_tasks import JobRunner
-from ..notify import show_error, show_message, show_success
+from ..layer_actions import LayerAction
+from .refresh import ACTION_TEXT, AutoRefresh, RefreshController
+from ..background import BackgroundRunner
+from ..notify import show_error, show_message, show_outcome
 
 ALL_FORMS = "All forms"
 
@@ -45,10 +46,11 @@ class MapalyzeTab(QWidget):
         self.refresher = RefreshController(self)
         self.refresher.progress.connect(self._progress)
         self.refresher.finished.connect(self._refreshed)
-        self.forms_runner = JobRunner(self)
+        self.forms_runner = BackgroundRunner(self)
         self.last_layer_id = None
         self._build()
-        self.menu_action = LayerMenuAction(iface, self.refresh_layer, self)
+        self.menu_action = LayerAction(iface, ACTION_TEXT, "mapbridge_mapalyze_refresh_action", self.refresh_layer,
+                                       applies_to=mapalyze_layer.is_mapalyze_layer, parent=self)
         self.auto = AutoRefresh(self.refresh_all, self)
         self.auto_spin.setValue(self.auto.minutes())
         self.auto_spin.valueChanged.connect(self.auto.set_minutes)
@@ -175,16 +177,17 @@ class MapalyzeTab(QWidget):
             if not quiet:
                 show_error(self.iface, exc)
             return
-        self.forms_runner.start("Mapalyze: list forms", lambda feedback: client.forms(),
-                                lambda ok, value, _m: self._forms(ok, value, quiet), client)
+        self.forms_runner.job("Mapalyze: list forms", lambda feedback: client.forms(),
+                              lambda outcome: self._forms(outcome, quiet), client=client, hidden=quiet)
 
-    def _forms(self, ok, forms, quiet):
-        if not ok:
+    def _forms(self, outcome, quiet):
+        if not outcome.ok:
             if quiet:
-                log(f"Mapalyze: the list of forms is not available ({forms}); type a form id instead")
+                log(f"Mapalyze: the list of forms is not available ({outcome.message}); type a form id instead")
             else:
-                show_error(self.iface, forms)
+                show_error(self.iface, outcome.error)
             return
+        forms = outcome.results
         current = self.form_combo.currentText()
         self.form_combo.clear()
         self.form_combo.addItem(ALL_FORMS, "")
@@ -222,16 +225,12 @@ class MapalyzeTab(QWidget):
         if text:
             self.status.setText(text)
 
-    def _loaded(self, ok, layer, message):
+    def _loaded(self, outcome):
         self._busy(False)
-        if ok:
-            self.last_layer_id = layer.id()
-            self.menu_action.attach(layer)
-            self.status.setText(message)
-            show_success(self.iface, message)
-        else:
-            self.status.setText(message)
-            show_message(self.iface, message, _level(message))
+        if outcome.ok:
+            self.last_layer_id = outcome.results.id()
+            self.menu_action.attach(outcome.results)
+        self.status.setText(show_outcome(self.iface, outcome))
 
     # -- refresh -------------------------------------------------------------------------------
     def current_layer(self):
@@ -270,15 +269,11 @@ class MapalyzeTab(QWidget):
         if layers:
             self.refresh_layer(layers[0])
 
-    def _refreshed(self, ok, layer, message):
+    def _refreshed(self, outcome):
         self._busy(False)
-        self.status.setText(message)
-        if ok:
-            show_success(self.iface, message)
-        else:
-            show_message(self.iface, message, _level(message))
+        self.status.setText(show_outcome(self.iface, outcome))
         queue = getattr(self, "_queue", [])
-        if ok and queue:
+        if outcome.ok and queue:
             self._queue = queue[1:]
             self.refresh_layer(queue[0])
         else:
@@ -301,7 +296,3 @@ class MapalyzeTab(QWidget):
         self.forms_runner.shutdown()
         self.export_box.shutdown()
         self.menu_action.remove()
-
-
-def _level(message):
-    return Qgis.MessageLevel.Warning if message.startswith("Cancelled") else Qgis.MessageLevel.Critical

@@ -27,7 +27,7 @@ from qgis.PyQt.QtWidgets import (
 from ...api.errors import MapbridgeError
 from ...core.mapflow.aoi import save_aoi_geojson
 from ...core.mapflow.style import apply_footprint_style
-from ..algorithm_runner import run_algorithm
+from ..background import BackgroundRunner
 from .layout import wrap_layout
 from ..notify import show_error, show_message
 
@@ -59,6 +59,7 @@ class CatalogPanel(QWidget):
         super().__init__(parent)
         self.iface = iface
         self.get_aoi = get_aoi
+        self.runner = BackgroundRunner(self)
         self.run = None
         self.layer = None
         self.syncing = False
@@ -143,24 +144,21 @@ class CatalogPanel(QWidget):
         try:
             aoi = self.get_aoi()
             path = save_aoi_geojson(aoi, os.path.join(self.folder, "catalog_aoi.geojson"))
-            self.run = run_algorithm("mapbridge:mapflow_catalog", self.parameters(path),
-                                     "Mapbridge: Mapflow catalog search", self)
+            self.run = self.runner.algorithm("mapbridge:mapflow_catalog", self.parameters(path),
+                                             "Mapbridge: Mapflow catalog search", self._searched)
         except MapbridgeError as exc:
             self.status.setText(show_error(self.iface, exc))
             return
         self.search_button.setEnabled(False)
         self.status.setText("Searching…")
-        self.run.finished.connect(self._searched)
 
-    def _searched(self, ok, results, error):
+    def _searched(self, outcome):
         run, self.run = self.run, None
-        if self.closed:
-            return
         self.search_button.setEnabled(True)
-        if not ok:
-            self.status.setText(error)
-            show_error(self.iface, MapbridgeError(error or "the catalog search failed", service="mapflow"))
+        if not outcome.ok:
+            self.status.setText(show_error(self.iface, outcome.error))
             return
+        results = outcome.results
         layer = run.take_layer(results.get("OUTPUT")) if run is not None else None
         if layer is None:
             self.status.setText("The search returned no layer.")
@@ -254,8 +252,7 @@ class CatalogPanel(QWidget):
     def shutdown(self):
         """Cancel a search, disconnect from the footprints layer and remove the temporary AOI folder."""
         self.closed = True
-        if self.run is not None:
-            self.run.detach_and_cancel()
-            self.run = None
+        self.runner.shutdown()
+        self.run = None
         self._disconnect_layer()
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -19,7 +19,7 @@ from qgis.PyQt.QtWidgets import (
 from ...api.errors import MapbridgeError
 from ...core.mapflow.tracked import TrackedProcessings, auto_load_results, set_auto_load_results
 from ...core.mapflow.style import apply_default_style
-from ..algorithm_runner import run_algorithm
+from ..background import BackgroundRunner
 from .poller import ProcessingsPoller
 from .processings_model import ID_ROLE, PROGRESS_COLUMN, ProcessingsModel, ProgressDelegate
 from ..notify import show_error, show_message, show_success
@@ -33,7 +33,8 @@ class ProcessingsPanel(QgsCollapsibleGroupBox):
         self.iface = iface
         self.output_path = output_path  # (name, suffix) -> a new GeoPackage path
         self.closed = False
-        self.loading = {}  # processing id -> AlgorithmRun of mapflow_results
+        self.runner = BackgroundRunner(self)
+        self.loading = {}  # processing id -> Run of mapflow_results
         self.store = TrackedProcessings()
         self._build()
         self.poller = ProcessingsPoller(self)
@@ -105,25 +106,22 @@ class ProcessingsPanel(QgsCollapsibleGroupBox):
             return None
         try:
             params = {"PROCESSING_ID": processing_id, "OUTPUT": self.output_path(name, f"_{processing_id[:8]}")}
-            run = run_algorithm("mapbridge:mapflow_results", params, f"Mapflow results: {name}", self)
+            run = self.runner.algorithm("mapbridge:mapflow_results", params, f"Mapflow results: {name}",
+                                        lambda outcome: self._results_loaded(processing_id, name, outcome))
         except MapbridgeError as exc:
             show_error(self.iface, exc)
             return None
         self.loading[processing_id] = run
-        run.finished.connect(lambda ok, results, error: self._results_loaded(processing_id, name, ok, results, error))
         self.list_label.setText(f"Loading the results of '{name}'…")
         return run
 
-    def _results_loaded(self, processing_id, name, ok, results, error):
+    def _results_loaded(self, processing_id, name, outcome):
         self.loading.pop(processing_id, None)
-        if self.closed:
-            return
-        if not ok:
-            self.list_label.setText(error)
-            show_error(self.iface, MapbridgeError(error or "the results could not be loaded", service=None))
+        if not outcome.ok:
+            self.list_label.setText(show_error(self.iface, outcome.error))
             return
         self.list_label.setText("")
-        self.add_result_layer(results.get("OUTPUT"), name, processing_id)
+        self.add_result_layer(outcome.results.get("OUTPUT"), name, processing_id)
 
     def _processings_updated(self, project_id, rows):
         selected = self.selected_id()
@@ -181,6 +179,5 @@ class ProcessingsPanel(QgsCollapsibleGroupBox):
         """Stop polling and cancel the result-loading runs (they outlive the panel until their task ends)."""
         self.closed = True
         self.poller.shutdown()
-        runs, self.loading = list(self.loading.values()), {}
-        for run in runs:
-            run.detach_and_cancel()
+        self.runner.shutdown()
+        self.loading = {}

@@ -5,26 +5,11 @@ from __future__ import annotations
 from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, Qt
 from qgis.PyQt.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionProgressBar
 
-from ...core.mapflow.processings import messages_text, model_of, status_of
+from ...core.mapflow.processings import messages_text
 
 COLUMNS = ("Name", "Model", "Status", "Progress", "Created")
 PROGRESS_COLUMN = 3
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def row_of(processing):
-    """A table row dict from a service answer or a stored entry."""
-    status, percent = status_of(processing)
-    return {
-        "id": str(processing.get("id")),
-        "name": processing.get("name") or "",
-        "model": model_of(processing) or processing.get("model") or "",
-        "status": status,
-        "percent": percent,
-        "created": str(processing.get("created") or "")[:19].replace("T", " "),
-        "projectId": processing.get("projectId") or "",
-        "messages": processing.get("messages") or [],
-    }
 
 
 class ProcessingsModel(QAbstractTableModel):

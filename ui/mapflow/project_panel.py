@@ -7,28 +7,12 @@ from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QInputDialog, QLabel, QToolButton, QWidget
 
 from ...api.errors import MapbridgeError
-from ...core.mapflow.account import account_overview
+from ...core.mapflow.account import account_overview, create_project
 from ...core.mapflow.tracked import current_project_id, set_current_project_id
 from ...core.service_factory import client_for
-from ..mapflow_background import BackgroundCalls
+from ..background import BackgroundRunner
 from .layout import narrow, wrap_layout
 from ..notify import show_error, show_success
-
-
-def load_account(client):
-    """The account overview (worker thread); the client is closed afterwards."""
-    try:
-        return account_overview(client)
-    finally:
-        client.close()
-
-
-def create_project(client, name):
-    """POST /projects (worker thread); the client is closed afterwards."""
-    try:
-        return client.create_project(name, "Created from QGIS (Mapbridge)")
-    finally:
-        client.close()
 
 
 class ProjectPanel(QWidget):
@@ -44,7 +28,7 @@ class ProjectPanel(QWidget):
         self.account = None
         self.projects = []
         self.started = False
-        self.calls = BackgroundCalls()
+        self.runner = BackgroundRunner(self)
         self._build()
 
     def _build(self):
@@ -86,17 +70,18 @@ class ProjectPanel(QWidget):
             self._failed(exc.user_message())
             return
         self.account_label.setText("Reading the account…")
-        self.calls.call("Mapbridge: Mapflow account", lambda task: load_account(client), self._account_read)
+        self.runner.job("Mapbridge: Mapflow account", lambda feedback: account_overview(client), self._account_read,
+                        client=client)
 
     def _failed(self, message):
         self.account_label.setText(message)
         self.account_failed.emit(message)
 
-    def _account_read(self, exception, result=None):
-        if exception is not None or not result:
-            self._failed(exception.user_message() if isinstance(exception, MapbridgeError)
-                         else "The account could not be read; see the Mapbridge log.")
+    def _account_read(self, outcome):
+        if not outcome.ok:
+            self._failed(outcome.message)
             return
+        result = outcome.results
         self.account = result["account"]
         self.account_label.setText(f"{self.account.balance_text()} · {self.account.limit_text()}")
         self.account_loaded.emit(self.account, list(result["models"]))
@@ -128,18 +113,18 @@ class ProjectPanel(QWidget):
         except MapbridgeError as exc:
             show_error(self.iface, exc)
             return
-        self.calls.call("Mapbridge: new Mapflow project",
-                        lambda task: create_project(client, name.strip()),
-                        self._project_created)
+        self.runner.job("Mapbridge: new Mapflow project", lambda feedback: create_project(client, name.strip()),
+                        self._project_created, client=client)
 
-    def _project_created(self, exception, result=None):
-        if exception is not None or not isinstance(result, dict) or not result.get("id"):
-            show_error(self.iface, exception or MapbridgeError("the project was not created", service="mapflow"))
+    def _project_created(self, outcome):
+        if not outcome.ok:
+            show_error(self.iface, outcome.error)
             return
+        result = outcome.results
         set_current_project_id(result["id"])
         show_success(self.iface, f"Mapflow project '{result.get('name', '')}' created.")
         self.refresh()
 
     def shutdown(self):
         """Cancel the background calls (their answers are dropped)."""
-        self.calls.shutdown()
+        self.runner.shutdown()

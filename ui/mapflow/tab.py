@@ -10,7 +10,7 @@ from datetime import datetime
 
 from qgis.core import QgsApplication, QgsSettings
 from qgis.gui import QgsCollapsibleGroupBox, QgsFileWidget
-from qgis.PyQt.QtCore import QStandardPaths, Qt, QTimer
+from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -28,35 +28,20 @@ from qgis.PyQt.QtWidgets import (
 
 from ...api.errors import MapbridgeError
 from ...core import settings_keys
-from ...core.mapflow.account import (
-    DEFAULT_MODEL,
-    DEFAULT_PROVIDER,
-    DEFAULT_ZOOM,
-    FALLBACK_MODELS,
-    FALLBACK_PROVIDERS,
-    confirmation_text,
-    preflight,
-)
+from ...core.mapflow import start as start_sequence
+from ...core.mapflow.account import DEFAULT_MODEL, DEFAULT_PROVIDER, DEFAULT_ZOOM, FALLBACK_MODELS, FALLBACK_PROVIDERS
 from ...core.mapflow.aoi import save_aoi_geojson
-from ...core.mapflow.processings import processing_body
+from ...core.mapflow.polling import DONE
 from ...core.mapflow.tracked import TrackedProcessings, current_project_id
+from ...core.output_folders import default_output_folder
 from ...core.service_factory import client_for
-from ..algorithm_runner import run_algorithm
+from ..background import BackgroundRunner
 from .aoi_panel import AoiPanel
-from ..mapflow_background import BackgroundCalls
 from .catalog_panel import CatalogPanel
 from .list_panel import ProcessingsPanel
-from .poller import DONE
 from .project_panel import ProjectPanel
 from .layout import narrow, wrap_layout
 from ..notify import show_error
-
-
-def default_output_folder():
-    """Where results are written unless the user picks another folder."""
-    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) \
-        or tempfile.gettempdir()
-    return os.path.join(documents, "Mapbridge", "Mapflow")
 
 
 def safe_name(text):
@@ -76,7 +61,7 @@ class MapflowTab(QWidget):
         self.process_runs = []
         self.image = ("", "")  # catalog image id and its provider
         self.store = TrackedProcessings()
-        self.calls = BackgroundCalls()
+        self.runner = BackgroundRunner(self)
         # AOI files handed to mapflow_process (inputs only: no project layer uses them); removed in shutdown().
         self.work_folder = tempfile.mkdtemp(prefix="mapbridge-mapflow-aoi-")
         # Replaced in tests; the dock asks before anything is spent.
@@ -167,7 +152,7 @@ class MapflowTab(QWidget):
         self.folder_widget = QgsFileWidget(box)
         self.folder_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.folder_widget.setFilePath(QgsSettings().value(settings_keys.MAPFLOW_OUTPUT_FOLDER, "", type=str)
-                                       or default_output_folder())
+                                       or default_output_folder("mapflow"))
         form.addRow("Results folder", self.folder_widget)
         self.start_button = QPushButton("Start processing…", box)
         self.start_button.setObjectName("mapflow_start")
@@ -219,16 +204,15 @@ class MapflowTab(QWidget):
         self.image_label.setText(image_id or "none (the provider's imagery)")
         self.image_clear.setEnabled(bool(image_id))
 
-    def settings(self):
-        """The processing choices of the form."""
-        model = self.model_combo.currentText().strip() or DEFAULT_MODEL
-        name = self.name_edit.text().strip() or f"{model.split(' ', 1)[-1]} {datetime.now():%Y-%m-%d %H:%M}"
-        return {"name": name, "model": model, "provider": self.provider_combo.currentText().strip() or DEFAULT_PROVIDER,
-                "zoom": self.zoom_spin.value(), "project_id": self.project_id(), "image_id": self.image[0],
-                "image_provider": self.image[1]}
+    def choice(self):
+        """The processing choices of the form (a catalog image brings its own provider)."""
+        return start_sequence.Choice(
+            name=self.name_edit.text(), model=self.model_combo.currentText(),
+            provider=self.image[1] or self.provider_combo.currentText(), zoom=self.zoom_spin.value(),
+            project_id=self.project_id(), image_id=self.image[0])
 
     def start(self):
-        """Validate the AOI, price it in the background, ask, then run mapbridge:mapflow_process."""
+        """Plan in the background (the same start sequence as the algorithm), ask, then run mapflow_process."""
         try:
             aoi = self.aoi_panel.current_aoi()
             client = client_for("mapflow")
@@ -236,32 +220,23 @@ class MapflowTab(QWidget):
         except MapbridgeError as exc:
             self.run_label.setText(show_error(self.iface, exc))
             return
-        choice = self.settings()
-        body = processing_body(choice["name"], choice["model"], aoi.geojson(), project_id=choice["project_id"],
-                               provider=choice["image_provider"] or choice["provider"], zoom=choice["zoom"],
-                               image_id=choice["image_id"] or None)
+        choice = self.choice()
         self.start_button.setEnabled(False)
         self.run_label.setText("Checking the area, limits and cost…")
-        def check(task):
-            try:
-                return preflight(client, aoi, body)
-            finally:
-                client.close()
+        self.runner.job("Mapbridge: Mapflow cost", lambda feedback: start_sequence.plan(client, aoi, choice),
+                        self._planned, client=client)
 
-        self.calls.call("Mapbridge: Mapflow cost", check,
-                        lambda exc, res=None: self._preflighted(exc, res, aoi, choice))
-
-    def _preflighted(self, exception, result, aoi, choice):
+    def _planned(self, outcome):
         self.start_button.setEnabled(True)
-        if exception is not None or not result:
-            self.run_label.setText(show_error(self.iface, exception or MapbridgeError("the check failed")))
+        if not outcome.ok:
+            self.run_label.setText(show_error(self.iface, outcome.error))
             return
-        self.account = result["account"] or self.account
-        text = confirmation_text(aoi, choice, result)
-        if not self.confirm(text):
+        planned = outcome.results
+        self.account = planned.account if planned.account.billing_type else self.account
+        if not self.confirm(planned.confirmation_text()):
             self.run_label.setText("Not started.")
             return
-        self.launch(aoi, choice)
+        self.launch(planned.aoi, planned.choice)
 
     def _ask(self, text):
         answer = QMessageBox.question(self, "Start a Mapflow processing", text,
@@ -271,7 +246,7 @@ class MapflowTab(QWidget):
 
     def output_path(self, name, suffix=""):
         """A new GeoPackage path in the results folder."""
-        folder = self.folder_widget.filePath() or default_output_folder()
+        folder = self.folder_widget.filePath() or default_output_folder("mapflow")
         try:
             os.makedirs(folder, exist_ok=True)
         except OSError as exc:
@@ -282,45 +257,36 @@ class MapflowTab(QWidget):
 
     def launch(self, aoi, choice):
         """Run mapbridge:mapflow_process in the background (the same algorithm as the toolbox)."""
+        name = choice.name
         try:
             aoi_path = save_aoi_geojson(aoi, os.path.join(self.work_folder,
                                                           f"aoi_{datetime.now():%H%M%S%f}.geojson"))
-            params = {"AOI": aoi_path, "NAME": choice["name"], "MODEL": choice["model"],
-                      "PROJECT_ID": choice["project_id"], "PROVIDER": choice["image_provider"] or choice["provider"],
-                      "ZOOM": choice["zoom"], "IMAGE_ID": choice["image_id"],
-                      "OUTPUT": self.output_path(choice["name"])}
-            run = run_algorithm("mapbridge:mapflow_process", params, f"Mapflow: {choice['name']}", self)
+            params = {"AOI": aoi_path, "NAME": name, "MODEL": choice.model, "PROJECT_ID": choice.project_id,
+                      "PROVIDER": choice.provider, "ZOOM": choice.zoom, "IMAGE_ID": choice.image_id,
+                      "OUTPUT": self.output_path(name)}
+            run = self.runner.algorithm(
+                "mapbridge:mapflow_process", params, f"Mapflow: {name}",
+                lambda outcome: self._run_finished(name, aoi_path, outcome),
+                on_progress=lambda percent, line: self.run_label.setText(f"'{name}': {percent:.0f}% — {line}"))
         except MapbridgeError as exc:
             self.run_label.setText(show_error(self.iface, exc))
             return None
-        run.mapflow_name = choice["name"]
-        run.aoi_path = aoi_path
         self.process_runs.append(run)
-        run.progress.connect(lambda percent, line, r=run: self._run_progress(r, percent, line))
-        run.finished.connect(lambda ok, results, error, r=run: self._run_finished(r, ok, results, error))
-        self.run_label.setText(f"Starting '{choice['name']}'…")
+        self.run_label.setText(f"Starting '{name}'…")
         self.list_panel.hurry()
         return run
 
-    def _run_progress(self, run, percent, line):
-        if not self.closed:
-            self.run_label.setText(f"'{run.mapflow_name}': {percent:.0f}% — {line}")
-
-    def _run_finished(self, run, ok, results, error):
-        if run in self.process_runs:
-            self.process_runs.remove(run)
-        if self.closed:
-            return
+    def _run_finished(self, name, aoi_path, outcome):
+        self.process_runs = [run for run in self.process_runs if run.busy]
         with contextlib.suppress(OSError):  # already gone: the folder is removed in shutdown() anyway
-            os.remove(run.aoi_path)
-        if not ok:
-            self.run_label.setText(error)
-            show_error(self.iface, MapbridgeError(error or "the processing failed", service=None))
+            os.remove(aoi_path)
+        if not outcome.ok:
+            self.run_label.setText(show_error(self.iface, outcome.error))
             self.list_panel.hurry()
             return
-        processing_id = results.get("PROCESSING_ID", "")
-        self.list_panel.add_result_layer(results.get("OUTPUT"), run.mapflow_name, processing_id)
-        self.run_label.setText(f"'{run.mapflow_name}' finished: {results.get('FEATURE_COUNT', 0)} features.")
+        results = outcome.results
+        self.list_panel.add_result_layer(results.get("OUTPUT"), name, results.get("PROCESSING_ID", ""))
+        self.run_label.setText(f"'{name}' finished: {results.get('FEATURE_COUNT', 0)} features.")
         self.list_panel.hurry()
 
     # -- upload ------------------------------------------------------------------------------------
@@ -338,12 +304,10 @@ class MapflowTab(QWidget):
     def shutdown(self):
         """Stop timers, cancel tasks and runs, unset the map tool, remove rubber bands and temporary files."""
         self.closed = True
-        self.calls.shutdown()
+        self.runner.shutdown()
         self.project_panel.shutdown()
         self.list_panel.shutdown()
         self.aoi_panel.shutdown()
         self.catalog_panel.shutdown()
-        for run in self.process_runs:
-            run.detach_and_cancel()  # the processing keeps running on Mapflow; the dock tracks it next time
-        self.process_runs = []
+        self.process_runs = []  # detached by the runner: processings keep running on Mapflow, tracked next time
         shutil.rmtree(self.work_folder, ignore_errors=True)

@@ -1,1 +1,1 @@
-"""The Push tab: tab holds targets (remote_lists) and field_list; layer_action opens it on a layer."""
+"""The Push tab: tab holds targets (remote_lists) and field_list; its "Push to…" layer entry opens it on a layer."""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsApplication, QgsTask
-
 from ...api.errors import ConfigurationError, MapbridgeError
 from ...core.log import log_exception
 from ...core.service_factory import client_for
+from ..background import BackgroundRunner
 
 
 def _label(item, id_key="id"):
@@ -29,13 +28,13 @@ class RemoteList:
         self.fetch = fetch
         self.status_label = status_label
         self.remembered = remembered
-        self.task = None
+        self.runner = BackgroundRunner()
+        self.run = None
         self.loaded = False
-        self.closed = False
 
     def load(self):
         """Start loading (main thread: the client reads settings and the auth DB here)."""
-        if self.task is not None:
+        if self.run is not None:
             return
         try:
             client = client_for(self.service, timeout=(5.0, 20.0))
@@ -47,17 +46,15 @@ class RemoteList:
             self._status(log_exception(exc))
             return
         self._status("Loading…")
-        self.task = QgsTask.fromFunction(f"Mapbridge: list {self.service} items",
-                                         lambda task: self.fetch(client), on_finished=self._loaded)
-        QgsApplication.taskManager().addTask(self.task)
+        self.run = self.runner.job(f"Mapbridge: list {self.service} items", lambda feedback: self.fetch(client),
+                                   self._loaded, client=client, hidden=True)
 
-    def _loaded(self, exception, result=None):
-        self.task = None
-        if self.closed:
+    def _loaded(self, outcome):
+        self.run = None
+        if not outcome.ok:
+            self._status(outcome.message)
             return
-        if exception is not None:
-            self._status(log_exception(exception))
-            return
+        result = outcome.results
         current = self.current_id() or self.remembered
         self.combo.clear()
         for item in result or []:
@@ -88,10 +85,8 @@ class RemoteList:
 
     def cancel(self):
         """Stop a running load and ignore its answer."""
-        self.closed = True
-        if self.task is not None:
-            self.task.cancel()
-            self.task = None
+        self.runner.shutdown()
+        self.run = None
 
     def _status(self, text):
         if self.status_label is not None:

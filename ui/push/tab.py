@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from qgis.core import (
     Qgis,
     QgsProcessingFeatureSourceDefinition,
@@ -33,14 +31,13 @@ from ...core.push.items import describe_counts
 from ...core.push.preview import preview
 from ...core.push.report import report_counts
 from ...core.qgis_compat import layer_filter
-from ..algorithm_runner import run_algorithm
+from ..background import BackgroundRunner
+from ..layer_actions import LayerAction
 from ..notify import show_error, show_message, show_success
 from .field_list import FieldChecklist
-from .layer_action import PushLayerAction
 from .targets import MapalyzeTarget, MapiryTarget, MapsembleTarget
 
 PREVIEW_DELAY_MS = 300
-CREATED_MAP = re.compile(r"created the map '.*' \(id ([^)\s]+)\)")
 
 
 class PushTab(QWidget):
@@ -49,12 +46,15 @@ class PushTab(QWidget):
     def __init__(self, iface, parent=None):
         super().__init__(parent)
         self.iface = iface
+        self.runner = BackgroundRunner(self)
         self.run = None
         self.report_path = None
         self.watched_layer = None
         self.closed = False
         self._build()
-        self.layer_action = PushLayerAction(iface, self.open_for_layer, self)
+        self.layer_action = LayerAction(
+            iface, "Push to…", "MapbridgePushToAction", self.open_for_layer, parent=self,
+            tooltip="Send this layer's (selected) features to Mapiry, Mapsemble or Mapalyze")
         self._layer_changed(self.layer_combo.currentLayer())
 
     # -- building ------------------------------------------------------------------------------
@@ -247,15 +247,14 @@ class PushTab(QWidget):
         try:
             params = self.parameters()
             layer = self.layer_combo.currentLayer()
-            self.run = run_algorithm(target.algorithm, params,
-                                     f"Mapbridge: push {layer.name()} to {service_title(target.service)}", self)
+            self.run = self.runner.algorithm(
+                target.algorithm, params, f"Mapbridge: push {layer.name()} to {service_title(target.service)}",
+                self._finished, on_progress=self._progress)
         except MapbridgeError as exc:
             self.status_label.setText(show_error(self.iface, exc))
             return
         self.run_service = target.service
         self.run_layer_name = layer.name()
-        self.run.progress.connect(self._progress)
-        self.run.finished.connect(self._finished)
         self.push_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setValue(0)
@@ -274,14 +273,15 @@ class PushTab(QWidget):
         if line:
             self.status_label.setText(line)
 
-    def _finished(self, ok, results, error):
+    def _finished(self, outcome):
         if self.closed:
             return
-        run, self.run = self.run, None
+        self.run = None
+        ok, results = outcome.ok, outcome.results or {}
         self.push_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         title = service_title(self.run_service)
-        map_id = results.get("MAP_ID") or _created_map_id(run.feedback.lines if run is not None else [])
+        map_id = results.get("MAP_ID") or outcome.partial.get("MAP_ID")
         if map_id and self.run_service == "mapiry":
             self.targets[0].use_map(map_id)
         report = self._add_report()
@@ -289,16 +289,14 @@ class PushTab(QWidget):
         tally = results if ok else (report_counts(report) if report is not None else None)
         if tally is None:
             self.progress.setValue(0)
-            message = error or "The push failed; see the Mapbridge log."
-            self.status_label.setText(message)
-            show_message(self.iface, message, Qgis.MessageLevel.Critical)
+            self.status_label.setText(show_error(self.iface, outcome.error))
             return
         summary = f"{title}: {describe_counts(tally)}"
         if map_id and self.run_service == "mapiry":
             summary += f" (map {map_id})"
         if not ok:
-            summary = f"Push stopped ({error or 'cancelled'}). {summary}"
-        warnings = run.feedback.errors if ok and run is not None else []
+            summary = f"Push stopped ({outcome.message}). {summary}"
+        warnings = outcome.warnings if ok else []
         if report is not None:
             summary += ". The report layer lists every feature."
         else:
@@ -327,10 +325,9 @@ class PushTab(QWidget):
         """Cancel a running push, stop timers and loads, remove the context-menu entry."""
         self.closed = True
         self.preview_timer.stop()
-        if self.run is not None:
-            # The run outlives this tab until its task ends; it no longer calls back into the tab.
-            self.run.detach_and_cancel()
-            self.run = None
+        # A running push outlives this tab until its task ends; it no longer calls back into the tab.
+        self.runner.shutdown()
+        self.run = None
         for target in self.targets:
             target.shutdown()
         self.layer_action.remove()
@@ -354,10 +351,3 @@ def _guess_name_field(layer):
             return field.name()
     return ""
 
-
-def _created_map_id(lines):
-    for line in reversed(lines):
-        match = CREATED_MAP.search(line)
-        if match:
-            return match.group(1)
-    return None

@@ -1,0 +1,48 @@
+"""What a background job tells whoever runs it, besides progress and log lines: its typed error and partial results.
+
+Jobs and algorithms only ever get a QgsFeedback; `record_error` / `record_partial` reach a JobFeedback when the
+dock runs them (ui/background.py) and do nothing in the toolbox or qgis_process, where the log says it all.
+"""
+
+from __future__ import annotations
+
+from qgis.core import QgsProcessingFeedback
+
+
+class JobFeedback(QgsProcessingFeedback):
+    """A Processing feedback that keeps the last log line, warnings, the typed error and partial results."""
+
+    def __init__(self):
+        super().__init__()
+        self.last_line = ""
+        self.warnings = []
+        self.fatal = ""         # the text of the error the run ended with, as Processing reported it
+        self.error = None       # the MapbridgeError the job ended with (set by record_error)
+        self.partial = {}       # results that exist even if the job fails later (e.g. a created map's id)
+
+    def pushInfo(self, info):  # noqa: N802 - QGIS API name
+        self.last_line = info
+        super().pushInfo(info)
+
+    def pushWarning(self, warning):  # noqa: N802 - QGIS API name
+        self.warnings.append(warning)
+        super().pushWarning(warning)
+
+    def reportError(self, error, fatalError=False):  # noqa: N802, N803 - QGIS API name
+        if fatalError:
+            self.fatal = error
+        else:
+            self.warnings.append(error)
+        super().reportError(error, fatalError)
+
+
+def record_error(feedback, error):
+    """Hand the job's MapbridgeError to the dock (a no-op for any other feedback)."""
+    if isinstance(feedback, JobFeedback):
+        feedback.error = error
+
+
+def record_partial(feedback, key, value):
+    """Note a result that already exists whatever happens next (a no-op for any other feedback)."""
+    if isinstance(feedback, JobFeedback):
+        feedback.partial[key] = value
