@@ -1,26 +1,34 @@
-"""The plugin object QGIS loads: toolbar action, dock, Processing provider, and their removal."""
+"""The plugin object QGIS loads: toolbar action, layer context-menu entries, Processing provider, and the dock.
+
+Start-up stays light: only the action, the menu entries and the provider (whose algorithms import their jobs
+when they run) are made when QGIS starts. The dock and its tabs are built the first time they are needed.
+"""
 
 from __future__ import annotations
 
 import os
 
-from qgis.core import QgsApplication
-from qgis.PyQt.QtCore import Qt
+from qgis.core import QgsApplication, QgsSettings
+from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
 PLUGIN_DIR = os.path.dirname(__file__)
 ICON_PATH = os.path.join(PLUGIN_DIR, "icons", "mapbridge.svg")
 MENU = "&Mapbridge"
+REFRESH_TEXT = "Refresh from Mapalyze"
+PUSH_TEXT = "Push to…"
 
 
 class MapbridgePlugin:
-    """Adds the Mapbridge dock and Processing provider to QGIS and removes them on unload."""
+    """Adds the Mapbridge entry points to QGIS and removes them on unload."""
 
     def __init__(self, iface):
         self.iface = iface
         self.provider = None
         self.action = None
+        self.push_action = None       # "Push to…" on vector layers
+        self.refresh_action = None    # "Refresh from Mapalyze" on Mapalyze layers
         self.dock = None
 
     def initProcessing(self):  # noqa: N802 - QGIS API name
@@ -28,29 +36,67 @@ class MapbridgePlugin:
         from .processing.provider import MapbridgeProvider
 
         if self.provider is None:
-            self.provider = MapbridgeProvider()
-            QgsApplication.processingRegistry().addProvider(self.provider)
+            provider = MapbridgeProvider()
+            # Refused (and deleted by QGIS) when a provider with this id is registered already, e.g. by a copy
+            # of the plugin loaded from elsewhere: then this one has nothing to remove on unload.
+            if QgsApplication.processingRegistry().addProvider(provider):
+                self.provider = provider
 
     def initGui(self):  # noqa: N802 - QGIS API name
-        """Create the toolbar button, menu entry and dock."""
-        from .ui.dock import MapbridgeDock
+        """Create the toolbar button, the menu entry and the layer context-menu entries."""
+        from .core import settings_keys
+        from .core.mapalyze.layer import is_mapalyze_layer
+        from .ui.layer_actions import LayerAction
 
         self.initProcessing()
-        self.dock = MapbridgeDock(self.iface, self.iface.mainWindow())
-        self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        self.dock.hide()
-
         self.action = QAction(QIcon(ICON_PATH), "Mapbridge", self.iface.mainWindow())
         self.action.setObjectName("MapbridgeAction")
         self.action.setCheckable(True)
         self.action.setToolTip("Show or hide the Mapbridge panel")
-        self.action.toggled.connect(self.dock.setVisible)
-        self.dock.visibilityChanged.connect(self.action.setChecked)
+        self.action.toggled.connect(self._toggle_dock)
         self.iface.addToolBarIcon(self.action)
         self.iface.addPluginToMenu(MENU, self.action)
+        self.push_action = LayerAction(
+            self.iface, PUSH_TEXT, "MapbridgePushToAction", lambda layer: self.show_dock("Push").open_for_layer(layer),
+            tooltip="Send this layer's (selected) features to Mapiry, Mapsemble or Mapalyze")
+        self.refresh_action = LayerAction(
+            self.iface, REFRESH_TEXT, "mapbridge_mapalyze_refresh_action",
+            lambda layer: self.ensure_dock().mapalyze_tab.refresh_layer(layer), applies_to=is_mapalyze_layer)
+        if QgsSettings().value(settings_keys.MAPALYZE_AUTO_REFRESH_MINUTES, 0, type=int):
+            # Auto-refresh lives in the dock: build it once QGIS has started, still hidden.
+            QTimer.singleShot(0, self.ensure_dock)
+
+    def ensure_dock(self):
+        """The dock, built (hidden) on first use."""
+        if self.dock is None:
+            from .ui.dock import MapbridgeDock
+
+            self.dock = MapbridgeDock(self.iface, self.iface.mainWindow())
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+            self.dock.hide()
+            self.dock.visibilityChanged.connect(self._dock_visibility_changed)
+        return self.dock
+
+    def show_dock(self, tab_name):
+        """Show the dock on a tab; returns that tab's widget."""
+        return self.ensure_dock().show_tab(tab_name)
+
+    def _toggle_dock(self, checked):
+        if checked:
+            self.ensure_dock().show()
+        elif self.dock is not None:
+            self.dock.hide()
+
+    def _dock_visibility_changed(self, visible):
+        if self.action is not None and self.action.isChecked() != visible:
+            self.action.setChecked(visible)
 
     def unload(self):
         """Undo everything initGui and initProcessing did."""
+        for layer_action in (self.push_action, self.refresh_action):
+            if layer_action is not None:
+                layer_action.remove()
+        self.push_action = self.refresh_action = None
         if self.action is not None:
             self.iface.removePluginMenu(MENU, self.action)
             self.iface.removeToolBarIcon(self.action)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+from qgis.PyQt.QtCore import QDateTime, QTime
+
 _ISO_RE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
     r"(Z|z|[+-]\d{2}(?::?\d{2})?)?")
@@ -49,3 +51,25 @@ def epoch_seconds(text):
 def iso_utc(epoch):
     """Epoch seconds as ISO 8601 UTC with Z."""
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def date_to_iso_utc(value, end_of_day=False):
+    """ISO 8601 UTC text of a QDateTime/QDate/str (a bare date means its start, or its end for DATE_TO)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) == 10:
+            return text + ("T23:59:59Z" if end_of_day else "T00:00:00Z")
+        return text
+    if hasattr(value, "isValid") and not value.isValid():
+        return None
+    if not isinstance(value, QDateTime):
+        value = QDateTime(value, QTime(0, 0))  # a QDate (Qt6 has no QDateTime(QDate))
+        if end_of_day:
+            value = value.addSecs(86399)
+    else:
+        if end_of_day and value.time().hour() == 0 and value.time().minute() == 0 and value.time().second() == 0:
+            value = value.addSecs(86399)
+        value = value.toUTC()       # the same instant, whatever zone the date-time was given in
+    return value.toString("yyyy-MM-ddTHH:mm:ss") + "Z"

@@ -7,7 +7,6 @@ from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
 from ..api.errors import MapbridgeError, service_title
 from ..core.feedback import record_error
 from ..core.log import log_exception
-from ..core.service_factory import client_for
 
 
 class MapbridgeAlgorithm(QgsProcessingAlgorithm):
@@ -42,6 +41,8 @@ class MapbridgeAlgorithm(QgsProcessingAlgorithm):
 
     def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         """Build the service clients here: this runs on the main thread (auth DB, QgsSettings, proxy)."""
+        from ..core.service_factory import client_for   # HTTP stack loaded when a job runs, not at QGIS start
+
         try:
             self.clients = {service: client_for(service) for service in self.services}
             for client in self.clients.values():

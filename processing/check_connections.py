@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from qgis.core import QgsProcessingOutputNumber, QgsProcessingOutputString
 
-from ..api.config import SERVICES
 from ..api.errors import MapbridgeError, service_title
-from ..core.service_factory import client_for
 from .base import MapbridgeAlgorithm
 
 
@@ -31,6 +29,9 @@ class CheckConnectionsAlgorithm(MapbridgeAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.CONNECTED, "Services connected"))
 
     def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+        from ..api.config import SERVICES
+        from ..core.service_factory import client_for
+
         self.clients, self.errors = {}, {}
         for service in SERVICES:
             try:
@@ -40,6 +41,8 @@ class CheckConnectionsAlgorithm(MapbridgeAlgorithm):
         return True
 
     def run_job(self, parameters, context, feedback):
+        from ..api.config import SERVICES
+
         lines, connected = [], 0
         for i, service in enumerate(SERVICES):
             if feedback.isCanceled():

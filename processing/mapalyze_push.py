@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from qgis.core import QgsProcessingParameterString
 
-from ..core.push.mapalyze import MapalyzePush
-from ..core.push.payloads import MapalyzePayloads
 from ..core.qgis_compat import field_names_parameter
 from .push_base import PushAlgorithm, field_parameter
 
@@ -40,6 +38,9 @@ class MapalyzePushAlgorithm(PushAlgorithm):
         self.add_output()
 
     def build(self, parameters, context, feedback, source):
+        from ..core.push.payloads import MapalyzePayloads
+        from ..core.push.mapalyze import MapalyzePush
+
         payloads = MapalyzePayloads(
             source.fields(), source.sourceCrs(), context.transformContext(),
             field_names=field_names_parameter(self, parameters, self.FIELDS, context),

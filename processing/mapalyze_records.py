@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 
 from qgis.core import (
     QgsField,
@@ -17,8 +15,7 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from ..core.mapalyze import layer as mapalyze_layer, load as mapalyze_load
-from ..core.mapalyze import field_kinds as mt
+from ..core.mapalyze import layer as mapalyze_layer
 from ..core.qgis_compat import FIELD_STRING, FIELD_STRING_LIST, make_field, source_type
 from .base import MapbridgeAlgorithm
 from .outputs import copy_into_sink, load_on_completion, plain_file_destination, when_loaded
@@ -64,6 +61,10 @@ class MapalyzeRecordsAlgorithm(MapbridgeAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.FORM_IDS, "Form ids found (JSON list)"))
 
     def run_job(self, parameters, context, feedback):
+        import json
+
+        from ..core.mapalyze import load as mapalyze_load
+
         form_id = (self.parameterAsString(parameters, self.FORM_ID, context) or "").strip() or None
         since = mapalyze_load.validate_since(self.parameterAsString(parameters, self.SINCE, context))
         client = self.clients["mapalyze"]
@@ -92,6 +93,11 @@ class MapalyzeRecordsAlgorithm(MapbridgeAlgorithm):
         """Other outputs (memory, other formats): load into a temporary GeoPackage, then copy into the sink.
 
         Returns (sink id, LoadResult). String lists become real StringList fields where the format has them."""
+        import tempfile
+
+        from ..core.mapalyze import field_kinds as mt
+        from ..core.mapalyze import load as mapalyze_load
+
         folder = QgsProcessingUtils.tempFolder() if hasattr(QgsProcessingUtils, "tempFolder") else tempfile.gettempdir()
         temp = os.path.join(folder, f"mapalyze_{os.getpid()}_{id(self)}.gpkg")
         result = mapalyze_load.load_records(client, temp, "records", form_id=form_id, since=since, feedback=feedback)

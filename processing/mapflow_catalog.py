@@ -11,11 +11,7 @@ from qgis.core import (
 )
 
 from ..api.errors import CancelledError, MapbridgeError
-from ..core.mapflow.aoi import ellipsoidal_area_m2, polygon_parts, wgs84
-from ..core.mapflow.catalog import FOOTPRINT_WKB, date_to_iso_utc, footprint_features, footprint_fields, search_catalog
-from ..core.mapflow.style import apply_footprint_style
 from ..core.qgis_compat import datetime_type, fast_insert_flag, number_type, source_type
-from ..core.mapflow.start import read_account_leniently
 from .mapflow_common import MapflowAlgorithm, optional_value, read_aoi
 from .outputs import when_loaded
 
@@ -67,6 +63,8 @@ class MapflowCatalogAlgorithm(MapflowAlgorithm):
         return self.parameterAsDouble(parameters, name, context)
 
     def _date(self, parameters, name, context, end_of_day):
+        from ..core.timestamps import date_to_iso_utc
+
         value = optional_value(parameters, name)
         if value is None:
             return None
@@ -75,6 +73,11 @@ class MapflowCatalogAlgorithm(MapflowAlgorithm):
         return date_to_iso_utc(self.parameterAsDateTime(parameters, name, context), end_of_day)
 
     def run_job(self, parameters, context, feedback):
+        from ..core.mapflow.aoi import wgs84
+        from ..core.mapflow.catalog import FOOTPRINT_WKB, footprint_features, footprint_fields, search_catalog
+        from ..core.mapflow.start import read_account_leniently
+        from ..core.mapflow.style import apply_footprint_style
+
         client = self.clients["mapflow"]
         aoi = read_aoi(self, parameters, self.AOI, context, feedback)
         filters = {
@@ -112,4 +115,6 @@ class MapflowCatalogAlgorithm(MapflowAlgorithm):
 
     @staticmethod
     def _part_areas(aoi, context):
+        from ..core.mapflow.aoi import ellipsoidal_area_m2, polygon_parts
+
         return [ellipsoidal_area_m2(part, context.transformContext()) for part in polygon_parts(aoi.geometry)]

@@ -7,13 +7,9 @@ import os
 from qgis.core import QgsFeatureRequest, QgsProperty
 
 from ..api.errors import MapbridgeError
-from ..core.mapflow.aoi import aoi_from_source
-from ..core.mapflow.result import ResultFile, driver_for, stage_result, translate
-from ..core.mapflow.tracked import RUNS, persist_runs
-from ..core.mapflow.style import apply_default_style
 from ..core.qgis_compat import property_type, skip_validity_checks_flag
 from .base import MapbridgeAlgorithm
-from .outputs import copy_into_sink, load_on_completion, plain_file_destination, when_loaded
+from .outputs import copy_into_sink, driver_for, load_on_completion, plain_file_destination, when_loaded
 
 GROUP_ID = "mapflow"
 GROUP_NAME = "Mapflow"
@@ -24,6 +20,8 @@ def read_aoi(algorithm, parameters, name, context, feedback):
     source = algorithm.parameterAsSource(parameters, name, context)
     if source is None:
         raise MapbridgeError("the AOI layer could not be read", service="mapflow", hint="Choose a polygon layer")
+    from ..core.mapflow.aoi import aoi_from_source
+
     # Invalid polygons are read as they are and repaired here: the Processing "stop on invalid geometry"
     # setting would abort inside the feature iterator instead.
     features = source.getFeatures(QgsFeatureRequest(), skip_validity_checks_flag())
@@ -46,6 +44,9 @@ def optional_value(parameters, name):
 def write_result_output(algorithm, parameters, name, context, feedback, geojson_path, layer_name,
                         progress_range=(0.0, 100.0)):
     """Write a downloaded GeoJSON result to the sink parameter `name`; returns (destination, feature count)."""
+    from ..core.mapflow.result import ResultFile, stage_result, translate
+    from ..core.mapflow.style import apply_default_style
+
     result = ResultFile(geojson_path)
     try:
         count = result.count
@@ -83,10 +84,14 @@ class MapflowAlgorithm(MapbridgeAlgorithm):
 
     def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         """Main thread: make sure what the run notes in RUNS can be saved from the main thread."""
+        from ..core.mapflow.tracked import RUNS
+
         RUNS.attach()
         return super().prepareAlgorithm(parameters, context, feedback)
 
     def postProcessAlgorithm(self, context, feedback):  # noqa: N802 - QGIS API name
         """Main thread after a successful run: save what the run did to the tracked processings."""
+        from ..core.mapflow.tracked import persist_runs
+
         persist_runs()
         return super().postProcessAlgorithm(context, feedback)

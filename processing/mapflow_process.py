@@ -12,12 +12,7 @@ from qgis.core import (
 )
 
 from ..api.errors import CancelledError
-from ..core.mapflow import start as start_sequence
-from ..core.mapflow.account import DEFAULT_MODEL, DEFAULT_PROVIDER, DEFAULT_ZOOM
-from ..core.mapflow.polling import Backoff, wait_for_processing
-from ..core.mapflow.processings import ID_MARKER, status_of
-from ..core.mapflow.result import ResultDownload, download_result
-from ..core.mapflow.tracked import RUNS
+from ..core.mapflow.choices import DEFAULT_MODEL, DEFAULT_PROVIDER, DEFAULT_ZOOM
 from ..core.qgis_compat import advanced, number_type, source_type
 from .mapflow_common import MapflowAlgorithm, optional_value, read_aoi, write_result_output
 
@@ -89,6 +84,12 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.FEATURE_COUNT, "Features in the result"))
 
     def run_job(self, parameters, context, feedback):
+        from ..core.mapflow import start as start_sequence
+        from ..core.mapflow.polling import Backoff, wait_for_processing
+        from ..core.mapflow.processings import ID_MARKER, status_of
+        from ..core.mapflow.result import ResultDownload, download_result
+        from ..core.mapflow.tracked import RUNS
+
         client = self.clients["mapflow"]
         aoi = read_aoi(self, parameters, self.AOI, context, feedback)
         zoom = self.parameterAsInt(parameters, self.ZOOM, context) if optional_value(parameters, self.ZOOM) \
@@ -117,7 +118,8 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
                   created=answer.get("created") or "", loaded=False)
         written = {}
         try:
-            final = wait_for_processing(client, processing_id, feedback, backoff=self._backoff(),
+            final = wait_for_processing(client, processing_id, feedback,
+                                        backoff=Backoff(initial=self.poll_initial, maximum=self.poll_maximum),
                                         on_status=lambda a: self._on_status(processing_id, a))
             RUNS.lease(processing_id, WRITE_LEASE)
             with ResultDownload(processing_id) as download:
@@ -135,9 +137,9 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
 
     @staticmethod
     def _on_status(processing_id, answer):
+        from ..core.mapflow.processings import status_of
+        from ..core.mapflow.tracked import RUNS
+
         status, percent = status_of(answer)
         RUNS.note(processing_id, status=status, percent=percent)
         RUNS.lease(processing_id, WAIT_LEASE)
-
-    def _backoff(self):
-        return Backoff(initial=self.poll_initial, maximum=self.poll_maximum)

@@ -10,9 +10,6 @@ from qgis.core import (
 )
 
 from ..api.errors import MapbridgeError
-from ..core.mapflow.processings import FAILED, messages_text, model_of, status_of
-from ..core.mapflow.result import ResultDownload, download_result
-from ..core.mapflow.tracked import RUNS
 from .mapflow_common import MapflowAlgorithm, write_result_output
 
 WRITE_LEASE = 1800
@@ -43,6 +40,10 @@ class MapflowResultsAlgorithm(MapflowAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.FEATURE_COUNT, "Features in the result"))
 
     def run_job(self, parameters, context, feedback):
+        from ..core.mapflow.processings import FAILED, messages_text, model_of, status_of
+        from ..core.mapflow.result import ResultDownload, download_result
+        from ..core.mapflow.tracked import RUNS
+
         client = self.clients["mapflow"]
         processing_id = (self.parameterAsString(parameters, self.PROCESSING_ID, context) or "").strip()
         if not processing_id:

@@ -9,7 +9,6 @@ from qgis.core import (
 )
 
 from ..api.errors import MapbridgeError
-from ..core.mapflow.upload import geotiff_path, upload_geotiff
 from .mapflow_common import MapflowAlgorithm
 
 
@@ -59,6 +58,8 @@ class MapflowUploadAlgorithm(MapflowAlgorithm):
         return super().prepareAlgorithm(parameters, context, feedback)
 
     def run_job(self, parameters, context, feedback):
+        from ..core.mapflow.upload import geotiff_path, upload_geotiff
+
         if not self.source:
             raise MapbridgeError("the input raster layer could not be read", service="mapflow",
                                  hint="Choose a GeoTIFF raster layer or file")

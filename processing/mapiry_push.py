@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from qgis.core import QgsProcessingOutputString, QgsProcessingParameterEnum, QgsProcessingParameterString
 
-from ..core.push.geometry import GEOMETRY_MODES, MODE_POINT_ON_SURFACE
-from ..core.push.mapiry import MapiryPush
-from ..core.push.payloads import MapiryPayloads
+from ..core.push.choices import GEOMETRY_MODES, MODE_POINT_ON_SURFACE
 from .push_base import PushAlgorithm, field_parameter
 
 
@@ -49,6 +47,9 @@ class MapiryPushAlgorithm(PushAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.MAP_ID, "Map id"))
 
     def build(self, parameters, context, feedback, source):
+        from ..core.push.payloads import MapiryPayloads
+        from ..core.push.mapiry import MapiryPush
+
         payloads = MapiryPayloads(
             source.fields(), source.sourceCrs(), context.transformContext(),
             name_field=self.field_name(parameters, self.NAME_FIELD, context),

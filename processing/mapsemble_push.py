@@ -5,8 +5,7 @@ from __future__ import annotations
 from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterString
 
 from ..api.errors import MapbridgeError
-from ..core.push.mapsemble import MapsemblePush
-from ..core.push.payloads import METHOD_CREATE, METHOD_DELETE, METHODS, MapsemblePayloads
+from ..core.push.choices import METHOD_CREATE, METHOD_DELETE, METHODS
 from ..core.qgis_compat import field_names_parameter
 from .push_base import PushAlgorithm, field_parameter
 
@@ -48,6 +47,9 @@ class MapsemblePushAlgorithm(PushAlgorithm):
         self.add_output()
 
     def build(self, parameters, context, feedback, source):
+        from ..core.push.payloads import MapsemblePayloads
+        from ..core.push.mapsemble import MapsemblePush
+
         method = self.parameterAsEnum(parameters, self.METHOD, context)
         remote_id_field = self.field_name(parameters, self.REMOTE_ID_FIELD, context)
         label_field = self.field_name(parameters, self.LABEL_FIELD, context)

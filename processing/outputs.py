@@ -3,6 +3,7 @@ happens when QGIS loads the output (styles, custom properties) through post-proc
 
 from __future__ import annotations
 
+import os
 from collections import deque
 
 from qgis.core import (
@@ -10,14 +11,31 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingLayerPostProcessorInterface,
     QgsProcessingOutputLayerDefinition,
+    QgsVectorFileWriter,
 )
 
 from ..api.errors import CancelledError, MapbridgeError
-from ..core.mapflow.result import driver_for
 from ..core.qgis_compat import fast_insert_flag, property_type
 
 # QGIS does not own Python post-processors: the last ones stay referenced until QGIS has run them.
 _ALIVE = deque(maxlen=64)
+
+# File formats written directly with GDAL; anything else (memory:, database URIs) goes through a QGIS sink.
+DRIVERS = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".geojson": "GeoJSON", ".json": "GeoJSON",
+           ".fgb": "FlatGeobuf", ".sqlite": "SQLite", ".gml": "GML", ".kml": "KML", ".csv": "CSV",
+           ".tab": "MapInfo File", ".geojsonl": "GeoJSONSeq", ".geojsons": "GeoJSONSeq"}
+
+
+def driver_for(path):
+    """The GDAL driver name for a file destination, or None when it is not a plain file path."""
+    if not isinstance(path, str) or not path or "|" in path or path.startswith(("memory:", "ogr:", "postgres:",
+                                                                                   "postgis:", "spatialite:")):
+        return None
+    ext = os.path.splitext(path)[1].lower()
+    if ext in DRIVERS:
+        return DRIVERS[ext]
+    driver = QgsVectorFileWriter.driverForExtension(ext) if ext else ""
+    return driver or None
 
 
 def plain_file_destination(algorithm, parameters, name, context, extensions=None):

@@ -11,9 +11,7 @@ from qgis.core import (
     QgsProcessingParameterField,
 )
 
-from ..core.push.items import COUNT_KEYS
-from ..core.push.report import ReportWriter, report_fields
-from ..core.push.run import run_push
+from ..core.push.choices import COUNT_KEYS
 from ..core.qgis_compat import field_names_parameter, skip_validity_checks_flag, source_type
 from .base import MapbridgeAlgorithm
 
@@ -58,6 +56,9 @@ class PushAlgorithm(MapbridgeAlgorithm):
 
     def run_job(self, parameters, context, feedback):
         """Gather the features, push them, write the report, return the results."""
+        from ..core.push.report import ReportWriter, report_fields
+        from ..core.push.run import run_push
+
         source = self.parameterAsSource(parameters, self.INPUT, context)
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))

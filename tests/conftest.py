@@ -118,6 +118,28 @@ def mapbridge_processing(qgis_app):
         registry.removeProvider(added)
 
 
+@pytest.fixture
+def plugin(qgis_iface):
+    """The whole plugin loaded with pytest-qgis's iface (provider, dock, action); unloaded after the test."""
+    import mapbridge
+
+    instance = mapbridge.classFactory(qgis_iface)
+    instance.initProcessing()
+    instance.initGui()
+    yield instance
+    instance.unload()
+
+
+@pytest.fixture
+def fresh_runs():
+    """No Mapflow run notes or leases carried over from another test (in QGIS they live as long as the session)."""
+    from mapbridge.core.mapflow.tracked import RUNS
+
+    RUNS.clear()
+    yield
+    RUNS.clear()
+
+
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
 
 

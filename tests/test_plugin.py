@@ -1,26 +1,16 @@
-"""Plugin load/unload and dock construction with pytest-qgis's interface."""
+"""Plugin load/unload (plugin.py) and dock construction with pytest-qgis's interface (`plugin`: tests/conftest.py)."""
 
 from __future__ import annotations
 
 import configparser
 from pathlib import Path
 
-import pytest
 from qgis.core import QgsApplication
 from qgis.PyQt.QtWidgets import QDockWidget, QTabWidget
 
 import mapbridge
 
 ROOT = Path(mapbridge.__file__).resolve().parent
-
-
-@pytest.fixture
-def plugin(qgis_iface):
-    instance = mapbridge.classFactory(qgis_iface)
-    instance.initProcessing()
-    instance.initGui()
-    yield instance
-    instance.unload()
 
 
 def test_metadata_is_complete_for_the_plugin_repository():
@@ -38,20 +28,23 @@ def test_metadata_is_complete_for_the_plugin_repository():
     assert (ROOT / "LICENSE").read_text().find("GNU GENERAL PUBLIC LICENSE") >= 0
 
 
-def test_load_registers_provider_dock_and_action(plugin, qgis_iface):
+def test_load_registers_provider_and_action_and_builds_the_dock_on_first_show(plugin, qgis_iface):
     registry = QgsApplication.processingRegistry()
     provider = registry.providerById("mapbridge")
     assert provider is not None and provider.name() == "Mapbridge"
     assert registry.algorithmById("mapbridge:check_connections") is not None
+    assert plugin.dock is None, "the dock is built when it is first shown, not at QGIS start"
+    plugin.action.setChecked(True)
     dock = plugin.dock
     assert isinstance(dock, QDockWidget) and dock.objectName() == "MapbridgeDock"
     tabs = dock.findChild(QTabWidget, "MapbridgeTabs")
     assert [tabs.tabText(i) for i in range(tabs.count())] == ["Mapalyze", "Mapflow", "Push", "Settings"]
     assert plugin.action.isCheckable()
-    plugin.action.setChecked(True)
     assert dock.isVisible() or not dock.isHidden()
     plugin.action.setChecked(False)
     assert dock.isHidden()
+    plugin.action.setChecked(True)
+    assert plugin.dock is dock, "built once"
 
 
 def test_unload_removes_everything(qgis_iface):
@@ -59,11 +52,14 @@ def test_unload_removes_everything(qgis_iface):
     instance = mapbridge.classFactory(qgis_iface)
     instance.initProcessing()
     instance.initGui()
-    dock = instance.dock
+    dock = instance.ensure_dock()
+    actions = (instance.push_action.action, instance.refresh_action.action)
     instance.unload()
     assert registry.providerById("mapbridge") is None
     assert instance.dock is None and instance.action is None and instance.provider is None
     assert dock.parent() is None
+    for action in actions:      # the layer context-menu entries are gone too
+        qgis_iface.removeCustomActionForLayerType.assert_any_call(action)
     # Reload works and leaves exactly one provider.
     again = mapbridge.classFactory(qgis_iface)
     again.initProcessing()
@@ -73,52 +69,58 @@ def test_unload_removes_everything(qgis_iface):
     assert registry.providerById("mapbridge") is None
 
 
-def test_settings_tab_saves_token_in_auth_db_not_settings(plugin, qgis_iface, sandbox):
-    from qgis.core import QgsSettings
+def test_push_to_entry_opens_the_push_tab_on_the_layer(plugin, qgis_iface, qgis_new_project):
+    from qgis.core import QgsProject, QgsVectorLayer
 
-    from mapbridge.core import credentials
-
-    box = plugin.dock.settings_tab.boxes["mapiry"]
-    box.url_edit.setText(sandbox.base_urls["mapiry"])
-    box.token_edit.setText(sandbox.tokens["mapiry"])
-    assert plugin.dock.settings_tab.save()
-    assert credentials.load_token("mapiry") == sandbox.tokens["mapiry"]
-    assert box.token_edit.text() == "", "the token is not shown back"
-    settings = QgsSettings()
-    assert not any(sandbox.tokens["mapiry"] in str(settings.value(k)) for k in settings.allKeys())
-    credentials.clear_token("mapiry")
+    layer = QgsVectorLayer("Point?crs=EPSG:4326&field=name:string", "shops", "memory")
+    QgsProject.instance().addMapLayer(layer)
+    qgis_iface.setActiveLayer(layer)
+    assert plugin.push_action.action.text() == "Push to…"
+    plugin.push_action.action.trigger()
+    dock = plugin.dock
+    assert dock is not None and dock.tabs.currentWidget() is dock.push_tab
+    assert dock.push_tab.layer_combo.currentLayer() is layer
+    QgsProject.instance().removeAllMapLayers()
 
 
-def test_settings_tab_refuses_plain_http_to_remote_host(plugin, qgis_iface):
-    qgis_iface.messageBar().clear_messages()
-    plugin.dock.settings_tab.boxes["mapalyze"].url_edit.setText("https://eu.mapalyze.example/v1")
-    box = plugin.dock.settings_tab.boxes["mapsemble"]
-    box.url_edit.setText("http://app.mapsemble.com/api/v1")
-    assert not plugin.dock.settings_tab.save()
-    from qgis.core import QgsSettings
+STARTUP_PROBE = """
+import sys
+from unittest import mock
+sys.path.insert(0, sys.argv[1])
+from qgis.core import QgsApplication
+from qgis.PyQt.QtWidgets import QMainWindow
+app = QgsApplication([], True)
+app.initQgis()
+before = set(sys.modules)
+iface = mock.MagicMock()
+window = QMainWindow()
+iface.mainWindow.return_value = window
+import mapbridge
+plugin = mapbridge.classFactory(iface)
+plugin.initGui()
+print(len(QgsApplication.processingRegistry().providerById("mapbridge").algorithms()))
+print(" ".join(sorted(set(sys.modules) - before)))
+"""
 
-    assert not QgsSettings().value("mapbridge/mapalyze/url"), "nothing is saved when one service is invalid"
-    from qgis.core import Qgis
 
-    messages = qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Critical)
-    assert messages and "Mapsemble" in messages[-1] and "https" in messages[-1]
+def test_start_up_imports_only_the_toolbar_menu_entries_and_provider(tmp_path):
+    """What QGIS loads at start: no HTTP stack, no GDAL bindings, no dock (make bench times it in the desktop)."""
+    import os
+    import subprocess
+    import sys
 
+    probe = tmp_path / "probe.py"
+    probe.write_text(STARTUP_PROBE)
+    plugins_dir = str(Path(mapbridge.__file__).parent.parent)   # .build/plugins: the checkout as mapbridge
+    proc = subprocess.run([sys.executable, "-P", str(probe), plugins_dir], capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    count, loaded = proc.stdout.strip().splitlines()[-2:]
+    assert int(count) >= 9, "every algorithm is registered at start"
+    loaded = set(loaded.split())
+    heavy = {m for m in loaded if m.split(".")[0] in ("requests", "urllib3", "osgeo", "socks")}
+    heavy |= {m for m in loaded if m.startswith(("mapbridge.api.http", "mapbridge.ui.dock", "mapbridge.ui.mapalyze",
+                                                 "mapbridge.ui.mapflow", "mapbridge.ui.push", "mapbridge.core.push.job",
+                                                 "mapbridge.core.mapalyze.load", "mapbridge.core.mapflow.result"))}
+    assert heavy == set()
 
-def test_test_connection_button_reports_success(plugin, qgis_iface, sandbox):
-    from qgis.PyQt.QtCore import QCoreApplication
-
-    box = plugin.dock.settings_tab.boxes["mapflow"]
-    box.url_edit.setText(sandbox.base_urls["mapflow"])
-    box.token_edit.setText(sandbox.tokens["mapflow"])
-    box.test_connection()
-    import time
-
-    deadline = time.monotonic() + 20
-    while box.run is not None and time.monotonic() < deadline:
-        QCoreApplication.processEvents()
-        time.sleep(0.02)
-    assert "Connected" in box.status_label.text(), box.status_label.text()
-    assert any(r.path == "/user/status" for r in sandbox.requests)
-    from mapbridge.core import credentials
-
-    credentials.clear_token("mapflow")

@@ -3,10 +3,30 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def import_mapbridge_from(monkeypatch):
+    """import_mapbridge_from(plugins) makes `import mapbridge` load the copy in that plugins folder for this test; the
+    checkout's `mapbridge` modules are set aside meanwhile and put back afterwards (with sys.path) by monkeypatch."""
+    def mapbridge_modules():
+        return [k for k in sys.modules if k == "mapbridge" or k.startswith("mapbridge.")]
+
+    def use(plugins):
+        for key in mapbridge_modules():
+            monkeypatch.delitem(sys.modules, key)
+        monkeypatch.syspath_prepend(str(plugins))
+
+    yield use
+    for key in mapbridge_modules():
+        del sys.modules[key]
 
 
 def _make_zip():
@@ -87,28 +107,17 @@ def test_plugin_repository_gates_find_nothing_and_catch_planted_problems(tmp_pat
     assert any("AWS" in line for line in gates.detect_secrets(tmp_path, tools))
 
 
-def test_zip_installs_and_loads_in_qgis(tmp_path, qgis_iface):
-    import sys
-
+def test_zip_installs_and_loads_in_qgis(tmp_path, qgis_iface, import_mapbridge_from):
     path = _make_zip().build(tmp_path)
     plugins = tmp_path / "plugins"
     zipfile.ZipFile(path).extractall(plugins)
-    saved = {k: v for k, v in sys.modules.items() if k == "mapbridge" or k.startswith("mapbridge.")}
-    for key in saved:
-        del sys.modules[key]
-    sys.path.insert(0, str(plugins))
-    try:
-        import mapbridge
+    import_mapbridge_from(plugins)
+    import mapbridge
 
-        assert Path(mapbridge.__file__).resolve().parent == (plugins / "mapbridge").resolve()
-        plugin = mapbridge.classFactory(qgis_iface)
-        plugin.initProcessing()
-        plugin.initGui()
-        assert plugin.dock.objectName() == "MapbridgeDock"
-        assert len(plugin.provider.algorithms()) >= 9
-        plugin.unload()
-    finally:
-        sys.path.remove(str(plugins))
-        for key in [k for k in sys.modules if k == "mapbridge" or k.startswith("mapbridge.")]:
-            del sys.modules[key]
-        sys.modules.update(saved)
+    assert Path(mapbridge.__file__).resolve().parent == (plugins / "mapbridge").resolve()
+    plugin = mapbridge.classFactory(qgis_iface)
+    plugin.initProcessing()
+    plugin.initGui()
+    assert plugin.ensure_dock().objectName() == "MapbridgeDock"
+    assert len(plugin.provider.algorithms()) >= 9
+    plugin.unload()

@@ -26,14 +26,16 @@ def finish():
 
 def shoot(index=0):
     try:
+        if index == 0:
+            # Nothing but the toolbar, menu entries and provider exist until the user opens Mapbridge.
+            report["dock_built_at_start"] = iface.mainWindow().findChild(QDockWidget, "MapbridgeDock") is not None
+            iface.mainWindow().resize(1400, 900)
+            plugins["mapbridge"].action.setChecked(True)
         dock = iface.mainWindow().findChild(QDockWidget, "MapbridgeDock")
         report["dock_found"] = dock is not None
         if dock is None:
             return finish()
         if index == 0:
-            iface.mainWindow().resize(1400, 900)
-            action = plugins["mapbridge"].action
-            action.setChecked(True)
             report["dock_visible_after_toggle"] = dock.isVisible()
             report["provider_registered"] = QgsApplication.processingRegistry().providerById("mapbridge") is not None
         tabs = dock.findChild(QTabWidget, "MapbridgeTabs")

@@ -5,14 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...api.errors import MapbridgeError, ServiceError
+from .choices import FALLBACK_MODELS, FALLBACK_PROVIDERS
 
 MAPFLOW = "mapflow"
-# Fallbacks when the account cannot be read: the names the Mapflow docs and notes use.
-DEFAULT_MODEL = "🏠 Buildings"
-FALLBACK_MODELS = ("🏠 Buildings", "🌲 Forest", "🚗 Roads")
-DEFAULT_PROVIDER = "Mapbox"
-FALLBACK_PROVIDERS = ("Mapbox",)
-DEFAULT_ZOOM = 18
 
 
 @dataclass

@@ -6,7 +6,6 @@ import json
 
 from osgeo import ogr
 from qgis.core import QgsFeature, QgsFields, QgsGeometry
-from qgis.PyQt.QtCore import QDateTime, QTime
 
 from ...api.errors import CancelledError, MapbridgeError
 from ..gdal_calls import attempt
@@ -22,26 +21,6 @@ KNOWN_FIELDS = [
     ("sensor", FIELD_STRING), ("productType", FIELD_STRING),
     ("colorBandOrder", FIELD_STRING), ("providerName", FIELD_STRING),
 ]
-
-
-def date_to_iso_utc(value, end_of_day=False):
-    """ISO 8601 UTC text of a QDateTime/QDate/str (a bare date means its start, or its end for DATE_TO)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if len(text) == 10:
-            return text + ("T23:59:59Z" if end_of_day else "T00:00:00Z")
-        return text
-    if hasattr(value, "isValid") and not value.isValid():
-        return None
-    if not isinstance(value, QDateTime):
-        value = QDateTime(value, QTime(0, 0))  # a QDate (Qt6 has no QDateTime(QDate))
-        if end_of_day:
-            value = value.addSecs(86399)
-    elif end_of_day and value.time().hour() == 0 and value.time().minute() == 0 and value.time().second() == 0:
-        value = value.addSecs(86399)
-    return value.toString("yyyy-MM-ddTHH:mm:ss") + "Z"
 
 
 def search_body(aoi_polygon, *, date_from=None, date_to=None, max_cloud_percent=None, min_resolution=None,

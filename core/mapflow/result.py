@@ -7,7 +7,7 @@ import shutil
 import tempfile
 
 from osgeo import gdal, ogr
-from qgis.core import QgsVectorFileWriter, QgsVectorLayer
+from qgis.core import QgsVectorLayer
 
 from ...api.errors import CancelledError, MapbridgeError, ServiceError
 from ..gdal_calls import attempt
@@ -20,12 +20,6 @@ OGR_MULTI = {
     ogr.wkbLineString: "MULTILINESTRING", ogr.wkbMultiLineString: "MULTILINESTRING",
     ogr.wkbPoint: "MULTIPOINT", ogr.wkbMultiPoint: "MULTIPOINT",
 }
-# File formats written directly with GDAL; anything else (memory:, database URIs) goes through a QGIS sink.
-DRIVERS = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".geojson": "GeoJSON", ".json": "GeoJSON",
-           ".fgb": "FlatGeobuf", ".sqlite": "SQLite", ".gml": "GML", ".kml": "KML", ".csv": "CSV",
-           ".tab": "MapInfo File", ".geojsonl": "GeoJSONSeq", ".geojsons": "GeoJSONSeq"}
-
-
 class ResultDownload:
     """A temporary folder holding a downloaded result; removed by cleanup() (or as a context manager)."""
 
@@ -60,18 +54,6 @@ def download_result(client, processing_id, download, feedback, progress_range=(0
     size = client.download_result(processing_id, download.path, progress=progress, cancelled=feedback.isCanceled)
     feedback.pushInfo(f"Downloaded {size / 1e6:.1f} MB." if size >= 100_000 else f"Downloaded {size / 1e3:.1f} kB.")
     return size
-
-
-def driver_for(path):
-    """The GDAL driver name for a file destination, or None when it is not a plain file path."""
-    if not isinstance(path, str) or not path or "|" in path or path.startswith(("memory:", "ogr:", "postgres:",
-                                                                                   "postgis:", "spatialite:")):
-        return None
-    ext = os.path.splitext(path)[1].lower()
-    if ext in DRIVERS:
-        return DRIVERS[ext]
-    driver = QgsVectorFileWriter.driverForExtension(ext) if ext else ""
-    return driver or None
 
 
 class ResultFile:

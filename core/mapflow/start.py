@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ...api.errors import ServiceError
-from .account import DEFAULT_MODEL, DEFAULT_PROVIDER, DEFAULT_ZOOM, Account, check_limits, default_project_id
+from .account import Account, check_limits, default_project_id
 from .account import price_preview, read_account
+from .choices import DEFAULT_MODEL, DEFAULT_PROVIDER, DEFAULT_ZOOM
 from .processings import processing_body, start_processing
 
 MAPFLOW = "mapflow"

@@ -15,14 +15,11 @@ from qgis.core import (
 )
 
 from ..qgis_compat import geometry_type, geos_validation
+from .choices import MODE_CENTROID, MODE_POINT_ON_SURFACE, MODE_SKIP
 
 PRECISION = 7            # decimal degrees: about 1 cm
 SCALE = 10.0 ** PRECISION
 COORD_TOLERANCE = 1e-6   # degrees (~10 cm): a service may round what it stores; closer positions are the same
-MODE_POINT_ON_SURFACE = 0
-MODE_CENTROID = 1
-MODE_SKIP = 2
-GEOMETRY_MODES = ("point on surface", "centroid", "skip")
 
 
 class SkipFeature(Exception):

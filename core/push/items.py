@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+from .choices import COUNT_KEYS, CREATED, DELETED, FAILED, SKIPPED, UPDATED
 from .geometry import SkipFeature
 
-CREATED = "created"
-UPDATED = "updated"
-DELETED = "deleted"
-SKIPPED = "skipped"
-FAILED = "failed"
 STATUSES = (CREATED, UPDATED, DELETED, SKIPPED, FAILED)
-COUNT_KEYS = {CREATED: "CREATED", UPDATED: "UPDATED", DELETED: "DELETED", SKIPPED: "SKIPPED", FAILED: "FAILED"}
 
 
 class PushItem:

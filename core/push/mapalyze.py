@@ -6,7 +6,7 @@ import time
 
 from ...api.errors import CancelledError, MapbridgeError, ServiceError
 from .geometry import same_position
-from .items import CREATED, SKIPPED
+from .choices import CREATED, SKIPPED
 from ..timestamps import epoch_seconds, iso_utc
 from .job import PushJob
 

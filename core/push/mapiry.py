@@ -9,7 +9,7 @@ from ...api.mapiry import BUCKET_BULK, BUCKET_GENERAL, BUCKET_MAPS, MAX_BULK
 from ..feedback import record_partial
 from .failures import outcome_unknown
 from .geometry import same_position
-from .items import CREATED, SKIPPED
+from .choices import CREATED, SKIPPED
 from .job import PushJob, pending
 
 SINGLE_SEND_AT = 3              # below this many items a rejected batch is sent location by location

@@ -7,9 +7,9 @@ from collections import Counter
 
 from ...api.errors import MapbridgeError, ServiceError
 from .failures import short
-from .items import CREATED, DELETED, SKIPPED, UPDATED
+from .choices import CREATED, DELETED, SKIPPED, UPDATED
 from .job import PushJob
-from .payloads import METHOD_CREATE, METHOD_DELETE, METHOD_UPDATE, METHOD_VERBS
+from .choices import METHOD_CREATE, METHOD_DELETE, METHOD_UPDATE, METHOD_VERBS
 
 DEFAULT_BATCH = 500       # features per request: large enough for speed, well under common body limits
 IN_FLIGHT = 2             # requests at once while the rate limit leaves room

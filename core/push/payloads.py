@@ -5,12 +5,10 @@ from __future__ import annotations
 from qgis.PyQt.QtCore import QDate
 
 from ...api.errors import MapbridgeError
-from .geometry import MODE_POINT_ON_SURFACE, SkipFeature, WgsConverter
+from .choices import METHOD_CREATE, METHOD_DELETE, METHOD_UPDATE, MODE_POINT_ON_SURFACE
+from .geometry import SkipFeature, WgsConverter
 from .values import BinaryValue, attributes_by_index, json_value, sendable_field_names, text_value
 
-METHOD_CREATE, METHOD_REPLACE, METHOD_UPDATE, METHOD_DELETE = range(4)
-METHODS = ("create (POST)", "replace (PUT)", "update (PATCH)", "delete (DELETE)")
-METHOD_VERBS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def _field_index(fields, name, what):

@@ -6,7 +6,7 @@ import json
 
 from qgis.core import QgsField, QgsFields, QgsProcessingUtils
 
-from .items import COUNT_KEYS
+from .choices import COUNT_KEYS
 from ..qgis_compat import FIELD_LIST, FIELD_MAP, FIELD_STRING, FIELD_STRING_LIST, fast_insert_flag, make_field
 
 # Lists and maps (e.g. a Mapalyze layer's photos) have no column type in most formats: the report keeps them as JSON.

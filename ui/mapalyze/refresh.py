@@ -12,7 +12,6 @@ from ...core.mapalyze.load import refresh_records
 from ...core.service_factory import client_for
 from ..background import BackgroundRunner, Outcome
 
-ACTION_TEXT = "Refresh from Mapalyze"
 
 
 class RefreshController(QObject):

@@ -26,8 +26,7 @@ from ...core.log import log
 from ...core.service_factory import client_for
 from .export_box import ExportBox
 from .loader import LoadController
-from ..layer_actions import LayerAction
-from .refresh import ACTION_TEXT, AutoRefresh, RefreshController
+from .refresh import AutoRefresh, RefreshController
 from ..background import BackgroundRunner
 from ..notify import show_error, show_message, show_outcome
 
@@ -49,8 +48,6 @@ class MapalyzeTab(QWidget):
         self.forms_runner = BackgroundRunner(self)
         self.last_layer_id = None
         self._build()
-        self.menu_action = LayerAction(iface, ACTION_TEXT, "mapbridge_mapalyze_refresh_action", self.refresh_layer,
-                                       applies_to=mapalyze_layer.is_mapalyze_layer, parent=self)
         self.auto = AutoRefresh(self.refresh_all, self)
         self.auto_spin.setValue(self.auto.minutes())
         self.auto_spin.valueChanged.connect(self.auto.set_minutes)
@@ -229,7 +226,6 @@ class MapalyzeTab(QWidget):
         self._busy(False)
         if outcome.ok:
             self.last_layer_id = outcome.results.id()
-            self.menu_action.attach(outcome.results)
         self.status.setText(show_outcome(self.iface, outcome))
 
     # -- refresh -------------------------------------------------------------------------------
@@ -289,10 +285,9 @@ class MapalyzeTab(QWidget):
             self.progress_bar.setValue(0)
 
     def shutdown(self):
-        """Stop timers, cancel tasks, remove the layer context-menu action."""
+        """Stop timers and cancel tasks."""
         self.auto.stop()
         self.loader.shutdown()
         self.refresher.shutdown()
         self.forms_runner.shutdown()
         self.export_box.shutdown()
-        self.menu_action.remove()

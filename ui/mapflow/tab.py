@@ -29,7 +29,7 @@ from qgis.PyQt.QtWidgets import (
 from ...api.errors import MapbridgeError
 from ...core import settings_keys
 from ...core.mapflow import start as start_sequence
-from ...core.mapflow.account import DEFAULT_MODEL, DEFAULT_PROVIDER, DEFAULT_ZOOM, FALLBACK_MODELS, FALLBACK_PROVIDERS
+from ...core.mapflow.choices import DEFAULT_MODEL, DEFAULT_PROVIDER, DEFAULT_ZOOM, FALLBACK_MODELS, FALLBACK_PROVIDERS
 from ...core.mapflow.aoi import save_aoi_geojson
 from ...core.mapflow.polling import DONE
 from ...core.mapflow.tracked import TrackedProcessings, current_project_id

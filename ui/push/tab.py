@@ -32,7 +32,6 @@ from ...core.push.preview import preview
 from ...core.push.report import report_counts
 from ...core.qgis_compat import layer_filter
 from ..background import BackgroundRunner
-from ..layer_actions import LayerAction
 from ..notify import show_error, show_message, show_success
 from .field_list import FieldChecklist
 from .targets import MapalyzeTarget, MapiryTarget, MapsembleTarget
@@ -52,9 +51,6 @@ class PushTab(QWidget):
         self.watched_layer = None
         self.closed = False
         self._build()
-        self.layer_action = LayerAction(
-            iface, "Push to…", "MapbridgePushToAction", self.open_for_layer, parent=self,
-            tooltip="Send this layer's (selected) features to Mapiry, Mapsemble or Mapalyze")
         self._layer_changed(self.layer_combo.currentLayer())
 
     # -- building ------------------------------------------------------------------------------
@@ -322,7 +318,7 @@ class PushTab(QWidget):
         return layer
 
     def shutdown(self):
-        """Cancel a running push, stop timers and loads, remove the context-menu entry."""
+        """Cancel a running push, stop timers and loads."""
         self.closed = True
         self.preview_timer.stop()
         # A running push outlives this tab until its task ends; it no longer calls back into the tab.
@@ -330,7 +326,6 @@ class PushTab(QWidget):
         self.run = None
         for target in self.targets:
             target.shutdown()
-        self.layer_action.remove()
         if self.watched_layer is not None:
             try:
                 self.watched_layer.selectionChanged.disconnect(self._selection_changed)

@@ -17,15 +17,8 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ...core import settings_keys
-from ...core.push.geometry import GEOMETRY_MODES, MODE_POINT_ON_SURFACE
-from ...core.push.payloads import (
-    METHOD_CREATE,
-    METHOD_DELETE,
-    METHODS,
-    MapalyzePayloads,
-    MapiryPayloads,
-    MapsemblePayloads,
-)
+from ...core.push.choices import GEOMETRY_MODES, METHOD_CREATE, METHOD_DELETE, METHODS, MODE_POINT_ON_SURFACE
+from ...core.push.payloads import MapalyzePayloads, MapiryPayloads, MapsemblePayloads
 from .remote_lists import RemoteList
 
 

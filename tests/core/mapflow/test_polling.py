@@ -1,0 +1,59 @@
+"""Waiting for a Mapflow processing (core/mapflow/polling.py) against the sandbox: back-off, progress, server
+errors, cancel."""
+
+from __future__ import annotations
+
+import pytest
+from qgis.core import QgsFeedback
+
+from mapbridge.api.config import ServiceConfig
+from mapbridge.api.errors import CancelledError
+from mapbridge.api.mapflow import MapflowClient
+from mapbridge.core.mapflow.polling import Backoff, wait_for_processing
+from mapbridge.core.mapflow.processings import processing_body
+
+FAST = Backoff(initial=0.05, factor=1.5, maximum=0.2)
+
+
+class Feedback(QgsFeedback):
+    """A QgsFeedback with the Processing-style log methods the core jobs call."""
+
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def pushInfo(self, text):  # noqa: N802
+        self.lines.append(text)
+
+    def pushWarning(self, text):  # noqa: N802
+        self.lines.append("WARNING " + text)
+
+
+def client_for_sandbox(sandbox):
+    return MapflowClient(ServiceConfig("mapflow", sandbox.base_urls["mapflow"], sandbox.tokens["mapflow"]))
+
+
+def test_polling_backs_off_reports_progress_and_survives_server_errors(sandbox):
+    client = client_for_sandbox(sandbox)
+    body = processing_body("poll", "🏠 Buildings", {"type": "Polygon", "coordinates": [[
+        [37.6, 55.7], [37.61, 55.7], [37.61, 55.71], [37.6, 55.7]]]})
+    processing_id = client.create_processing(body)["id"]
+    sandbox.add_fault("mapflow", "500", method="GET", path=r"/processings/.*/v2", count=2, after=1)
+    feedback, progress = Feedback(), []
+    feedback.progressChanged.connect(progress.append)
+    answer = wait_for_processing(client, processing_id, feedback, backoff=FAST)
+    assert answer["status"] == "OK" and progress[-1] == 100 and any(0 < p < 100 for p in progress)
+    assert sum("trying again" in line for line in feedback.lines) == 2
+    gaps = [b.time - a.time for a, b in zip(sandbox.requests, sandbox.requests[1:])
+            if a.path.endswith("/v2") and b.path.endswith("/v2") and a.method == b.method == "GET"]
+    assert gaps and max(gaps) <= 0.5  # the fast schedule was used
+
+
+def test_polling_cancel_names_the_processing(sandbox):
+    client = client_for_sandbox(sandbox)
+    processing_id = client.create_processing(processing_body("c", "🏠 Buildings", {"type": "Polygon", "coordinates": [[
+        [37.6, 55.7], [37.61, 55.7], [37.61, 55.71], [37.6, 55.7]]]}))["id"]
+    feedback = Feedback()
+    feedback.progressChanged.connect(lambda value: feedback.cancel())
+    with pytest.raises(CancelledError, match=f"Stopped waiting for processing {processing_id}"):
+        wait_for_processing(client, processing_id, feedback, backoff=FAST)

@@ -1,0 +1,84 @@
+"""mapbridge:mapalyze_push against the sandbox: records with data and capture time, no duplicates."""
+
+from __future__ import annotations
+
+import pytest
+from qgis.core import QgsProcessingException
+
+from mapbridge.tests.processing.push_helpers import (
+    memory_layer,
+    report_rows,
+    requests_of,
+    run_alg,
+)
+
+FORM = "form_TreeSurvey"
+
+pytestmark = pytest.mark.usefixtures("mapbridge_processing")
+
+
+def trees(n=3):
+    rows = [(f"POINT Z({10.75 + i * 0.001} {59.91 + i * 0.001} {20 + i})",
+             [f"oak {i}", 10.5 + i, f"2025-03-1{i}T09:22:11Z"]) for i in range(n)]
+    return memory_layer("PointZ", "EPSG:4326", ["species:string", "height_m:double", "seen:string"], rows)
+
+
+def records(sandbox):
+    return sandbox.state.mapalyze.records(FORM)
+
+
+def test_push_creates_records_with_data_capture_time_and_altitude(sandbox_env):
+    sandbox = sandbox_env
+    before = len(records(sandbox))
+    result, _ = run_alg("mapbridge:mapalyze_push", {"INPUT": trees(), "FORM_ID": FORM, "CAPTURED_AT_FIELD": "seen",
+                                                    "OUTPUT": "memory:"})
+    assert result["CREATED"] == 3
+    posts = requests_of(sandbox, "mapalyze", "POST", "/records")
+    assert posts[0].json == {"form_id": FORM, "coordinates": [10.75, 59.91, 20.0],
+                             "data": {"species": "oak 0", "height_m": 10.5}, "captured_at": "2025-03-10T09:22:11Z"}
+    stored = records(sandbox)
+    assert len(stored) == before + 3
+    ids = {r["remote_id"] for r in report_rows(result["OUTPUT"])}
+    assert ids <= {f["id"] for f in stored}
+
+
+def test_polygons_give_a_point_on_surface_and_a_rerun_does_not_duplicate(sandbox_env):
+    sandbox = sandbox_env
+    layer = memory_layer("Polygon", "EPSG:4326", ["species:string", "seen:string"], [
+        ("POLYGON((0 0, 2 0, 2 2, 0 2, 0 0))", ["stand", "2025-01-01T00:00:00Z"]),
+        (None, ["lost", "2025-01-01T00:00:00Z"])])
+    first, _ = run_alg("mapbridge:mapalyze_push", {"INPUT": layer, "FORM_ID": FORM, "CAPTURED_AT_FIELD": "seen",
+                                                   "OUTPUT": "memory:"})
+    assert (first["CREATED"], first["SKIPPED"]) == (1, 1)
+    coords = requests_of(sandbox, "mapalyze", "POST", "/records")[0].json["coordinates"]
+    assert 0 < coords[0] < 2 and 0 < coords[1] < 2
+    again, _ = run_alg("mapbridge:mapalyze_push", {"INPUT": layer, "FORM_ID": FORM, "CAPTURED_AT_FIELD": "seen",
+                                                   "OUTPUT": "memory:"})
+    assert (again["CREATED"], again["SKIPPED"]) == (0, 2)
+    assert len(requests_of(sandbox, "mapalyze", "POST", "/records")) == 1
+    assert "already in Mapalyze" in report_rows(again["OUTPUT"])[0]["push_error"]
+
+
+def test_dropped_answer_is_checked_before_sending_again(sandbox_env):
+    sandbox = sandbox_env
+    before = len(records(sandbox))
+    sandbox.add_fault("mapalyze", "drop_after", method="POST", path=r"/records", count=1, after=1)
+    layer = trees(3)
+    result, feedback = run_alg("mapbridge:mapalyze_push", {"INPUT": layer, "FORM_ID": FORM, "OUTPUT": "memory:"})
+    assert (result["CREATED"], result["FAILED"]) == (3, 0)
+    assert len(records(sandbox)) == before + 3
+    assert [r.status for r in requests_of(sandbox, "mapalyze", "POST", "/records")] == [201, 0, 201]
+    assert "had arrived" in feedback.text()
+
+
+def test_unknown_form_is_reported_clearly(sandbox_env):
+    with pytest.raises(QgsProcessingException, match="Mapalyze: .*form 'form_nope' was not found"):
+        run_alg("mapbridge:mapalyze_push", {"INPUT": trees(1), "FORM_ID": "form_nope", "OUTPUT": "memory:"})
+
+
+def test_a_service_refusing_every_record_stops_early_with_its_message(sandbox_env):
+    sandbox = sandbox_env
+    sandbox.add_fault("mapalyze", "error", status=400, method="POST", path=r"/records", count=None)
+    with pytest.raises(QgsProcessingException, match="Mapalyze: every item was refused"):
+        run_alg("mapbridge:mapalyze_push", {"INPUT": trees(20), "FORM_ID": FORM, "OUTPUT": "memory:"})
+    assert len(requests_of(sandbox, "mapalyze", "POST", "/records")) == 3

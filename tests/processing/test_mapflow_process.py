@@ -1,0 +1,212 @@
+"""mapbridge:mapflow_process against the sandbox: AOI, limits, polling, the result layer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from osgeo import ogr
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsGeometry,
+    QgsProcessingException,
+    QgsProcessingFeatureSourceDefinition,
+    QgsProject,
+    QgsRectangle,
+    QgsVectorLayer,
+    QgsWkbTypes,
+)
+
+from mapbridge.core.mapflow.tracked import TrackedProcessings
+from mapbridge.tests.processing.mapflow_helpers import LogFeedback, polygon_layer, run
+from mapbridge.tests.processing.mapflow_helpers import seed_processing_id as _seed_id
+
+pytestmark = pytest.mark.usefixtures("fresh_runs", "mapbridge_processing")  # tests/conftest.py
+
+MOSCOW = QgsRectangle(37.6156, 55.7558, 37.6256, 55.7608)  # the Processing page's example AOI
+
+
+def in_3857(rect):
+    transform = QgsCoordinateTransform(QgsCoordinateReferenceSystem("EPSG:4326"),
+                                       QgsCoordinateReferenceSystem("EPSG:3857"), QgsProject.instance())
+    geometry = QgsGeometry.fromRect(rect)
+    geometry.transform(transform)
+    return geometry
+
+
+def posts(sandbox, path):
+    return [r for r in sandbox.requests if r.service == "mapflow" and r.method == "POST" and r.path == path]
+
+
+def test_aoi_in_3857_arrives_as_wgs84_and_result_loads_with_all_attributes(sandbox_env,
+                                                                          tmp_gpkg):
+    sandbox = sandbox_env
+    layer = polygon_layer([in_3857(MOSCOW)], "EPSG:3857")
+    result, feedback = run("mapbridge:mapflow_process", {
+        "AOI": layer, "NAME": "Test buildings", "OUTPUT": tmp_gpkg})
+    created = posts(sandbox, "/processings/v2")
+    assert len(created) == 1
+    body = created[0].json
+    assert body["wdName"] == "🏠 Buildings"
+    assert body["name"] == "Test buildings"
+    assert body["params"] == {"sourceParams": {"dataProvider": {"providerName": "Mapbox", "zoom": 18}}}
+    assert body["projectId"] == sandbox.state.mapflow.default_project_id
+    assert body["geometry"]["type"] == "Polygon"
+    xs = [p[0] for p in body["geometry"]["coordinates"][0]]
+    ys = [p[1] for p in body["geometry"]["coordinates"][0]]
+    assert min(xs) == pytest.approx(37.6156, abs=1e-6) and max(xs) == pytest.approx(37.6256, abs=1e-6)
+    assert min(ys) == pytest.approx(55.7558, abs=1e-6) and max(ys) == pytest.approx(55.7608, abs=1e-6)
+    # Bearer for the Processing API.
+    assert created[0].headers["authorization"].startswith("Bearer ")
+    # The status was polled and the progress followed percentCompleted up to 100.
+    polls = [r for r in sandbox.requests if r.method == "GET" and r.path.endswith("/v2")
+             and r.path.startswith("/processings/")]
+    assert len(polls) >= 2
+    assert feedback.progress_values and max(feedback.progress_values) == 100
+    assert any(0 < v < 100 for v in feedback.progress_values)
+    # Area, model, balance and cost were logged before the processing was created.
+    log = "\n".join(feedback.lines)
+    assert "km²" in log and "🏠 Buildings" in log and "credits left" in log and "Cost:" in log
+    assert posts(sandbox, "/processing/cost/v2")
+    processing_id = result["PROCESSING_ID"]
+    assert processing_id == sandbox.state.mapflow.processings[processing_id]["id"]
+    assert result["AREA_KM2"] == pytest.approx(0.35, rel=0.05)
+    out = QgsVectorLayer(result["OUTPUT"], "out", "ogr")
+    assert out.isValid() and out.featureCount() == 50
+    names = set(out.fields().names())
+    assert {"class_id", "building_height", "area"} <= names
+    heights = [f["building_height"] for f in out.getFeatures() if f["building_height"]]
+    assert heights and all(3 <= h <= 45 for h in heights)
+    assert out.crs().authid() == "EPSG:4326"
+    # The processing is tracked (settings) with its final state.
+    tracked = TrackedProcessings().get(processing_id)
+    assert tracked["status"] == "OK" and tracked["loaded"] is True
+
+
+def test_selected_features_only_and_several_features_send_a_multipolygon(sandbox_env):
+    sandbox = sandbox_env
+    far = QgsRectangle(37.70, 55.70, 37.705, 55.705)
+    other = QgsRectangle(37.60, 55.70, 37.605, 55.703)
+    layer = polygon_layer([QgsGeometry.fromRect(MOSCOW), QgsGeometry.fromRect(far), QgsGeometry.fromRect(other)])
+    QgsProject.instance().addMapLayer(layer)
+    try:
+        layer.selectByIds([2, 3])
+        source = QgsProcessingFeatureSourceDefinition(layer.id(), True)
+        result, _ = run("mapbridge:mapflow_process", {"AOI": source, "NAME": "two parts",
+                                                      "OUTPUT": "TEMPORARY_OUTPUT"})
+    finally:
+        QgsProject.instance().removeMapLayer(layer.id())
+    geometry = posts(sandbox, "/processings/v2")[0].json["geometry"]
+    assert geometry["type"] == "MultiPolygon" and len(geometry["coordinates"]) == 2
+    lons = sorted(min(p[0] for p in poly[0]) for poly in geometry["coordinates"])
+    assert lons == pytest.approx([37.60, 37.70], abs=1e-6)  # the unselected Moscow square was not sent
+    assert result["PROCESSING_ID"] and result["FEATURE_COUNT"] == 50
+
+
+def test_invalid_aoi_is_repaired_and_said_so(sandbox_env, tmp_gpkg):
+    sandbox = sandbox_env
+    bowtie = QgsGeometry.fromWkt("POLYGON((37.61 55.75, 37.62 55.76, 37.62 55.75, 37.61 55.76, 37.61 55.75))")
+    assert not bowtie.isGeosValid()
+    result, feedback = run("mapbridge:mapflow_process", {"AOI": polygon_layer([bowtie]), "OUTPUT": tmp_gpkg})
+    assert any("repaired with makeValid" in w for w in feedback.warnings)
+    geometry = posts(sandbox, "/processings/v2")[0].json["geometry"]
+    assert QgsGeometry.fromWkt(_wkt(geometry)).isGeosValid()
+    assert result["PROCESSING_ID"]
+
+
+def test_invalid_aoi_is_repaired_even_when_processing_stops_on_invalid_geometries(sandbox_env, tmp_gpkg):
+    """The Processing setting 'stop on invalid geometry' must not abort the run: the AOI is repaired instead."""
+    import processing
+    from qgis.core import Qgis, QgsFeatureRequest, QgsProcessingContext
+
+    sandbox = sandbox_env
+    bowtie = QgsGeometry.fromWkt("POLYGON((37.61 55.75, 37.62 55.76, 37.62 55.75, 37.61 55.76, 37.61 55.75))")
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    abort = Qgis.InvalidGeometryCheck.AbortOnInvalid if hasattr(Qgis, "InvalidGeometryCheck") \
+        else QgsFeatureRequest.InvalidGeometryCheck.GeometryAbortOnInvalid
+    context.setInvalidGeometryCheck(abort)
+    feedback = LogFeedback()
+    result = processing.run("mapbridge:mapflow_process", {"AOI": polygon_layer([bowtie]), "OUTPUT": tmp_gpkg},
+                            context=context, feedback=feedback)
+    assert any("repaired with makeValid" in w for w in feedback.warnings)
+    assert QgsGeometry.fromWkt(_wkt(posts(sandbox, "/processings/v2")[0].json["geometry"])).isGeosValid()
+    assert result["PROCESSING_ID"] and result["FEATURE_COUNT"] == 50
+
+
+def test_help_says_name_is_optional_and_describes_image_id():
+    from mapbridge.processing.mapflow_process import MapflowProcessAlgorithm
+
+    text = MapflowProcessAlgorithm().shortHelpString()
+    assert "NAME is optional" in text and "IMAGE_ID" in text and "catalog" in text
+
+
+def _wkt(geojson):
+    return ogr.CreateGeometryFromJson(json.dumps(geojson)).ExportToWkt()
+
+
+def test_unrepairable_aoi_gives_a_clear_message_and_sends_nothing(sandbox_env, tmp_gpkg):
+    sandbox = sandbox_env
+    # A polygon with no area (all points on one line): makeValid leaves no polygon.
+    flat = QgsGeometry.fromWkt("POLYGON((37.61 55.75, 37.62 55.75, 37.63 55.75, 37.61 55.75))")
+    with pytest.raises(QgsProcessingException) as err:
+        run("mapbridge:mapflow_process", {"AOI": polygon_layer([flat]), "OUTPUT": tmp_gpkg})
+    assert "Mapflow:" in str(err.value) and ("not a valid polygon" in str(err.value) or "no area" in str(err.value))
+    assert not posts(sandbox, "/processings/v2")
+
+
+def test_over_limit_aoi_is_refused_before_sending(sandbox_env, tmp_gpkg):
+    sandbox = sandbox_env
+    big = QgsRectangle(37.0, 55.0, 38.0, 56.0)  # ~7000 km², the sandbox limit is 25 km²
+    with pytest.raises(QgsProcessingException) as err:
+        run("mapbridge:mapflow_process", {"AOI": polygon_layer([QgsGeometry.fromRect(big)]), "OUTPUT": tmp_gpkg})
+    text = str(err.value)
+    assert "AOI limit of 25 km²" in text and "nothing was sent" in text
+    assert not posts(sandbox, "/processings/v2")
+    assert any(r.path == "/user/status" for r in sandbox.requests)
+
+
+def test_failed_processing_gives_the_service_message(sandbox_env, tmp_gpkg):
+    sandbox = sandbox_env
+    with pytest.raises(QgsProcessingException) as err:
+        run("mapbridge:mapflow_process", {"AOI": polygon_layer([QgsGeometry.fromRect(MOSCOW)]),
+                                          "NAME": "this will fail", "MODEL": "🌲 Forest", "OUTPUT": tmp_gpkg})
+    text = str(err.value)
+    assert "FAILED" in text and "The imagery source is not available for this area" in text
+    assert posts(sandbox, "/processings/v2")[0].json["wdName"] == "🌲 Forest"
+    assert not [r for r in sandbox.requests if r.path.endswith("/result")]
+    failed = [p for p in TrackedProcessings().all() if p["name"] == "this will fail"]
+    assert failed and failed[0]["status"] == "FAILED"
+
+
+def test_cancel_stops_waiting_and_names_the_processing(sandbox_env, tmp_gpkg):
+    sandbox = sandbox_env
+    sandbox.processing_seconds = 30
+    try:
+        feedback = LogFeedback()
+        feedback.progressChanged.connect(lambda value: feedback.cancel())
+        with pytest.raises(QgsProcessingException) as err:
+            run("mapbridge:mapflow_process", {"AOI": polygon_layer([QgsGeometry.fromRect(MOSCOW)]),
+                                              "OUTPUT": tmp_gpkg}, feedback)
+    finally:
+        sandbox.processing_seconds = 1.5
+    processing_id = next(iter(p for p in sandbox.state.mapflow.processings if p != _seed_id(sandbox)))
+    assert f"Stopped waiting for processing {processing_id}" in str(err.value)
+    assert TrackedProcessings().get(processing_id)["loaded"] is False
+
+
+def test_missing_cost_endpoint_is_tolerated_and_an_empty_result_is_a_valid_layer(sandbox_env, tmp_gpkg):
+    sandbox = sandbox_env
+    sandbox.add_fault("mapflow", "error", status=404, method="POST", path="/processing/cost/v2", count=None)
+    sandbox.result_features = 0
+    try:
+        result, feedback = run("mapbridge:mapflow_process", {"AOI": polygon_layer([QgsGeometry.fromRect(MOSCOW)]),
+                                                             "OUTPUT": tmp_gpkg})
+    finally:
+        sandbox.result_features = None
+    assert any("Cost: not known in advance" in line for line in feedback.lines)
+    assert any("found no objects" in w for w in feedback.warnings)
+    layer = QgsVectorLayer(result["OUTPUT"], "empty", "ogr")
+    assert layer.isValid() and layer.featureCount() == 0 and result["FEATURE_COUNT"] == 0
+    assert QgsWkbTypes.geometryType(layer.wkbType()) == QgsWkbTypes.GeometryType.PolygonGeometry

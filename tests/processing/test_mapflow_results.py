@@ -1,0 +1,38 @@
+"""mapbridge:mapflow_results against the sandbox: results by processing id to memory and to a file, refusals."""
+
+from __future__ import annotations
+
+import pytest
+from qgis.core import QgsProcessingException, QgsVectorLayer
+
+from mapbridge.tests.processing.mapflow_helpers import run
+from mapbridge.tests.processing.mapflow_helpers import seed_processing_id as _seed_id
+
+pytestmark = pytest.mark.usefixtures("fresh_runs", "mapbridge_processing")  # tests/conftest.py
+
+
+def test_results_by_id_to_memory_and_file(sandbox_env, tmp_gpkg):
+    sandbox = sandbox_env
+    seed_id = _seed_id(sandbox)
+    result, _ = run("mapbridge:mapflow_results", {"PROCESSING_ID": seed_id, "OUTPUT": tmp_gpkg})
+    assert result["STATUS"] == "OK" and result["FEATURE_COUNT"] == 50
+    layer = QgsVectorLayer(result["OUTPUT"], "r", "ogr")
+    assert layer.featureCount() == 50 and "building_height" in layer.fields().names()
+    memory, _ = run("mapbridge:mapflow_results", {"PROCESSING_ID": seed_id, "OUTPUT": "TEMPORARY_OUTPUT"})
+    assert memory["FEATURE_COUNT"] == 50
+
+
+def test_results_of_a_running_or_unknown_processing_are_refused(sandbox_env, tmp_gpkg):
+    sandbox = sandbox_env
+    sandbox.processing_seconds = 30
+    try:
+        proc = sandbox.state.mapflow._new_processing({
+            "name": "running", "wdName": "🏠 Buildings",
+            "geometry": {"type": "Polygon", "coordinates": [[[37.6, 55.7], [37.61, 55.7], [37.61, 55.71],
+                                                              [37.6, 55.7]]]}})
+        with pytest.raises(QgsProcessingException, match="still IN_PROGRESS"):
+            run("mapbridge:mapflow_results", {"PROCESSING_ID": proc["id"], "OUTPUT": tmp_gpkg})
+    finally:
+        sandbox.processing_seconds = 1.5
+    with pytest.raises(QgsProcessingException, match="Mapflow: GET /processings/nope/v2 failed with HTTP 404"):
+        run("mapbridge:mapflow_results", {"PROCESSING_ID": "nope", "OUTPUT": tmp_gpkg})

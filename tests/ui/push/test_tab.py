@@ -1,0 +1,178 @@
+"""The dock's Push tab end to end: layer menu entry, maps from the account, preview, background push, report."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from qgis.core import QgsProject
+from qgis.PyQt.QtCore import QCoreApplication
+
+from mapbridge.tests.processing.push_helpers import (
+    memory_layer,
+    requests_of,
+)
+
+pytestmark = pytest.mark.usefixtures("mapbridge_processing")
+
+
+def wait_until(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        QCoreApplication.processEvents()
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def dock(qgis_iface, qgis_new_project, sandbox_env):
+    from mapbridge.ui.dock import MapbridgeDock
+
+    widget = MapbridgeDock(qgis_iface)
+    yield widget
+    widget.shutdown()
+    widget.deleteLater()
+
+
+def shops():
+    rows = [(f"POINT({2.35 + i * 0.01} {48.85 + i * 0.01})", [f"Shop {i}", i]) for i in range(5)]
+    rows.append((None, ["Nowhere", 99]))
+    layer = memory_layer("Point", "EPSG:4326", ["name:string", "rank:integer"], rows, name="shops")
+    QgsProject.instance().addMapLayer(layer)
+    return layer
+
+
+def open_target(dock, service, layer, remote_id=None):
+    """The Push tab on a layer and a service; with remote_id, that map or form chosen once the list loaded."""
+    tab = dock.push_tab
+    tab.open_for_layer(layer)
+    tab.service_combo.setCurrentIndex(tab.service_combo.findData(service))
+    target = tab.target()
+    if remote_id is not None:
+        wait_until(lambda: target.remote.loaded)
+        combo = target.remote.combo
+        assert combo.findData(remote_id) >= 0, "the account's maps or forms fill the combo"
+        combo.setCurrentIndex(combo.findData(remote_id))
+    return tab, target
+
+
+def report_layers():
+    return [lyr for lyr in QgsProject.instance().mapLayers().values() if lyr.name().startswith("Push report")]
+
+
+def test_push_tab_sends_selected_features_to_mapsemble_and_adds_the_report(dock, qgis_iface, sandbox_env):
+    sandbox = sandbox_env
+    layer = shops()
+    layer.selectByExpression("\"rank\" in (1, 2, 99)")
+    tab, target = open_target(dock, "mapsemble", layer, "ms_plain")
+    assert dock.tabs.currentWidget() is tab
+    assert tab.layer_combo.currentLayer() is layer
+    assert tab.selected_check.isChecked(), "selected-only is on by default when the layer has a selection"
+    assert tab.name_combo.currentField() == "name"
+    tab.update_preview()
+    assert tab.preview_label.text() == "2 features will be sent, 1 skipped: no geometry"
+
+    tab.fields_list.set_checked(["rank"])
+    before = len(sandbox.state.mapsemble.features("ms_plain"))
+    tab.push_button.click()
+    assert not tab.push_button.isEnabled() and tab.cancel_button.isEnabled()
+    wait_until(lambda: tab.run is None)
+    assert len(sandbox.state.mapsemble.features("ms_plain")) == before + 2
+    sent = requests_of(sandbox, "mapsemble", "POST", "/features")[0].json["features"]
+    assert sorted(f["properties"]["label"] for f in sent) == ["Shop 1", "Shop 2"]
+    assert all(set(f["properties"]) == {"rank", "label"} for f in sent)
+    reports = report_layers()
+    assert len(reports) == 1 and reports[0].featureCount() == 3
+    statuses = sorted(f["push_status"] for f in reports[0].getFeatures())
+    assert statuses == ["created", "created", "skipped"]
+    assert "2 created, 1 skipped" in tab.status_label.text()
+
+
+def test_push_tab_creates_a_mapiry_map_then_reuses_it_and_cancel_keeps_the_report(dock, sandbox_env):
+    sandbox = sandbox_env
+    layer = shops()
+    tab = dock.push_tab
+    tab.layer_combo.setLayer(layer)
+    assert not tab.selected_check.isChecked() and not tab.selected_check.isEnabled()
+    tab.service_combo.setCurrentIndex(tab.service_combo.findData("mapiry"))
+    target = tab.target()
+    target.new_radio.setChecked(True)
+    target.title_edit.setText("From the dock")
+    tab.push_button.click()
+    wait_until(lambda: tab.run is None)
+    map_id = target.map_id_edit.text()
+    assert map_id and target.existing_radio.isChecked(), "the new map's id is kept for the next push"
+    assert len(sandbox.state.mapiry.locations(map_id)) == 5
+    assert "5 created, 1 skipped" in tab.status_label.text()
+
+    # A second push to the same map waits on the empty bulk bucket; Cancel stops it and the report still loads.
+    sandbox.state.mapiry.limits["bulk"] = 1
+    more = memory_layer("Point", "EPSG:4326", ["name:string"], [(f"POINT({i} 1)", [f"New {i}"]) for i in range(3)],
+                        name="more")
+    QgsProject.instance().addMapLayer(more)
+    tab.layer_combo.setLayer(more)
+    tab.push_button.click()
+    wait_until(lambda: tab.run is not None and "going on at" in tab.status_label.text())
+    tab.cancel_button.click()
+    wait_until(lambda: tab.run is None)
+    assert "Push stopped" in tab.status_label.text() and "3 failed" in tab.status_label.text()
+    assert len(report_layers()) == 2
+    assert len(sandbox.state.mapiry.locations(map_id)) == 5
+
+
+def test_unticking_every_attribute_is_refused_with_a_clear_message(dock, sandbox_env):
+    sandbox = sandbox_env
+    tab, target = open_target(dock, "mapsemble", shops(), "ms_plain")
+    tab.fields_list.set_checked([])
+    tab.update_preview()
+    assert tab.preview_label.text() == "Tick at least one attribute to send, or tick them all."
+    sandbox.clear_requests()
+    tab.push_button.click()
+    assert tab.run is None and tab.push_button.isEnabled()
+    assert "Tick at least one attribute to send, or tick them all" in tab.status_label.text()
+    assert not requests_of(sandbox, "mapsemble", "POST"), "nothing was sent"
+    target.method_combo.setCurrentIndex(3)       # a delete sends no attributes: no complaint about them
+    assert target.problem("name", []) == "Replace, update and delete need the remote id field."
+
+
+def test_summary_comes_from_the_results_when_the_report_cannot_be_opened(dock, tmp_path):
+    tab = dock.push_tab
+    tab.run_service, tab.run_layer_name = "mapsemble", "shops"
+    tab.report_path = str(tmp_path / "missing" / "report.gpkg")
+    from mapbridge.ui.background import Outcome
+
+    tab._finished(Outcome(True, {"CREATED": 3, "UPDATED": 0, "DELETED": 0, "SKIPPED": 1, "FAILED": 0}))
+    text = tab.status_label.text()
+    assert text.startswith("Mapsemble: 3 created, 1 skipped") and "failed" not in text
+    assert "report layer could not be opened" in text and "missing" in text
+    assert not report_layers()
+
+
+def test_closing_the_dock_during_a_push_detaches_the_run(dock, sandbox_env):
+    sandbox = sandbox_env
+    sandbox.latency_ms = 300
+    try:
+        tab, target = open_target(dock, "mapiry", shops())
+        target.use_map("map_demo")
+        tab.push_button.click()
+        run = tab.run
+        assert run is not None
+        tab.shutdown()
+        assert tab.run is None and tab.closed
+        wait_until(lambda: run.done)
+        QCoreApplication.processEvents()
+        assert tab.status_label.text() == "Pushing to Mapiry…", "the closed tab is not touched any more"
+    finally:
+        sandbox.latency_ms = 0
+
+
+def test_push_tab_to_mapalyze(dock, qgis_iface, sandbox_env):
+    sandbox = sandbox_env
+    tab, target = open_target(dock, "mapalyze", shops(), "form_TreeSurvey")
+    assert not tab.name_combo.isVisibleTo(tab)
+    tab.push_button.click()
+    wait_until(lambda: tab.run is None)
+    posts = requests_of(sandbox, "mapalyze", "POST", "/records")
+    assert len(posts) == 5 and posts[0].json["form_id"] == "form_TreeSurvey"
+    assert posts[0].json["data"] == {"name": "Shop 0", "rank": 0}
