@@ -53,6 +53,8 @@ class MapbridgeAlgorithm(QgsProcessingAlgorithm):
         return True
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+        for client in self.clients.values():
+            client.cancel_check = feedback.isCanceled     # cancel aborts a request in progress too
         try:
             return self.run_job(parameters, context, feedback)
         except MapbridgeError as exc:

@@ -63,6 +63,8 @@ class _JobTask(QgsTask):
         self.job = job
         self.feedback = feedback
         self.client = client
+        if client is not None:
+            client.cancel_check = feedback.isCanceled     # cancel aborts a request in progress too
         self.value = None
         self.error = None
         feedback.progressChanged.connect(self.setProgress)
@@ -147,8 +149,14 @@ class Run(QObject):
         _DETACHED.discard(self)
         if outcome.error is not None and not outcome.cancelled and not getattr(outcome.error, "logged", False):
             log_exception(outcome.error)
-        if self.on_done is not None:
-            self.on_done(outcome)
+        on_done, self.on_done, self.on_progress = self.on_done, None, None
+        try:
+            if on_done is not None:
+                on_done(outcome)
+        finally:
+            # No cycle keeps the context alive until a late garbage collection: a QgsProcessingContext freed
+            # after QGIS has shut down crashes it.
+            self.context = None
 
 
 class BackgroundRunner(QObject):
