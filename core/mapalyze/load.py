@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import threading
 import time
 import uuid
@@ -175,7 +176,8 @@ def _check_complete(distinct, fetcher, done_text):
 def _write_error(exc, writer, write_failure):
     """The error for a GeoPackage that could not be written: the column limit named as such, else disk/folder."""
     text = str(exc)
-    properties = len(writer.names.by_key) if writer.names is not None else 0
+    named = re.search(r"(\d+) properties", text)
+    properties = int(named.group(1)) if named else (len(writer.names.by_key) if writer.names is not None else 0)
     if "too many columns" in text.lower() or properties + 3 > SQLITE_MAX_COLUMNS:
         count = f"{properties:,} different properties" if properties else "more different properties than that"
         return MapbridgeError(
