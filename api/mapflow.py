@@ -21,6 +21,9 @@ TRANSFER_TIMEOUT = (10.0, 600.0)
 # A download goes on as long as data flows; no byte for this long means the connection stalled.
 DOWNLOAD_TIMEOUT = (10.0, 60.0)
 IDENTITY = ("", "identity")
+# Keys of GET /user/status (mapflow-notes.md): an answer with none of them is not Mapflow's.
+STATUS_KEYS = ("billingType", "remainingCredits", "remainingArea", "aoiAreaLimit", "maxAoisPerProcessing",
+               "dataProviders")
 
 
 class MultipartFile:
@@ -150,10 +153,12 @@ class MapflowClient(ServiceClient):
         return self.get_json("/user/status")
 
     def ping(self):
-        """Cheapest authenticated call: the account status."""
-        status = self.user_status() or {}
-        credits = status.get("remainingCredits") if isinstance(status, dict) else None
-        return f"{credits} credits left" if credits is not None else "connected"
+        """Cheapest authenticated call: the account status, which must read like Mapflow's."""
+        status = self.user_status()
+        if not isinstance(status, dict) or not any(key in status for key in STATUS_KEYS):
+            raise self.not_this_service("/user/status", "no account status")
+        credits = status.get("remainingCredits")
+        return f"{credits} credits left" if credits is not None else f"billing {status.get('billingType') or 'read'}"
 
     # -- projects ----------------------------------------------------------------------------
     def default_project(self):

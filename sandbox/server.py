@@ -403,6 +403,8 @@ class SandboxServer:
         elif kind == "echo":
             resp = self._echo(fault.status or 200, req)
         else:
+            if kind == "no_paging":
+                req.query = {k: v for k, v in req.query.items() if k not in ("page", "offset")}
             try:
                 resp = svc.handle(req)
             except Exception as exc:  # noqa: BLE001 - a handler bug becomes a 500 in the service's shape
@@ -416,6 +418,8 @@ class SandboxServer:
             self._record(req, 0)
             handler.close_connection = True
             return
+        if kind == "no_paging":
+            resp = self._without_totals(resp)
         if kind in ("gzip", "gzip_body"):
             resp = self._gzipped(resp, req, kind == "gzip_body")
         self._record(req, resp.status)
@@ -441,6 +445,20 @@ class SandboxServer:
         # Like a misconfigured gateway's debug page: the request's headers echoed (the token among them).
         page = HTML_PAGE.format(status=status, reason=reason, padding=f"request authorization: {auth}")
         return Response(status, raw=page, content_type="text/html")
+
+    @staticmethod
+    def _without_totals(resp):
+        totals = {"total", "totalPages", "last_page", "lastPage", "total_count", "totalCount", "pages"}
+
+        def strip(value):
+            if isinstance(value, dict):
+                return {k: strip(v) for k, v in value.items() if k not in totals}
+            if isinstance(value, list):
+                return [strip(v) for v in value]
+            return value
+
+        data = resp.data if resp.raw is None else json.loads(resp.body_bytes())
+        return Response(resp.status, strip(data), headers=resp.headers)
 
     @staticmethod
     def _echo(status, req):

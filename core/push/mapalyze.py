@@ -120,7 +120,7 @@ class MapalyzePush(PushJob):
 
     def _records_since(self, since):
         """Records of the form created after `since` (GET /records?form_id&since, paged by limit/offset)."""
-        out, offset = [], 0
+        out, offset, firsts = [], 0, set()
         while True:
             try:
                 body = self.paced(lambda o=offset: self.client.records(offset=o, limit=PAGE, form_id=self.form_id,
@@ -134,6 +134,10 @@ class MapalyzePush(PushJob):
                 page = body.get("features") or body.get("records") or body.get("data") or []
             elif isinstance(body, list):
                 page = body
+            first = page[0].get("id") if page and isinstance(page[0], dict) else None
+            if first is not None and first in firsts:
+                return out      # the server ignores `offset`: the same page again (bounded, never endless)
+            firsts.add(first)
             out.extend(page)
             total = body.get("total") if isinstance(body, dict) else None
             offset += len(page)

@@ -357,3 +357,15 @@ def test_cancel_aborts_a_request_the_server_stalls_within_two_seconds(sandbox, s
         call(c)
     assert time.monotonic() - start < 2.0
     c.close()
+
+
+@pytest.mark.parametrize("service,pages", [
+    ("mapiry", lambda c: list(c.iter_locations("map_demo", page_size=2))),
+    ("mapsemble", lambda c: list(c.iter_features("ms_demo", per_page=2))),
+])
+def test_a_listing_that_ignores_paging_and_gives_no_total_ends(sandbox, service, pages):
+    """Every loop over a server's answers is bounded: the same page again ends the listing."""
+    sandbox.add_fault(service, "no_paging", count=None)
+    found = pages(client(sandbox, service))
+    assert 0 < len(found) <= 2
+    assert len(sandbox.requests) <= 3

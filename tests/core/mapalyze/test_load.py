@@ -222,3 +222,27 @@ def test_records_too_wide_from_the_first_page_name_their_width(sandbox, tmp_path
         client.close()
         sandbox.reseed_mapalyze(seeded)
     assert "2,50" in err.value.user_message() and "2,000 columns" in err.value.user_message()
+
+
+@pytest.mark.parametrize("after", [0, 1])
+def test_cancel_while_a_records_page_stalls_takes_effect_within_two_seconds(sandbox, tmp_path, after):
+    """The first page (caller's thread) or a later one (the fetchers' threads) hangs; cancel still ends the load."""
+    import threading
+    import time
+
+    from qgis.core import QgsProcessingFeedback
+
+    from mapbridge.api.errors import CancelledError
+
+    sandbox.add_fault("mapalyze", "stall", path="^/records$", after=after, latency_ms=120_000, count=None)
+    feedback = QgsProcessingFeedback()
+    client = sandbox_client(sandbox)
+    start = time.monotonic()
+    threading.Timer(0.7, feedback.cancel).start()      # from another thread, as the dock's Cancel does
+    try:
+        with pytest.raises(CancelledError):
+            load_records(client, str(tmp_path / "stalled.gpkg"), "records", feedback=feedback)
+    finally:
+        client.close()
+    assert time.monotonic() - start < 2.7, "cancelled within 2 s of the request"
+    assert list(tmp_path.iterdir()) == []
