@@ -189,11 +189,14 @@ class MapflowClient(ServiceClient):
         """GET /projects/{id}."""
         return self.get_json(f"/projects/{segment(project_id)}")
 
-    def processings_page(self, project_id, limit=50, offset=0):
-        """POST /projects/{id}/processings/v2/page {limit, offset} → {results, total}."""
+    def processings_page(self, project_id, limit=50, offset=0, newest_first=False):
+        """POST /projects/{id}/processings/v2/page {limit, offset[, sortBy, sortOrder]} → {results, total}."""
+        request = {"limit": int(limit), "offset": int(offset)}
+        if newest_first:
+            request.update(sortBy="CREATED", sortOrder="DESC")
         # A read (POST only because it takes a body): may be retried like a GET.
-        body = self.send_json("POST", f"/projects/{segment(project_id)}/processings/v2/page",
-                              {"limit": int(limit), "offset": int(offset)}, idempotent=True)
+        body = self.send_json("POST", f"/projects/{segment(project_id)}/processings/v2/page", request,
+                              idempotent=True)
         if isinstance(body, list):
             return {"results": body, "total": len(body)}
         return body if isinstance(body, dict) else {"results": [], "total": 0}
