@@ -65,8 +65,8 @@ def test_an_undocumented_status_is_not_polled_forever(sandbox, status):
     from mapbridge.core.mapflow.polling import MAX_UNKNOWN_POLLS
 
     client = client_for_sandbox(sandbox)
-    processing_id = client.create_processing(processing_body("odd", "🏠 Buildings", {"type": "Polygon", "coordinates": [[
-        [37.6, 55.7], [37.61, 55.7], [37.61, 55.71], [37.6, 55.7]]]}))["id"]
+    processing_id = client.create_processing(processing_body("odd", "🏠 Buildings", {
+        "type": "Polygon", "coordinates": [[[37.6, 55.7], [37.61, 55.7], [37.61, 55.71], [37.6, 55.7]]]}))["id"]
     stored = sandbox.state.mapflow.processings[processing_id]
     stored["_seconds"] = 10 ** 6            # never finishes by itself
     stored["status"] = status
