@@ -12,7 +12,7 @@ from qgis.core import (
 )
 
 from ..core.push.choices import COUNT_KEYS
-from ..core.qgis_compat import field_names_parameter, skip_validity_checks_flag, source_type
+from ..core.qgis_compat import FIELD_DATETIME, field_names_parameter, skip_validity_checks_flag, source_type
 from .base import MapbridgeAlgorithm
 
 
@@ -50,6 +50,19 @@ class PushAlgorithm(MapbridgeAlgorithm):
         """(job, make_payload) for this service; may call the service (main work runs in run())."""
         raise NotImplementedError
 
+    def _zone_dropped(self, parameters, context, source):
+        """True when the input is a GeoPackage whose UTC date-times this QGIS reads as local time."""
+        from ..core.push.values import ogr_drops_time_zones
+
+        if not any(field.type() == FIELD_DATETIME for field in source.fields()):
+            return False
+        layer = self.parameterAsVectorLayer(parameters, self.INPUT, context)
+        if layer is None or layer.providerType() != "ogr":
+            return False
+        is_gpkg = (layer.dataProvider().storageType() or "").upper() == "GPKG" or \
+            layer.source().split("|")[0].lower().endswith(".gpkg")
+        return is_gpkg and ogr_drops_time_zones()
+
     def extra_results(self, job):
         """Results besides the report and the counts."""
         return {}
@@ -63,6 +76,7 @@ class PushAlgorithm(MapbridgeAlgorithm):
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
         job, make_payload = self.build(parameters, context, feedback, source)
+        make_payload.local_is_utc = self._zone_dropped(parameters, context, source)
         fields = report_fields(source.fields())
         sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, source.wkbType(),
                                              source.sourceCrs())

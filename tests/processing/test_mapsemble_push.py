@@ -228,3 +228,51 @@ def test_a_lost_answer_is_checked_alone_while_other_requests_were_in_flight(sand
     ids = [r["remote_id"] for r in report_rows(result["OUTPUT"])]
     assert len(set(ids)) == 1500 and set(ids) == added, "each report row names its own feature"
     assert "had arrived" in feedback.text()
+
+
+@pytest.fixture
+def new_york(monkeypatch):
+    """This computer's local time is New York's (UTC-5 in January)."""
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_date_times_of_a_geopackage_arrive_with_their_instant(sandbox_env, new_york, tmp_path):
+    """A GeoPackage stores UTC ("…Z"): that instant arrives with its zone, whatever QGIS makes of it locally."""
+    from osgeo import ogr, osr
+
+    path = str(tmp_path / "times.gpkg")
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(path)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(4326)
+    layer = ds.CreateLayer("times", srs, ogr.wkbPoint)
+    layer.CreateField(ogr.FieldDefn("name", ogr.OFTString))
+    layer.CreateField(ogr.FieldDefn("seen", ogr.OFTDateTime))
+    feature = ogr.Feature(layer.GetLayerDefn())
+    feature.SetField("name", "Dam")
+    feature.SetField("seen", "2025-01-14T09:22:11Z")
+    feature.SetGeometry(ogr.CreateGeometryFromWkt("POINT (4.89 52.37)"))
+    layer.CreateFeature(feature)
+    feature = layer = ds = None
+    result, _ = push({"INPUT": QgsVectorLayer(path + "|layername=times", "times", "ogr"), "MAP_ID": "ms_plain"})
+    assert result["CREATED"] == 1
+    sent = requests_of(sandbox_env, "mapsemble", "POST")[-1].json["features"][0]["properties"]
+    assert sent["seen"] == "2025-01-14T09:22:11Z"
+
+
+def test_local_date_times_arrive_as_the_same_instant_in_utc(sandbox_env, new_york):
+    layer = memory_layer("Point", "EPSG:4326", ["name:string", "seen:datetime"], [
+        ("POINT(4.89 52.37)", ["Local", QDateTime(QDate(2025, 1, 14), QTime(9, 22, 11))]),
+        ("POINT(4.90 52.37)", ["Offset", QDateTime(QDate(2025, 1, 14), QTime(9, 22, 11), Qt.TimeSpec.OffsetFromUTC,
+                                                   3600)])])
+    result, _ = push({"INPUT": layer, "MAP_ID": "ms_plain"})
+    assert result["CREATED"] == 2
+    sent = {f["properties"]["name"]: f["properties"]["seen"]
+            for f in requests_of(sandbox_env, "mapsemble", "POST")[-1].json["features"]}
+    assert sent["Local"] == "2025-01-14T14:22:11Z"
+    assert sent["Offset"] in ("2025-01-14T09:22:11+01:00", "2025-01-14T08:22:11Z")
