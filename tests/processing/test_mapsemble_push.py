@@ -276,3 +276,14 @@ def test_local_date_times_arrive_as_the_same_instant_in_utc(sandbox_env, new_yor
             for f in requests_of(sandbox_env, "mapsemble", "POST")[-1].json["features"]}
     assert sent["Local"] == "2025-01-14T14:22:11Z"
     assert sent["Offset"] in ("2025-01-14T09:22:11+01:00", "2025-01-14T08:22:11Z")
+
+
+def test_a_position_no_transform_can_honestly_produce_is_skipped_with_its_reason_never_sent(sandbox_env):
+    layer = memory_layer("Point", "EPSG:3857", ["name:string"], [
+        ("POINT(545000 6866000)", ["Amsterdam"]), ("POINT(0 1000000000)", ["Pole"])])
+    result, _ = push({"INPUT": layer, "MAP_ID": "ms_plain"})
+    assert (result["CREATED"], result["SKIPPED"]) == (1, 1)
+    rows = {row["name"]: row for row in report_rows(result["OUTPUT"])}
+    assert rows["Pole"]["push_status"] == "skipped" and "do not transform back" in rows["Pole"]["push_error"]
+    sent = [f for r in requests_of(sandbox_env, "mapsemble", "POST") for f in r.json["features"]]
+    assert [f["properties"]["label"] for f in sent] == ["Amsterdam"]
