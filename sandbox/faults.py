@@ -19,12 +19,14 @@ ERROR_KINDS = {"429": 429, "500": 500, "502": 502, "503": 503, "504": 504}
 # - "no_retry_after": a 429 without a Retry-After header.
 # - "echo": answer `status` (200 when not given) with a JSON page echoing the request's headers, escaped the way
 #   some servers escape ("\/" for "/", \uXXXX, percent-encoded) — a malformed successful answer.
+# - "truncate": the service silently cuts every text of the request's JSON body to `position` characters.
 # - "no_paging": the service answers the first page whatever `page`/`offset` asks, without any total (a server that
 #   ignores paging).
 # - "delete" / "insert" (Mapalyze): before handling, delete the record at `position` of the ordered records, or
 #   insert a new one there (records changing on the server between two pages of a load).
 KINDS = tuple(ERROR_KINDS) + ("error", "error_after", "html", "drop", "drop_after", "latency", "stall", "stall_body",
-                              "gzip", "gzip_body", "no_retry_after", "echo", "no_paging", "delete", "insert")
+                              "gzip", "gzip_body", "no_retry_after", "echo", "no_paging", "truncate", "delete",
+                              "insert")
 NEEDS_STATUS = ("error", "error_after", "html")
 
 

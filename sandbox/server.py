@@ -73,6 +73,17 @@ class RequestRecord:
                 "json": self.json if small else None}
 
 
+def _cut_texts(value, limit):
+    """Every text in a JSON value cut to `limit` characters (a service that silently shortens what it stores)."""
+    if isinstance(value, str):
+        return value[:limit]
+    if isinstance(value, list):
+        return [_cut_texts(v, limit) for v in value]
+    if isinstance(value, dict):
+        return {k: _cut_texts(v, limit) for k, v in value.items()}
+    return value
+
+
 def _peer_closed(conn):
     """True when the client closed its end of the connection."""
     try:
@@ -405,6 +416,8 @@ class SandboxServer:
         else:
             if kind == "no_paging":
                 req.query = {k: v for k, v in req.query.items() if k not in ("page", "offset")}
+            if kind == "truncate" and req.json is not None:
+                req.json = _cut_texts(req.json, fault.position)
             try:
                 resp = svc.handle(req)
             except Exception as exc:  # noqa: BLE001 - a handler bug becomes a 500 in the service's shape

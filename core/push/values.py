@@ -198,3 +198,24 @@ def text_value(value, local_is_utc=False):
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
+
+
+def changed_texts(sent, stored):
+    """What the service stored differently from the texts it was sent: "name: 600 characters sent, 255 stored"…
+
+    `sent` and `stored` are dicts; only keys whose sent value is text and that the service echoed are compared.
+    """
+    notes = []
+    if not isinstance(stored, dict):
+        return notes
+    for key, value in sent.items():
+        if type(value) is not str or key not in stored:
+            continue
+        kept = stored[key]
+        if kept == value:
+            continue
+        if isinstance(kept, str) and value.startswith(kept):
+            notes.append(f"{key}: cut from {len(value)} to {len(kept)} characters")
+        else:
+            notes.append(f"{key}: stored as {str(kept)[:40]!r}")
+    return notes
