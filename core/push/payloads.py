@@ -112,6 +112,10 @@ class MapsemblePayloads:
                 out["properties"][self.remote_key] = ident
             else:
                 out["id"] = ident
+                if self.method == METHOD_CREATE:
+                    # Upsert cannot be confirmed on this map: the id also goes in its own property, where a listing
+                    # of the map finds it again (and a remoteField of that name, if the map has one, upserts).
+                    out["properties"].setdefault(self.remote_id_field, ident)
         return out
 
 

@@ -112,14 +112,40 @@ def test_dropped_answer_without_remote_id_is_checked_not_duplicated(sandbox_env)
     assert all(r["remote_id"] for r in report_rows(result["OUTPUT"]))
 
 
-def test_dropped_answer_with_remote_id_is_resent_as_upsert(sandbox_env):
+def test_dropped_answer_with_remote_id_is_checked_by_listing_not_resent_on_the_upsert_assumption(sandbox_env):
     sandbox = sandbox_env
     before = len(features(sandbox, "ms_demo"))
     sandbox.add_fault("mapsemble", "drop_after", method="POST", path=r"/features", count=1)
     result, _ = push({"INPUT": stores(25), "REMOTE_ID_FIELD": "code"})
     assert (result["CREATED"], result["UPDATED"], result["FAILED"]) == (25, 0, 0)
     assert len(features(sandbox, "ms_demo")) == before + 25
-    assert [r.status for r in requests_of(sandbox, "mapsemble", "POST", "/features")] == [0, 201]
+    assert [r.status for r in requests_of(sandbox, "mapsemble", "POST", "/features")] == [0], \
+        "the listing showed all 25 had arrived: nothing was sent again"
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_upsert_that_cannot_be_confirmed_is_never_assumed(sandbox_env, hidden):
+    """REMOTE_ID_FIELD on a map whose remoteField cannot be read (a map without one, or one that hides it): a 504
+    after the service stored the features, then the same push again. Nothing is duplicated, and the user is told
+    before the first push."""
+    sandbox = sandbox_env
+    map_id = "ms_demo" if hidden else "ms_plain"
+    if hidden:
+        sandbox.state.mapsemble.maps["ms_demo"]["_hide_remote_field"] = True
+    before = len(features(sandbox, map_id))
+    sandbox.add_fault("mapsemble", "error_after", status=504, method="POST", path=r"/features$", count=1)
+    first, feedback = push({"INPUT": stores(12), "REMOTE_ID_FIELD": "code", "MAP_ID": map_id})
+    assert (first["CREATED"], first["FAILED"]) == (12, 0)
+    assert len(features(sandbox, map_id)) == before + 12
+    assert len(requests_of(sandbox, "mapsemble", "POST", "/features")) == 1, "nothing re-sent after the 504"
+    said = feedback.text()
+    assert "WARNING Mapsemble: map" in said and "upsert by 'code' cannot be confirmed" in said
+    assert said.index("cannot be confirmed") < said.index("features to map"), "said before the first push"
+    again, _ = push({"INPUT": stores(12), "REMOTE_ID_FIELD": "code", "MAP_ID": map_id})
+    assert (again["CREATED"], again["SKIPPED"]) == (0, 12)
+    assert len(features(sandbox, map_id)) == before + 12, "running the same push again duplicated nothing"
+    rows = report_rows(again["OUTPUT"])
+    assert all(r["remote_id"] and "already on the map" in r["push_error"] for r in rows)
 
 
 def test_batches_and_a_too_large_answer_halve_the_batch(sandbox_env):
