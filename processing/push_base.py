@@ -69,7 +69,7 @@ class PushAlgorithm(MapbridgeAlgorithm):
 
     def run_job(self, parameters, context, feedback):
         """Gather the features, push them, write the report, return the results."""
-        from ..core.push.report import ReportWriter, report_fields
+        from ..core.push.report import ReportWriter, report_failure, report_fields, report_problem, save_remote_ids
         from ..core.push.run import run_push
 
         source = self.parameterAsSource(parameters, self.INPUT, context)
@@ -92,7 +92,12 @@ class PushAlgorithm(MapbridgeAlgorithm):
             feedback.reportError(f"{report.incomplete_rows:,} report rows lack the input attributes (the output "
                                  f"refused them: {report.last_refusal or 'no reason given'}); their push_error says "
                                  "so. Choose another output format to keep them.")
-        del sink, report        # closes a file output so the report is complete on disk
+        del sink                # closes a file output so the report is complete on disk
+        problem = report_problem(report, dest_id, context, len(items))
+        if problem:
+            # The report is the record of the remote ids: a push whose report is lost does not end as a success.
+            saved = save_remote_ids(items, job.service, dest_id, feedback)
+            raise report_failure(items, tally, job.service, dest_id, problem, saved)
         feedback.setProgress(100.0)
         results = {self.OUTPUT: dest_id}
         results.update(tally)

@@ -131,6 +131,8 @@ def wait_for_processing(client, processing_id, feedback, *, backoff=None, sleep=
         try:
             answer = client.processing(processing_id)
             errors = 0
+        except CancelledError:
+            raise stopped_waiting_error(processing_id) from None      # a stalled status read, aborted by cancel
         except RateLimitedError as exc:
             seconds, named = waits.next(exc)
             feedback.pushInfo(describe_rate_wait(MAPFLOW, seconds, named))

@@ -313,3 +313,40 @@ def test_a_position_no_transform_can_honestly_produce_is_skipped_with_its_reason
     assert rows["Pole"]["push_status"] == "skipped" and "do not transform back" in rows["Pole"]["push_error"]
     sent = [f for r in requests_of(sandbox_env, "mapsemble", "POST") for f in r.json["features"]]
     assert [f["properties"]["label"] for f in sent] == ["Amsterdam"]
+
+
+def test_a_push_whose_report_cannot_be_written_fails_saying_what_arrived(sandbox_env, tmp_path):
+    """The disk fills up while the report is written (a file-size limit stands in for it): the features reached
+    Mapsemble, so the run fails loudly, says what arrived, and keeps the remote ids in a readable file."""
+    import json
+    import resource
+    import signal
+
+    rows = [(f"POINT({4.8 + i * 0.0001} 52.3)", [f"Store {i}", f"QG-{i}", i]) for i in range(1500)]
+    layer = memory_layer("Point", "EPSG:4326", ["name:string", "code:string", "rank:integer"], rows)
+    layer.startEditing()
+    layer.addAttribute(make_field("story", FIELD_STRING))
+    index = layer.fields().indexOf("story")
+    for feature in layer.getFeatures():
+        layer.changeAttributeValue(feature.id(), index, "x" * 400)
+    layer.commitChanges()
+    out = str(tmp_path / "report.gpkg")
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)      # writes past the limit fail (EFBIG), as when full
+    resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, hard))
+    try:
+        with pytest.raises(QgsProcessingException) as info:
+            push({"INPUT": layer, "MAP_ID": "ms_plain", "OUTPUT": out})
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert len([f for f in features(sandbox_env, "ms_plain") if f["properties"].get("code", "").startswith("QG-")]) \
+        == 1500
+    text = str(info.value)
+    assert "the push reached Mapsemble (created 1,500" in text and "report could not be written" in text
+    saved = text.split("the remote ids are saved in ", 1)[1].split(". ", 1)[0].rstrip(".")
+    with open(saved, encoding="utf-8") as ids:
+        arrived = json.load(ids)["arrived"]
+    assert len(arrived) == 1500 and all(entry["remote_id"] and entry["status"] == "created" for entry in arrived)
+    stored = {f["id"] for f in features(sandbox_env, "ms_plain")}
+    assert {entry["remote_id"] for entry in arrived} <= stored

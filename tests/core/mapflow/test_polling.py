@@ -107,3 +107,20 @@ def test_429_without_retry_after_while_waiting_backs_off_and_does_not_claim_a_na
     lines = [line for line in feedback.lines if "429" in line]
     assert len(lines) == 2 and all("without saying how long" in line for line in lines)
     assert not any("asks to wait" in line for line in feedback.lines)
+
+
+def test_cancel_while_a_status_read_stalls_stops_waiting_within_two_seconds(sandbox):
+    import threading
+    import time
+
+    client = client_for_sandbox(sandbox)
+    processing_id = client.create_processing(processing_body("stall", "🏠 Buildings", {
+        "type": "Polygon", "coordinates": [[[37.6, 55.7], [37.61, 55.7], [37.61, 55.71], [37.6, 55.7]]]}))["id"]
+    sandbox.add_fault("mapflow", "stall", method="GET", path=r"/processings/.*/v2", latency_ms=120_000, count=None)
+    feedback = Feedback()
+    client.cancel_check = feedback.isCanceled          # as processing/base.py and the dock's runner set it
+    start = time.monotonic()
+    threading.Timer(0.5, feedback.cancel).start()
+    with pytest.raises(CancelledError, match=f"Stopped waiting for processing {processing_id}"):
+        wait_for_processing(client, processing_id, feedback, backoff=FAST)
+    assert time.monotonic() - start < 2.5
