@@ -5,6 +5,7 @@ from __future__ import annotations
 from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
 
 from ..api.errors import MapbridgeError, service_title
+from ..api.scrub import scrub
 from ..core.feedback import record_error
 from ..core.log import log_exception
 
@@ -70,9 +71,9 @@ class MapbridgeAlgorithm(QgsProcessingAlgorithm):
                                    hint="Details are in the Mapbridge log tab; please report it")
             error.logged = True
             record_error(feedback, error)
-            raise QgsProcessingException(
+            raise QgsProcessingException(scrub(
                 f"{who}: unexpected error in {self.displayName()} ({type(exc).__name__}: {exc}). "
-                "Details are in the Mapbridge log tab; please report it.") from None
+                "Details are in the Mapbridge log tab; please report it.")) from None
         finally:
             for client in self.clients.values():
                 client.close()
