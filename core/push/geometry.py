@@ -56,23 +56,25 @@ class WgsConverter:
         self.identity = crs == self.wgs84
         self.transform = QgsCoordinateTransform(crs, self.wgs84, transform_context)
         self.transform_xy = None if self.identity else self.transform.transform
-        self.area = self.source_box = self.inverse = None
+        self.area = self.inverse = None
+        self._bounds = None         # (source x/y min/max, WGS84 x/y min/max) as plain floats: the hot path's check
         if not self.identity:
             self.inverse = QgsCoordinateTransform(self.wgs84, crs, transform_context)
             area = crs.bounds()
             if not area.isEmpty() and area.xMinimum() < area.xMaximum():
                 self.area = area
                 try:
-                    self.source_box = self.inverse.transformBoundingBox(area)
+                    box = self.inverse.transformBoundingBox(area)
+                    self._bounds = (box.xMinimum(), box.xMaximum(), box.yMinimum(), box.yMaximum(),
+                                    area.xMinimum(), area.xMaximum(), area.yMinimum(), area.yMaximum())
                 except QgsCsException:
-                    self.source_box = None
+                    self._bounds = None
 
     def _trusted(self, sx, sy, x, y):
         """True when both the source position and its transform lie in the CRS's area of use (the common case)."""
-        area, box = self.area, self.source_box
-        return (area is not None and box is not None and box.xMinimum() <= sx <= box.xMaximum()
-                and box.yMinimum() <= sy <= box.yMaximum() and area.xMinimum() <= x <= area.xMaximum()
-                and area.yMinimum() <= y <= area.yMaximum())
+        bounds = self._bounds
+        return (bounds is not None and bounds[0] <= sx <= bounds[1] and bounds[2] <= sy <= bounds[3]
+                and bounds[4] <= x <= bounds[5] and bounds[6] <= y <= bounds[7])
 
     def check_honest(self, sx, sy, x, y):
         """SkipFeature when (x, y), the WGS84 transform of (sx, sy), is not a position the transform can honestly
@@ -133,9 +135,13 @@ class WgsConverter:
                 point = self.transform_xy(point)
             except QgsCsException:
                 return None
-            if not self._trusted(sx, sy, point.x(), point.y()):
-                return None                 # the full path checks it and says why when it is skipped
-        x, y = point.x(), point.y()
+            x, y = point.x(), point.y()
+            bounds = self._bounds
+            if not (bounds is not None and bounds[0] <= sx <= bounds[1] and bounds[2] <= sy <= bounds[3]
+                    and bounds[4] <= x <= bounds[5] and bounds[6] <= y <= bounds[7]):
+                return None                 # outside the area of use: the full path checks it (and says why)
+        else:
+            x, y = point.x(), point.y()
         if -180.0 <= x <= 180.0 and -90.0 <= y <= 90.0:      # False for NaN (an empty point) too
             # round(v * SCALE) / SCALE: the same 7 decimals as round(v, 7), three times faster.
             return [round(x * SCALE) / SCALE, round(y * SCALE) / SCALE]
