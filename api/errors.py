@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+from .scrub import scrub
+
 LEVEL_WARNING = "warning"
 LEVEL_CRITICAL = "critical"
 
 
 class MapbridgeError(Exception):
-    """An error with a message for the user, details for the log, and what to do."""
+    """An error with a message for the user, details for the log, and what to do.
+
+    Every text it carries is scrubbed of registered secrets when it is set (see api/scrub.py): the one choke
+    point between what a server or a library said and what reaches a message, a log or Processing feedback.
+    """
+
+    _SCRUBBED = frozenset({"message", "hint", "details", "server_message"})
+
+    def __setattr__(self, name, value):
+        if name in self._SCRUBBED and isinstance(value, str):
+            value = scrub(value)
+        super().__setattr__(name, value)
 
     def __init__(self, message, *, service=None, hint=None, details=None, level=LEVEL_CRITICAL):
+        message = scrub(message) if isinstance(message, str) else message
         super().__init__(message)
         self.message = message
         self.service = service

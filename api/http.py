@@ -2,29 +2,42 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import time
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import SSLError as Urllib3SSLError
+from urllib3.exceptions import MaxRetryError
+from urllib3.util import parse_url
 from urllib3.util.retry import Retry
 
+from . import cancel
 from .config import ServiceConfig
 from .errors import (
     CancelledError,
     OutcomeUnknownError,
     RateLimitedError,
     ServiceError,
+    service_title,
 )
 from .proxy import ProxySettings
+from .scrub import excerpt, scrub
 
 USER_AGENT = "Mapbridge-QGIS-plugin"
 DEFAULT_TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUSES = (429, 502, 503, 504)
-# Statuses that say the server did not act on the request, so even a POST may be sent again.
-REFUSED_STATUSES = (429, 503)
+# Statuses that say the server did not act on the request, so even a POST may be sent again. Any 5xx on a
+# request that creates something leaves its outcome unknown (a gateway may answer after the service acted).
+REFUSED_STATUSES = (429,)
+# 429 without Retry-After: capped exponential waits, and a cap on all such waiting in one job.
+UNNAMED_WAIT_FIRST = 2.0
+UNNAMED_WAIT_CAP = 60.0
+UNNAMED_WAIT_TOTAL = 15 * 60.0
 
 
 class RetryAfterTooLong(Exception):
@@ -50,11 +63,25 @@ class MapbridgeRetry(Retry):
             return True
         return super().is_retry(method, status_code, has_retry_after)
 
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        if cancel.cancelled_now():
+            raise cancel.RequestCancelled()
+        if isinstance(error, Urllib3SSLError):
+            # An untrusted certificate does not get better by asking again.
+            raise MaxRetryError(_pool, url, error)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
     def sleep_for_retry(self, response=None):
         retry_after = self.get_retry_after(response) if response is not None else None
         if retry_after is not None and retry_after > self.max_unattended_wait:
             raise RetryAfterTooLong(retry_after)
-        return super().sleep_for_retry(response)
+        if retry_after:
+            cancel.sleep(retry_after)
+            return True
+        return False
+
+    def _sleep_backoff(self):
+        cancel.sleep(self.get_backoff_time())
 
 
 def make_retry(total=4, backoff_factor=0.5, max_unattended_wait=10.0):
@@ -73,6 +100,36 @@ def make_retry(total=4, backoff_factor=0.5, max_unattended_wait=10.0):
     )
     retry.max_unattended_wait = max_unattended_wait
     return retry
+
+
+_WATCHED_POOLS = {}
+
+
+def _watched_pool_class(cls):
+    """A subclass of a urllib3 pool class whose connections join the requesting thread's cancel watch."""
+    if issubclass(cls, cancel.WatchedPoolMixin):
+        return cls
+    if cls not in _WATCHED_POOLS:
+        _WATCHED_POOLS[cls] = type("Watched" + cls.__name__, (cancel.WatchedPoolMixin, cls), {})
+    return _WATCHED_POOLS[cls]
+
+
+def _watch_pools(manager):
+    classes = getattr(manager, "pool_classes_by_scheme", None)
+    if isinstance(classes, dict):
+        manager.pool_classes_by_scheme = {scheme: _watched_pool_class(cls) for scheme, cls in classes.items()}
+    return manager
+
+
+class WatchedAdapter(HTTPAdapter):
+    """requests' adapter whose connections (direct or through a proxy) can be aborted by a cancel."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        _watch_pools(self.poolmanager)
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        return _watch_pools(super().proxy_manager_for(proxy, **proxy_kwargs))
 
 
 class ProxyAwareSession(requests.Session):
@@ -96,13 +153,38 @@ class ProxyAwareSession(requests.Session):
 
 
 def parse_error_body(response):
-    """The server's (code, message) from any of the four documented error shapes."""
+    """The server's (code, message) from any of the four documented error shapes; never raw HTML."""
     try:
         body = response.json()
     except ValueError:
         text = (response.text or "").strip()
-        return None, text[:300] or None
+        if is_html(response, text):
+            return None, html_summary(text)
+        return None, excerpt(text, 300) or None
     return error_fields(body)
+
+
+def is_html(response, text):
+    """True when an answer is a web page (a proxy's or gateway's error page, a login page) rather than an API's."""
+    kind = (response.headers.get("Content-Type") or "").lower()
+    head = text[:200].lstrip().lower()
+    return "html" in kind or head.startswith(("<!doctype html", "<html", "<head", "<body", "<?xml"))
+
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_HEADING = re.compile(r"<h1[^>]*>(.*?)</h1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def html_summary(text):
+    """What an HTML page says in a few words (its title or first heading), for a message without markup."""
+    for pattern in (_TITLE, _HEADING):
+        match = pattern.search(text)
+        if match:
+            words = " ".join(html.unescape(_TAG.sub(" ", match.group(1))).split())
+            if words:
+                return f"an HTML page (\"{excerpt(words, 80)}\") instead of the service's answer"
+    return "an HTML page instead of the service's answer"
 
 
 def error_fields(body):
@@ -135,6 +217,8 @@ def _text(value):
 
 def hint_for_status(service_title, status):
     """What the user can do about an HTTP status."""
+    if status == 407:
+        return PROXY_AUTH_HINT
     if status == 401:
         return f"Check the {service_title} token in Mapbridge ▸ Settings"
     if status == 403:
@@ -144,17 +228,28 @@ def hint_for_status(service_title, status):
     if status == 429:
         return "The service's rate limit was reached; wait a little and try again"
     if status is not None and status >= 500:
-        return f"{service_title} has a problem on its side; try again later"
+        return f"{service_title} (or a gateway in between) has a problem; try again later"
     if status in (400, 409, 413, 422):
         return "Check the values you sent"
     return None
 
 
+PROXY_AUTH_HINT = "Check the proxy user and password in QGIS ▸ Options ▸ Network"
+TLS_HINT = ("Nothing was sent. Check the base URL in Mapbridge ▸ Settings; if your network inspects HTTPS traffic, "
+            "its root certificate must be installed on this computer (or named by REQUESTS_CA_BUNDLE). Mapbridge "
+            "never turns certificate checks off")
+
+
 class ServiceClient:
-    """HTTP access to one service: one session, its auth header, retries and error mapping."""
+    """HTTP access to one service: one session, its auth header, retries and error mapping.
+
+    cancel_check: a callable (e.g. a QgsFeedback's isCanceled) that aborts a request in progress within a
+    fraction of a second, even while the server stalls; the request then raises CancelledError.
+    """
 
     service = ""
     auth_scheme = "Bearer"
+    cancel_check = None
 
     def __init__(self, config: ServiceConfig, proxy: ProxySettings | None = None, *, timeout=DEFAULT_TIMEOUT,
                  retry=None, pool_size=8):
@@ -163,7 +258,8 @@ class ServiceClient:
         self.config = config
         self.timeout = timeout
         self.session = ProxyAwareSession(proxy)
-        adapter = HTTPAdapter(max_retries=retry or make_retry(), pool_connections=pool_size, pool_maxsize=pool_size)
+        adapter = WatchedAdapter(max_retries=retry or make_retry(), pool_connections=pool_size,
+                                 pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = USER_AGENT
@@ -193,9 +289,17 @@ class ServiceClient:
             self._ro_session.close()
 
     def is_same_origin(self, url):
-        """True when an absolute URL is on the service's own scheme, host and port."""
-        mine, other = urlsplit(self.config.base_url), urlsplit(url)
-        return (mine.scheme, mine.netloc.lower()) == (other.scheme, other.netloc.lower())
+        """True when an absolute URL is on the service's own scheme, host and port (as requests will read it)."""
+        mine, other = _origin(self.config.base_url), _origin(url)
+        return mine is not None and mine == other
+
+    def cancelled(self):
+        """True when the job this client works for was cancelled."""
+        return bool(self.cancel_check is not None and self.cancel_check())
+
+    def watch(self):
+        """Context in which requests (and streamed bodies read inside it) are aborted by a cancel."""
+        return cancel.watching(self.cancel_check)
 
     def request(self, method, path, *, params=None, json_body=None, data=None, files=None, headers=None,
                 stream=False, timeout=None, ok=(200, 201, 202, 204), idempotent=None):
@@ -213,9 +317,20 @@ class ServiceClient:
             all_headers.update(headers)
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
+        if self.cancelled():
+            raise CancelledError(service=self.service)
         try:
-            response = self._send(method, path, idempotent, params=params, json=json_body, data=data, files=files,
-                                  headers=all_headers, stream=stream, timeout=timeout or self.timeout)
+            with self.watch() as watch:
+                try:
+                    response = self._send(method, path, idempotent, params=params, json=json_body, data=data,
+                                          files=files, headers=all_headers, stream=stream,
+                                          timeout=timeout or self.timeout)
+                except (cancel.RequestCancelled, requests.exceptions.RequestException):
+                    if watch is not None and watch.check():
+                        raise CancelledError(service=self.service) from None
+                    raise
+        except cancel.RequestCancelled:
+            raise CancelledError(service=self.service) from None
         except RetryAfterTooLong as exc:
             raise RateLimitedError(
                 f"rate limit reached; the service asks to wait {exc.seconds:.0f} s",
@@ -231,8 +346,20 @@ class ServiceClient:
                 details=self._scrub(str(exc)),
             ) from None
         if response.status_code not in ok:
-            raise self._status_error(response, path)
+            error = self._status_error(response, path)
+            if response.status_code >= 500 and not idempotent:
+                raise self._outcome_unknown(error, method, path) from None
+            raise error
         return response
+
+    def _outcome_unknown(self, error, method, path):
+        """A 5xx to a request that creates something: the service may have acted before the gateway gave up."""
+        return OutcomeUnknownError(
+            f"{method} {path} was answered with HTTP {error.status}"
+            + (f" ({error.server_message})" if error.server_message else "")
+            + "; it may or may not have been carried out",
+            service=self.service, status=error.status, code=error.code, server_message=error.server_message,
+            details=error.details, hint="Check on the service before sending it again")
 
     def _send(self, method, path, idempotent, **kwargs):
         """One request through the session; a read-only POST gets the GET retry policy."""
@@ -246,11 +373,31 @@ class ServiceClient:
             self._ro_session = ProxyAwareSession(self.session.proxy_settings)
             retry = self.session.get_adapter("https://").max_retries.new(
                 allowed_methods=IDEMPOTENT_METHODS | {"POST"})
-            adapter = HTTPAdapter(max_retries=retry)
+            adapter = WatchedAdapter(max_retries=retry)
             self._ro_session.mount("http://", adapter)
             self._ro_session.mount("https://", adapter)
             self._ro_session.headers.update(self.session.headers)
         return self._ro_session
+
+    def read_all(self, method, path, **kwargs):
+        """The whole body of a streamed request, read in one go; cancel aborts the reading too."""
+        with self.watch() as watch:
+            response = self.request(method, path, stream=True, **kwargs)
+            try:
+                return response.raw.read(decode_content=True)
+            except Exception as exc:  # noqa: BLE001 - urllib3's and the socket's errors alike
+                if self.cancelled() or (watch is not None and watch.check()):
+                    raise CancelledError(service=self.service) from None
+                raise ServiceError(f"the answer from {path} was cut off ({type(exc).__name__})",
+                                   service=self.service, details=self._scrub(str(exc)),
+                                   hint="Check your network and try again") from None
+            finally:
+                response.close()
+
+    def not_this_service(self, path, what):
+        """The error for a well-formed answer that is not what this service answers (a wrong base URL)."""
+        return ServiceError(f"the answer from {path} does not look like {self.title}'s API ({what})",
+                            service=self.service, hint="Check the base URL in Mapbridge ▸ Settings")
 
     def get_json(self, path, **kwargs):
         """GET an endpoint and return its parsed JSON body."""
@@ -267,31 +414,40 @@ class ServiceClient:
         try:
             return response.json()
         except ValueError:
+            page = is_html(response, response.text or "")
             raise ServiceError(
-                f"the answer from {path} is not valid JSON",
+                f"the answer from {path} is " + ("a web page, not the service's JSON" if page else "not valid JSON"),
                 service=self.service, status=response.status_code,
                 hint="Check the base URL in Mapbridge ▸ Settings",
-                details=self._scrub(response.text[:500]),
+                details=excerpt(response.text, 500),
             ) from None
 
     def _status_error(self, response, path):
         code, message = parse_error_body(response)
         status = response.status_code
         retry_after = _retry_after_seconds(response)
+        if status == 407:
+            return ServiceError(
+                f"the proxy between Mapbridge and {self.title} asks for a user name and password "
+                "(HTTP 407 Proxy Authentication Required)", service=self.service, status=status,
+                hint=PROXY_AUTH_HINT, details=excerpt(response.text, 2000))
         text = f"{response.request.method} {path} failed with HTTP {status}"
         if code:
             text += f" {code}"
         if message:
-            text += f": {self._scrub(message)}"
+            text += f": {message}"
         cls = RateLimitedError if status == 429 else ServiceError
         return cls(
             text, service=self.service, status=status, code=code,
-            server_message=self._scrub(message) if message else None,
+            server_message=message or None,
             hint=hint_for_status(self.title, status), retry_after=retry_after,
-            details=self._scrub(response.text[:2000]) if response.text else None,
+            details=excerpt(response.text, 2000) if response.text else None,
         )
 
     def _connection_error(self, method, path, exc, idempotent=None):
+        special = self._tls_or_proxy_error(exc)
+        if special is not None:
+            return special
         sent = not _never_sent(exc)
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
@@ -309,20 +465,47 @@ class ServiceClient:
             hint="Check your network, the proxy in QGIS ▸ Options ▸ Network and the base URL in Mapbridge ▸ Settings",
         )
 
+    def _tls_or_proxy_error(self, exc):
+        """The clear error for an untrusted certificate or a proxy asking for credentials, else None."""
+        text = repr(exc)
+        if isinstance(exc, requests.exceptions.SSLError) or "CERTIFICATE_VERIFY_FAILED" in text:
+            host = _origin(self.config.base_url)
+            reason = _TLS_REASON.search(text)
+            why = f" ({reason.group(1).strip()})" if reason else ""
+            return ServiceError(
+                f"the TLS certificate of {host[1] if host else self.config.base_url} is not trusted{why}; the "
+                "connection was refused", service=self.service, details=self._scrub(str(exc)), hint=TLS_HINT)
+        if isinstance(exc, requests.exceptions.ProxyError) and "407" in text:
+            return ServiceError(
+                f"the proxy between Mapbridge and {self.title} asks for a user name and password "
+                "(HTTP 407 Proxy Authentication Required)", service=self.service, status=407,
+                details=self._scrub(str(exc)), hint=PROXY_AUTH_HINT)
+        return None
+
     def _scrub(self, text):
-        """Remove the token and proxy credentials from any text that may reach a message or a log."""
-        if not text:
-            return text
-        proxy = self.session.proxy_settings
-        for secret in (self.config.token, proxy.password, quote(proxy.password, safe="") if proxy.password else ""):
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        """Remove every known secret (token, proxy credentials, in any escaped form) from a text."""
+        return scrub(text)
+
+
+_TLS_REASON = re.compile(r"certificate verify failed: ([^(')\]\\]+)", re.IGNORECASE)
+
+
+def _origin(url):
+    """(scheme, host, port) of a URL as requests reads it, or None when two parsers disagree on the host."""
+    try:
+        parsed = parse_url(url)
+    except ValueError:
+        return None
+    host = (parsed.host or "").strip("[]").lower()
+    if not host or host != (urlsplit(url).hostname or "").lower():
+        return None
+    scheme = (parsed.scheme or "").lower()
+    return scheme, host, parsed.port or {"http": 80, "https": 443}.get(scheme)
 
 
 def _never_sent(exc):
     """True when a connection error happened before the request left (safe to send again)."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
+    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)):
         return True
     text = repr(exc)
     return any(s in text for s in ("NewConnectionError", "ConnectTimeoutError", "Failed to establish", "ProxyError"))
@@ -342,21 +525,63 @@ def _retry_after_seconds(response):
             return None
 
 
-def wait_for_rate_limit(call, *, cancelled=lambda: False, on_wait=lambda seconds: None, max_total_wait=24 * 3600,
-                        clock=time.monotonic, sleep=time.sleep):
-    """Run call(); when it raises RateLimitedError, wait as the server asks (cancellably) and run it again."""
-    waited = 0.0
+class RateLimitWaits:
+    """How long to wait after each 429 of one job: the wait the service names (Retry-After), else a capped
+    exponential back-off; all waiting is capped (named waits by max_total, unnamed ones by unnamed_total)."""
+
+    def __init__(self, max_total=24 * 3600.0, unnamed_total=UNNAMED_WAIT_TOTAL, first=UNNAMED_WAIT_FIRST,
+                 cap=UNNAMED_WAIT_CAP):
+        self.max_total = max_total
+        self.unnamed_total = unnamed_total
+        self.first = first
+        self.cap = cap
+        self.waited = 0.0
+        self.unnamed_waited = 0.0
+        self.unnamed = 0
+
+    def next(self, exc):
+        """(seconds, named) to wait before trying again; re-raises exc (saying so) when the cap is reached."""
+        named = exc.retry_after is not None
+        if named:
+            seconds = float(exc.retry_after)
+        else:
+            seconds = min(self.cap, self.first * 2 ** self.unnamed)
+            self.unnamed += 1
+        if self.waited + seconds > self.max_total or (not named and self.unnamed_waited + seconds
+                                                      > self.unnamed_total):
+            exc.message = (f"{exc.message} (still refused after waiting {self.waited:.0f} s in all; "
+                           "Mapbridge stopped waiting)")
+            exc.hint = "The service's rate limit is used up; try again later"
+            raise exc
+        self.waited += seconds
+        if not named:
+            self.unnamed_waited += seconds
+        return seconds, named
+
+
+def describe_rate_wait(service, seconds, named):
+    """The log line for a wait after a 429; never claims the service named a wait it did not name."""
+    title = service_title(service)
+    if named:
+        return f"{title} asks to wait {seconds:.0f} s (rate limit); waiting…"
+    return f"{title} answered HTTP 429 (rate limit) without saying how long to wait; waiting {seconds:.0f} s…"
+
+
+def wait_for_rate_limit(call, *, cancelled=lambda: False, on_wait=lambda seconds, named: None, max_total_wait=24 * 3600,
+                        clock=time.monotonic, sleep=time.sleep, waits=None):
+    """Run call(); when it raises RateLimitedError, wait (cancellably) as RateLimitWaits says and run it again.
+
+    on_wait(seconds, named) is told each wait before it starts (named: the service said how long).
+    """
+    waits = waits or RateLimitWaits(max_total=max_total_wait)
     while True:
         try:
             return call()
         except RateLimitedError as exc:
-            seconds = exc.retry_after if exc.retry_after is not None else 60.0
-            if waited + seconds > max_total_wait:
-                raise
-            on_wait(seconds)
+            seconds, named = waits.next(exc)
+            on_wait(seconds, named)
             deadline = clock() + seconds
             while clock() < deadline:
                 if cancelled():
                     raise CancelledError() from None
                 sleep(min(0.2, max(0.0, deadline - clock())))
-            waited += seconds

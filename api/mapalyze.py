@@ -24,10 +24,16 @@ class MapalyzeClient(ServiceClient):
     service = "mapalyze"
 
     def ping(self):
-        """Cheapest authenticated call: one record of any form."""
+        """Cheapest authenticated call: one record of any form; the answer must be a page of records."""
         body = self.get_json("/records", params={"limit": 1, "format": "geojson"})
-        total = body.get("total") if isinstance(body, dict) else None
-        return f"{total} records" if total is not None else "connected"
+        records = None
+        if isinstance(body, dict):
+            records = next((body[key] for key in ("features", "records", "data") if isinstance(body.get(key), list)),
+                           None)
+        if records is None:
+            raise self.not_this_service("/records", "no list of records")
+        total = body.get("total")
+        return f"{total} records" if isinstance(total, int) else f"{len(records)} record(s) read"
 
     def records(self, *, offset=0, limit=MAX_PAGE_SIZE, form_id=None, since=None, fmt="geojson", raw=False):
         """GET /records: one page (parsed JSON, or the raw body bytes when raw=True)."""
@@ -35,11 +41,7 @@ class MapalyzeClient(ServiceClient):
         if not raw:
             return self.get_json("/records", params=params)
         # The whole body in one read: requests' 10 KB chunks would each wait for the GIL in busy loads.
-        response = self.request("GET", "/records", params=params, stream=True)
-        try:
-            return response.raw.read(decode_content=True)
-        finally:
-            response.close()
+        return self.read_all("GET", "/records", params=params)
 
     def forms(self):
         """GET /forms: the list of forms (dicts with at least an id; undocumented, read leniently)."""

@@ -7,6 +7,7 @@ import uuid
 
 import requests
 
+from . import cancel
 from .encoding import segment
 from .errors import CancelledError, ServiceError
 from .http import ServiceClient
@@ -15,8 +16,14 @@ from .http import ServiceClient
 DATA_API_PREFIXES = ("/rasters", "/catalog")
 DOWNLOAD_CHUNK = 1024 * 1024
 UPLOAD_CHUNK = 256 * 1024
-# Uploads and result downloads can be large: a longer read timeout than plain JSON calls.
+# An upload's answer may come only after the service has checked the file: a long wait for the first byte.
 TRANSFER_TIMEOUT = (10.0, 600.0)
+# A download goes on as long as data flows; no byte for this long means the connection stalled.
+DOWNLOAD_TIMEOUT = (10.0, 60.0)
+IDENTITY = ("", "identity")
+# Keys of GET /user/status (mapflow-notes.md): an answer with none of them is not Mapflow's.
+STATUS_KEYS = ("billingType", "remainingCredits", "remainingArea", "aoiAreaLimit", "maxAoisPerProcessing",
+               "dataProviders")
 
 
 class MultipartFile:
@@ -105,6 +112,14 @@ class MultipartFile:
             self._file = None
 
 
+def _wire_bytes(response):
+    """Bytes read from the connection so far (before decoding), as urllib3 counts them."""
+    try:
+        return int(response.raw.tell())
+    except (AttributeError, TypeError, ValueError, OSError):
+        return 0
+
+
 def number_of(value):
     """A number from a JSON value that may be a number, a numeric string or {"cost": n}; else None."""
     if isinstance(value, bool):
@@ -138,10 +153,12 @@ class MapflowClient(ServiceClient):
         return self.get_json("/user/status")
 
     def ping(self):
-        """Cheapest authenticated call: the account status."""
-        status = self.user_status() or {}
-        credits = status.get("remainingCredits") if isinstance(status, dict) else None
-        return f"{credits} credits left" if credits is not None else "connected"
+        """Cheapest authenticated call: the account status, which must read like Mapflow's."""
+        status = self.user_status()
+        if not isinstance(status, dict) or not any(key in status for key in STATUS_KEYS):
+            raise self.not_this_service("/user/status", "no account status")
+        credits = status.get("remainingCredits")
+        return f"{credits} credits left" if credits is not None else f"billing {status.get('billingType') or 'read'}"
 
     # -- projects ----------------------------------------------------------------------------
     def default_project(self):
@@ -172,11 +189,14 @@ class MapflowClient(ServiceClient):
         """GET /projects/{id}."""
         return self.get_json(f"/projects/{segment(project_id)}")
 
-    def processings_page(self, project_id, limit=50, offset=0):
-        """POST /projects/{id}/processings/v2/page {limit, offset} → {results, total}."""
+    def processings_page(self, project_id, limit=50, offset=0, newest_first=False):
+        """POST /projects/{id}/processings/v2/page {limit, offset[, sortBy, sortOrder]} → {results, total}."""
+        request = {"limit": int(limit), "offset": int(offset)}
+        if newest_first:
+            request.update(sortBy="CREATED", sortOrder="DESC")
         # A read (POST only because it takes a body): may be retried like a GET.
-        body = self.send_json("POST", f"/projects/{segment(project_id)}/processings/v2/page",
-                              {"limit": int(limit), "offset": int(offset)}, idempotent=True)
+        body = self.send_json("POST", f"/projects/{segment(project_id)}/processings/v2/page", request,
+                              idempotent=True)
         if isinstance(body, list):
             return {"results": body, "total": len(body)}
         return body if isinstance(body, dict) else {"results": [], "total": 0}
@@ -199,29 +219,48 @@ class MapflowClient(ServiceClient):
         return number_of(self.send_json("POST", "/processing/cost/v2", body, idempotent=True))
 
     def download_result(self, processing_id, path, *, progress=None, cancelled=None):
-        """GET /processings/{id}/result streamed to a file; returns the bytes written."""
-        response = self.request("GET", f"/processings/{segment(processing_id)}/result",
-                                stream=True, timeout=TRANSFER_TIMEOUT,
-                                headers={"Accept": "application/geo+json, application/json"})
-        return self._save_stream(response, path, progress, cancelled, processing_id)
+        """GET /processings/{id}/result streamed to a file (decoded when sent compressed); returns bytes written.
+
+        Cancel (cancelled() or the client's cancel_check) aborts it within a fraction of a second, even while the
+        server stalls; a connection that sends nothing for DOWNLOAD_TIMEOUT's read time is reported as stalled.
+        """
+        with cancel.watching(cancelled), self.watch():
+            response = self.request("GET", f"/processings/{segment(processing_id)}/result",
+                                    stream=True, timeout=DOWNLOAD_TIMEOUT,
+                                    headers={"Accept": "application/geo+json, application/json"})
+            return self._save_stream(response, path, progress, cancelled, processing_id)
 
     def _save_stream(self, response, path, progress, cancelled, processing_id):
         total = int(response.headers.get("Content-Length") or 0) or None
+        # Content-Length counts the bytes on the wire: compressed ones when Content-Encoding is set (requests asks
+        # for gzip, and any proxy or CDN may use it), while iter_content yields the decoded bytes.
+        encoded = (response.headers.get("Content-Encoding") or "").strip().lower() not in IDENTITY
         written = 0
         again = (f"Load it again with 'Load results' in the Mapflow tab or the mapflow_results algorithm and the "
                  f"processing id {processing_id}")
+
+        def on_wire():
+            return _wire_bytes(response) if encoded else written
+
+        def stopped():
+            return (cancelled is not None and cancelled()) or self.cancelled() or cancel.cancelled_now()
+
         try:
             with open(path, "wb") as out:
                 for chunk in response.iter_content(DOWNLOAD_CHUNK):
-                    if cancelled is not None and cancelled():
+                    if stopped():
                         raise CancelledError("Download cancelled by the user")
                     out.write(chunk)
                     written += len(chunk)
                     if progress is not None:
-                        progress(written, total)
+                        progress(min(on_wire(), total) if total else written, total)
         except requests.exceptions.RequestException as exc:
             # Before OSError: requests' ConnectionError/ChunkedEncodingError are OSError subclasses too.
-            raise ServiceError(f"the download of the result was interrupted after {written} bytes "
+            if stopped():
+                raise CancelledError("Download cancelled by the user", service=self.service) from None
+            stalled = "timed out" in repr(exc).lower()
+            what = (f"stalled (no data for {DOWNLOAD_TIMEOUT[1]:.0f} s)" if stalled else "was interrupted")
+            raise ServiceError(f"the download of the result {what} after {written} bytes "
                                f"({type(exc).__name__})", service=self.service, hint=again,
                                details=self._scrub(str(exc))) from None
         except OSError as exc:
@@ -229,9 +268,10 @@ class MapflowClient(ServiceClient):
                                service=self.service, hint="Check the free disk space and the temporary folder") \
                 from None
         finally:
+            received = on_wire()
             response.close()
-        if total is not None and written != total:
-            raise ServiceError(f"the download of the result was interrupted after {written} of {total} bytes",
+        if total is not None and received != total:
+            raise ServiceError(f"the download of the result was interrupted after {received} of {total} bytes",
                                service=self.service, hint=again)
         return written
 

@@ -57,9 +57,13 @@ class MapiryClient(ServiceClient):
         return self.rate_limits.get(bucket)
 
     def ping(self):
-        """Cheapest authenticated call: the account's API keys (or, where /keys is not offered, a map lookup)."""
+        """Cheapest authenticated call: the account's API keys (or, where /keys is not offered, a map lookup).
+
+        OK only for answers in Mapiry's documented shapes: {"data": ...} on success, {"error": {"code":
+        "NOT_FOUND"}} for the lookup of a map that cannot exist.
+        """
         try:
-            keys = unwrap(self.get_json("/keys"))
+            body = self.get_json("/keys")
         except ServiceError as exc:
             if exc.status not in (404, 405):
                 raise
@@ -70,10 +74,18 @@ class MapiryClient(ServiceClient):
             except ServiceError as lookup:
                 if lookup.status != 404:
                     raise
-            return "token accepted"
+                if lookup.code != "NOT_FOUND":
+                    raise self.not_this_service("/maps/…", "a 404 without Mapiry's NOT_FOUND error") from None
+                return "token accepted"
+            raise self.not_this_service("/maps/…", "a map that cannot exist was found") from None
+        keys = unwrap(body)
+        if not isinstance(body, dict) or "data" not in body:
+            raise self.not_this_service("/keys", "no data envelope")
         if isinstance(keys, dict):
-            keys = keys.get("keys", [])
-        return f"{len(keys)} API keys" if isinstance(keys, list) else "connected"
+            keys = keys.get("keys")
+        if not isinstance(keys, list):
+            raise self.not_this_service("/keys", "no list of keys")
+        return f"{len(keys)} API keys"
 
     # -- maps ------------------------------------------------------------------------------
     def create_map(self, title, description=None):
@@ -106,6 +118,7 @@ class MapiryClient(ServiceClient):
         """Every location of a map, page after page; `wrap(call)` runs each page request (e.g. to wait out limits)."""
         wrap = wrap or (lambda call: call())
         page = 1
+        firsts = set()
         while True:
             try:
                 locations, pagination = wrap(lambda p=page, s=page_size: self.list_locations(map_id, p, s))
@@ -115,6 +128,10 @@ class MapiryClient(ServiceClient):
                     raise
                 page_size = SAFE_PAGE_SIZE
                 continue
+            first = locations[0].get("id") if locations and isinstance(locations[0], dict) else None
+            if first is not None and first in firsts:
+                return          # the server ignores the page parameter: this page was seen already
+            firsts.add(first)
             yield from locations
             total_pages = pagination.get("totalPages")
             if cancelled() or not locations:

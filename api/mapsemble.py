@@ -69,8 +69,14 @@ class MapsembleClient(ServiceClient):
         return items_of(self.get_json("/maps"), "maps", "results", "items")
 
     def ping(self):
-        """Cheapest authenticated call: the account's maps."""
-        return f"{len(self.list_maps())} maps"
+        """Cheapest authenticated call: the account's maps; the answer must be a list of maps."""
+        body = self.get_json("/maps")
+        maps = body if isinstance(body, list) else next(
+            (body[key] for key in ("data", "maps", "results", "items") if isinstance(body, dict)
+             and isinstance(body.get(key), list)), None)
+        if maps is None or any(not isinstance(m, dict) or "id" not in m for m in maps):
+            raise self.not_this_service("/maps", "no list of maps")
+        return f"{len(maps)} maps"
 
     def get_map(self, map_id):
         """GET /maps/{map_id}: the map's settings (remoteField, fields) as a dict."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
+from .scrub import register_basic_auth
+
 # QGIS proxy types (QNetworkProxy names as QGIS stores them) and the URL scheme requests needs.
 SCHEME_FOR_TYPE = {
     "HttpProxy": "http",
@@ -26,6 +28,9 @@ class ProxySettings:
     user: str = ""
     password: str = field(default="", repr=False)
     excluded: tuple = ()
+
+    def __post_init__(self):
+        register_basic_auth(self.user, self.password)     # scrubbed from every message and log from now on
 
     def is_explicit(self):
         """True when QGIS names a proxy host that requests must use instead of the environment's."""

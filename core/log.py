@@ -7,13 +7,14 @@ import traceback
 from qgis.core import Qgis, QgsMessageLog
 
 from ..api.errors import LEVEL_WARNING, MapbridgeError
+from ..api.scrub import scrub
 
 TAG = "Mapbridge"
 
 
 def log(message, level=Qgis.MessageLevel.Info):
-    """Write one line to the Mapbridge log tab."""
-    QgsMessageLog.logMessage(message, TAG, level)
+    """Write one line to the Mapbridge log tab (scrubbed of every known secret)."""
+    QgsMessageLog.logMessage(scrub(message), TAG, level)
 
 
 def log_exception(exc):

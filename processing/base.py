@@ -5,6 +5,7 @@ from __future__ import annotations
 from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
 
 from ..api.errors import MapbridgeError, service_title
+from ..api.scrub import scrub
 from ..core.feedback import record_error
 from ..core.log import log_exception
 
@@ -53,6 +54,8 @@ class MapbridgeAlgorithm(QgsProcessingAlgorithm):
         return True
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+        for client in self.clients.values():
+            client.cancel_check = feedback.isCanceled     # cancel aborts a request in progress too
         try:
             return self.run_job(parameters, context, feedback)
         except MapbridgeError as exc:
@@ -68,9 +71,9 @@ class MapbridgeAlgorithm(QgsProcessingAlgorithm):
                                    hint="Details are in the Mapbridge log tab; please report it")
             error.logged = True
             record_error(feedback, error)
-            raise QgsProcessingException(
+            raise QgsProcessingException(scrub(
                 f"{who}: unexpected error in {self.displayName()} ({type(exc).__name__}: {exc}). "
-                "Details are in the Mapbridge log tab; please report it.") from None
+                "Details are in the Mapbridge log tab; please report it.")) from None
         finally:
             for client in self.clients.values():
                 client.close()

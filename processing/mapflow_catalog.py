@@ -74,12 +74,17 @@ class MapflowCatalogAlgorithm(MapflowAlgorithm):
 
     def run_job(self, parameters, context, feedback):
         from ..core.mapflow.aoi import wgs84
-        from ..core.mapflow.catalog import FOOTPRINT_WKB, footprint_features, footprint_fields, search_catalog
+        from ..core.mapflow.catalog import (
+            FOOTPRINT_WKB,
+            check_dates,
+            footprint_features,
+            footprint_fields,
+            search_catalog,
+        )
         from ..core.mapflow.start import read_account_leniently
         from ..core.mapflow.style import apply_footprint_style
 
         client = self.clients["mapflow"]
-        aoi = read_aoi(self, parameters, self.AOI, context, feedback)
         filters = {
             "date_from": self._date(parameters, self.DATE_FROM, context, False),
             "date_to": self._date(parameters, self.DATE_TO, context, True),
@@ -87,6 +92,8 @@ class MapflowCatalogAlgorithm(MapflowAlgorithm):
             "min_resolution": self._number(parameters, self.MIN_RESOLUTION, context),
             "max_resolution": self._number(parameters, self.MAX_RESOLUTION, context),
         }
+        check_dates(filters["date_from"], filters["date_to"])       # contradictory dates: refused before anything
+        aoi = read_aoi(self, parameters, self.AOI, context, feedback)
         shown = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in filters.items()
                           if v is not None)
         feedback.pushInfo(f"AOI {aoi.area_km2:.3f} km²; filters: {shown or 'none'}.")

@@ -105,7 +105,7 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
         if feedback.isCanceled():
             raise CancelledError("Cancelled before the processing was started; nothing was spent", service="mapflow")
 
-        answer = start_sequence.start(client, planned)
+        answer = start_sequence.start(client, planned, feedback)
         name, model, project_id, cost = (planned.choice.name, planned.choice.model, planned.choice.project_id,
                                          planned.cost)
         processing_id = str(answer["id"])

@@ -61,10 +61,11 @@ class MapsemblePushAlgorithm(PushAlgorithm):
             raise MapbridgeError(f"{METHODS[method]} needs a remote id field to find the features on the map",
                                  service="mapsemble", hint="Set REMOTE_ID_FIELD")
         job = MapsemblePush(self.clients["mapsemble"], feedback,
-                            self.parameterAsString(parameters, self.MAP_ID, context), method)
+                            self.parameterAsString(parameters, self.MAP_ID, context), method,
+                            remote_id_field=remote_id_field)
         job.prepare()
-        if remote_id_field and not job.remote_key:
-            feedback.pushInfo(f"Mapsemble: map {job.map_id} has no remoteField; '{remote_id_field}' is taken as "
+        if remote_id_field and not job.remote_key and method != METHOD_CREATE:
+            feedback.pushInfo(f"Mapsemble: map {job.map_id} shows no remoteField; '{remote_id_field}' is taken as "
                               f"Mapsemble feature ids")
         payloads = MapsemblePayloads(
             source.fields(), source.sourceCrs(), context.transformContext(), method=method,

@@ -12,7 +12,7 @@ from qgis.core import (
 )
 
 from ..core.push.choices import COUNT_KEYS
-from ..core.qgis_compat import field_names_parameter, skip_validity_checks_flag, source_type
+from ..core.qgis_compat import FIELD_DATETIME, field_names_parameter, skip_validity_checks_flag, source_type
 from .base import MapbridgeAlgorithm
 
 
@@ -50,19 +50,33 @@ class PushAlgorithm(MapbridgeAlgorithm):
         """(job, make_payload) for this service; may call the service (main work runs in run())."""
         raise NotImplementedError
 
+    def _zone_dropped(self, parameters, context, source):
+        """True when the input is a GeoPackage whose UTC date-times this QGIS reads as local time."""
+        from ..core.push.values import ogr_drops_time_zones
+
+        if not any(field.type() == FIELD_DATETIME for field in source.fields()):
+            return False
+        layer = self.parameterAsVectorLayer(parameters, self.INPUT, context)
+        if layer is None or layer.providerType() != "ogr":
+            return False
+        is_gpkg = (layer.dataProvider().storageType() or "").upper() == "GPKG" or \
+            layer.source().split("|")[0].lower().endswith(".gpkg")
+        return is_gpkg and ogr_drops_time_zones()
+
     def extra_results(self, job):
         """Results besides the report and the counts."""
         return {}
 
     def run_job(self, parameters, context, feedback):
         """Gather the features, push them, write the report, return the results."""
-        from ..core.push.report import ReportWriter, report_fields
+        from ..core.push.report import ReportWriter, report_failure, report_fields, report_problem, save_remote_ids
         from ..core.push.run import run_push
 
         source = self.parameterAsSource(parameters, self.INPUT, context)
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
         job, make_payload = self.build(parameters, context, feedback, source)
+        make_payload.local_is_utc = self._zone_dropped(parameters, context, source)
         fields = report_fields(source.fields())
         sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, source.wkbType(),
                                              source.sourceCrs())
@@ -78,7 +92,12 @@ class PushAlgorithm(MapbridgeAlgorithm):
             feedback.reportError(f"{report.incomplete_rows:,} report rows lack the input attributes (the output "
                                  f"refused them: {report.last_refusal or 'no reason given'}); their push_error says "
                                  "so. Choose another output format to keep them.")
-        del sink, report        # closes a file output so the report is complete on disk
+        del sink                # closes a file output so the report is complete on disk
+        problem = report_problem(report, dest_id, context, len(items))
+        if problem:
+            # The report is the record of the remote ids: a push whose report is lost does not end as a success.
+            saved = save_remote_ids(items, job.service, dest_id, feedback)
+            raise report_failure(items, tally, job.service, dest_id, problem, saved)
         feedback.setProgress(100.0)
         results = {self.OUTPUT: dest_id}
         results.update(tally)

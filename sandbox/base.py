@@ -185,6 +185,10 @@ class Service:
         """Headers added to every response of this service."""
         return {}
 
+    def change_records(self, kind, position):
+        """A "delete"/"insert" fault: change the service's records between two requests (services with records)."""
+        raise ValueError(f"the {self.name} sandbox has no records to {kind}")
+
     def default_code(self, status):
         """Error code used when an ApiError carries none."""
         code = STATUS_CODES.get(status, "error")

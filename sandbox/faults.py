@@ -7,22 +7,41 @@ import threading
 
 SERVICES = ("mapalyze", "mapflow", "mapiry", "mapsemble")
 ERROR_KINDS = {"429": 429, "500": 500, "502": 502, "503": 503, "504": 504}
-# "error" is an extra kind: answer with `status` (any 4xx/5xx) in the service's error shape.
-KINDS = tuple(ERROR_KINDS) + ("error", "drop", "drop_after", "latency")
+# Extra kinds:
+# - "error": answer with `status` (any 4xx/5xx) in the service's error shape.
+# - "error_after": the service acts on the request, then the answer is replaced by `status` (a gateway that gave
+#   up after the service had created or charged something).
+# - "html": answer with `status` and an HTML error page (a proxy's or gateway's, e.g. 502 Bad Gateway).
+# - "stall": hold the request `latency_ms` before answering (ends early when the client hangs up).
+# - "stall_body": send the headers and half of the body, then hold `latency_ms` and hang up.
+# - "gzip": the answer goes with Content-Encoding: gzip when the request accepts it (a proxy or CDN would).
+# - "gzip_body": the answer's body itself is gzip data (Content-Type application/gzip, no Content-Encoding).
+# - "no_retry_after": a 429 without a Retry-After header.
+# - "echo": answer `status` (200 when not given) with a JSON page echoing the request's headers, escaped the way
+#   some servers escape ("\/" for "/", \uXXXX, percent-encoded) — a malformed successful answer.
+# - "truncate": the service silently cuts every text of the request's JSON body to `position` characters.
+# - "no_paging": the service answers the first page whatever `page`/`offset` asks, without any total (a server that
+#   ignores paging).
+# - "delete" / "insert" (Mapalyze): before handling, delete the record at `position` of the ordered records, or
+#   insert a new one there (records changing on the server between two pages of a load).
+KINDS = tuple(ERROR_KINDS) + ("error", "error_after", "html", "drop", "drop_after", "latency", "stall", "stall_body",
+                              "gzip", "gzip_body", "no_retry_after", "echo", "no_paging", "truncate", "delete",
+                              "insert")
+NEEDS_STATUS = ("error", "error_after", "html")
 
 
 class Fault:
     """One fault rule: matches service/method/path, skips `after` hits, then affects `count` hits."""
 
     def __init__(self, service, kind, *, method=None, path=None, count=1, after=0, retry_after=1,
-                 latency_ms=0, status=None):
+                 latency_ms=0, status=None, position=0):
         kind = str(kind)
         if service not in SERVICES and service not in (None, "*"):
             raise ValueError(f"unknown service {service!r}; expected one of {', '.join(SERVICES)} or '*'")
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(KINDS)}")
-        if kind == "error" and status is None:
-            raise ValueError("fault kind 'error' needs a status")
+        if kind in NEEDS_STATUS and status is None:
+            raise ValueError(f"fault kind {kind!r} needs a status")
         if count is not None and int(count) < 1:
             raise ValueError("count must be >= 1 or None (forever)")
         self.service = None if service == "*" else service
@@ -34,7 +53,9 @@ class Fault:
         self.after = int(after or 0)
         self.retry_after = retry_after
         self.latency_ms = float(latency_ms or 0)
-        self.status = int(status) if status is not None else ERROR_KINDS.get(kind)
+        self.status = int(status) if status is not None else ERROR_KINDS.get(kind, 429 if kind == "no_retry_after"
+                                                                             else None)
+        self.position = int(position or 0)
         self.seen = 0
         self.fired = 0
 
@@ -55,7 +76,7 @@ class Fault:
         """JSON-friendly description."""
         return {"service": self.service, "kind": self.kind, "method": self.method, "path": self.path,
                 "count": self.count, "after": self.after, "retry_after": self.retry_after,
-                "latency_ms": self.latency_ms, "status": self.status, "seen": self.seen,
+                "latency_ms": self.latency_ms, "status": self.status, "position": self.position, "seen": self.seen,
                 "fired": self.fired}
 
 
@@ -83,11 +104,12 @@ class FaultSet:
             return list(self._faults)
 
     def take(self, service, method, path):
-        """Consume matching rules; returns (extra latency in ms, the acting fault or None)."""
+        """Consume matching rules; returns (extra latency in ms, the acting fault or None, record changes)."""
         # Latency rules add up; of the other kinds the first one due acts. Every rule counts every
         # matching request toward its `after`, and exhausted rules are dropped.
         latency = 0.0
         acting = None
+        changes = []
         with self._lock:
             for fault in self._faults:
                 if not fault.matches(service, method, path):
@@ -95,12 +117,16 @@ class FaultSet:
                 fault.seen += 1
                 if fault.seen <= fault.after or fault.exhausted:
                     continue
-                if fault.kind == "latency":
+                if fault.kind in ("latency", "delete", "insert"):
+                    # Latency adds up; a record change happens besides whatever else acts on the request.
+                    if fault.kind != "latency":
+                        changes.append(fault)
                     fault.fired += 1
                     latency += fault.latency_ms
                 elif acting is None:
                     fault.fired += 1
                     acting = fault
-                    latency += fault.latency_ms
+                    if fault.kind not in ("stall", "stall_body"):     # those hold the connection themselves
+                        latency += fault.latency_ms
             self._faults = [f for f in self._faults if not f.exhausted]
-        return latency, acting
+        return latency, acting, changes

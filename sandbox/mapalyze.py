@@ -200,6 +200,35 @@ class Mapalyze(Service):
         keys.insert(pos, rec.key)
         return rec
 
+    def change_records(self, kind, position):
+        """Delete the record at `position` of the ordered records, or insert a new one there (same capture time)."""
+        with self.lock:
+            if not self._all:
+                return
+            position = max(0, min(int(position), len(self._all) - 1))
+            rec = self._all[position]
+            if kind == "delete":
+                self.delete_record(rec.id)
+            elif kind == "insert":
+                data = {k: v for k, v in rec.properties.items() if k not in ("form_id", "captured_at")}
+                self._create(rec.form_id, list(rec.coordinates), data, rec.captured_at)
+            else:
+                raise ValueError(f"unknown record change {kind!r}")
+
+    def delete_record(self, rec_id):
+        """Remove a record (what the record.deleted webhook announces); True when it existed."""
+        with self.lock:
+            for i, rec in enumerate(self._all):
+                if rec.id == rec_id:
+                    del self._all[i]
+                    del self._all_keys[i]
+                    recs, keys = self._by_form[rec.form_id]
+                    j = recs.index(rec)
+                    del recs[j]
+                    del keys[j]
+                    return True
+        return False
+
     def _select(self, req):
         """Records matching form_id/since (a slice view start index + list)."""
         form_id = req.arg("form_id")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
+import select
 import shutil
 import socket
+import ssl
+import subprocess  # nosec B404 - openssl makes the self-signed certificate of the TLS mode (tests only)
 import tempfile
 import threading
 import time
@@ -41,6 +45,9 @@ LOG_MAX_BODY = 16 * 1024 * 1024     # the in-process log keeps at most this much
 LOG_MAX_RECORDS = 100_000           # and at most this many records (oldest dropped)
 FAULT_MESSAGES = {429: "Too many requests", 500: "Internal server error", 502: "Bad gateway",
                   503: "Service temporarily unavailable", 504: "Gateway timeout"}
+HTML_PAGE = ("<!DOCTYPE html>\n<html><head><title>{status} {reason}</title></head><body><center><h1>{status} "
+             "{reason}</h1></center><hr><center>nginx</center>\n<!-- {padding} --></body></html>\n")
+STALL_STEP = 0.05
 
 
 @dataclass
@@ -66,6 +73,28 @@ class RequestRecord:
                 "json": self.json if small else None}
 
 
+def _cut_texts(value, limit):
+    """Every text in a JSON value cut to `limit` characters (a service that silently shortens what it stores)."""
+    if isinstance(value, str):
+        return value[:limit]
+    if isinstance(value, list):
+        return [_cut_texts(v, limit) for v in value]
+    if isinstance(value, dict):
+        return {k: _cut_texts(v, limit) for k, v in value.items()}
+    return value
+
+
+def _peer_closed(conn):
+    """True when the client closed its end of the connection."""
+    try:
+        readable, _, _ = select.select([conn], [], [], 0)
+        if not readable:
+            return False
+        return conn.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
 class SandboxState:
     """The four service objects."""
 
@@ -85,6 +114,10 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    def handle_error(self, request, client_address):
+        # Clients that hang up (cancelled, refused our TLS certificate) are part of the tests, not errors.
+        LOG.debug("sandbox connection from %s ended early", client_address, exc_info=True)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -92,6 +125,9 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 120
 
     def setup(self):
+        if isinstance(self.request, ssl.SSLSocket):
+            # A client refusing our certificate ends the connection here (the server stays quiet about it).
+            self.request.do_handshake()
         super().setup()
         try:
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -118,7 +154,7 @@ class SandboxServer:
     """Local HTTP emulator of Mapalyze, Mapflow, Mapiry and Mapsemble."""
 
     def __init__(self, port=0, host="127.0.0.1", records=5000, seed=1, processing_seconds=2.0,
-                 mapiry_rate_limits=True, result_features=None):
+                 mapiry_rate_limits=True, result_features=None, tls=False):
         self.host = host
         self.records = records
         self.seed = seed
@@ -134,9 +170,17 @@ class SandboxServer:
         self._connections = set()
         self._tmpdir = tempfile.mkdtemp(prefix="mapbridge-sandbox-")
         self._thread = None
+        self._generation = 0
         self.state = self._build_state()
         self._httpd = _HTTPServer((host, port), _Handler)
         self._httpd.sandbox = self
+        self.tls = bool(tls)
+        if self.tls:
+            # An HTTPS sandbox with a self-signed certificate no client trusts (an untrusted-certificate test).
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self._self_signed())
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True,
+                                                     do_handshake_on_connect=False)
 
     # -- public API -------------------------------------------------------------------------
     @property
@@ -146,8 +190,14 @@ class SandboxServer:
 
     @property
     def url(self):
-        """http://host:port."""
-        return f"http://{self.host}:{self.port}"
+        """http(s)://host:port."""
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    def _self_signed(self):
+        cert, key = os.path.join(self._tmpdir, "cert.pem"), os.path.join(self._tmpdir, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,  # nosec B603 B607 - fixed arguments
+                        "-days", "2", "-subj", f"/CN={self.host}"], check=True, capture_output=True, timeout=60)
+        return cert, key
 
     @property
     def base_urls(self):
@@ -208,10 +258,11 @@ class SandboxServer:
             self._log.clear()
 
     def add_fault(self, service, kind, *, method=None, path=None, count=1, after=0, retry_after=1,
-                  latency_ms=0, status=None):
+                  latency_ms=0, status=None, position=0):
         """Inject a fault (see faults.Fault); returns it."""
         return self.faults.add(Fault(service, kind, method=method, path=path, count=count, after=after,
-                                     retry_after=retry_after, latency_ms=latency_ms, status=status))
+                                     retry_after=retry_after, latency_ms=latency_ms, status=status,
+                                     position=position))
 
     def clear_faults(self):
         """Remove all faults."""
@@ -219,6 +270,7 @@ class SandboxServer:
 
     def reset(self):
         """Back to the seeded state (current config kept); faults and request log cleared."""
+        self._generation += 1       # stalled requests of the old state end now, unrecorded
         old = self.state
         self.state = self._build_state()
         self.clear_faults()
@@ -335,32 +387,135 @@ class SandboxServer:
         req = Request(service, handler.command, rel, parse_qs(split.query, keep_blank_values=True), headers, body,
                       f"http://{host}{PREFIXES[service]}")
         svc = self.state.get(service)
-        extra_latency, fault = self.faults.take(service, req.method, rel)
+        generation = self._generation
+        extra_latency, fault, changes = self.faults.take(service, req.method, rel)
         delay = float(self.latency_ms or 0) + extra_latency
         if delay > 0:
             time.sleep(delay / 1000.0)
-        if fault is not None and fault.kind == "drop":
+        for change in changes:
+            svc.change_records(change.kind, change.position)
+        kind = fault.kind if fault is not None else None
+        if kind == "stall" and not self._stall(handler, fault.latency_ms, generation):
             self._record(req, 0)
             handler.close_connection = True
             return
-        if fault is not None and (fault.kind in ERROR_KINDS or fault.kind == "error"):
+        if kind == "drop":
+            self._record(req, 0)
+            handler.close_connection = True
+            return
+        if kind in ERROR_KINDS or kind in ("error", "no_retry_after"):
             headers_out = {}
-            if fault.status == 429:
+            if fault.status == 429 and kind != "no_retry_after":
                 headers_out["Retry-After"] = str(fault.retry_after)
             message = FAULT_MESSAGES.get(fault.status, f"Injected error {fault.status}")
             resp = svc.error_response(req, ApiError(fault.status, message + " (sandbox fault)", headers=headers_out))
+        elif kind == "html":
+            resp = self._html_error(fault.status, req)
+        elif kind == "echo":
+            resp = self._echo(fault.status or 200, req)
         else:
+            if kind == "no_paging":
+                req.query = {k: v for k, v in req.query.items() if k not in ("page", "offset")}
+            if kind == "truncate" and req.json is not None:
+                req.json = _cut_texts(req.json, fault.position)
             try:
                 resp = svc.handle(req)
             except Exception as exc:  # noqa: BLE001 - a handler bug becomes a 500 in the service's shape
                 LOG.exception("sandbox handler failed: %s %s", req.method, req.path)
                 resp = svc.error_response(req, ApiError(500, f"Sandbox internal error: {exc!r}"))
-        if fault is not None and fault.kind == "drop_after":
+            if kind == "error_after":
+                # The service acted; the gateway in front of it answers an error all the same.
+                message = FAULT_MESSAGES.get(fault.status, f"Injected error {fault.status}")
+                resp = svc.error_response(req, ApiError(fault.status, message + " (sandbox fault)"))
+        if kind == "drop_after":
             self._record(req, 0)
             handler.close_connection = True
             return
+        if kind == "no_paging":
+            resp = self._without_totals(resp)
+        if kind in ("gzip", "gzip_body"):
+            resp = self._gzipped(resp, req, kind == "gzip_body")
         self._record(req, resp.status)
+        if kind == "stall_body":
+            self._send_half_then_stall(handler, resp, fault.latency_ms, generation)
+            return
         self._send(handler, resp)
+
+    def _stall(self, handler, latency_ms, generation):
+        """Hold the request; False when the client hung up (or the sandbox was reset) meanwhile."""
+        deadline = time.monotonic() + latency_ms / 1000.0
+        while time.monotonic() < deadline:
+            if generation != self._generation or _peer_closed(handler.connection):
+                return False
+            time.sleep(STALL_STEP)
+        return True
+
+    @staticmethod
+    def _html_error(status, req):
+        reason = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out",
+                  500: "Internal Server Error"}.get(status, "Error")
+        auth = req.headers.get("authorization", "")
+        # Like a misconfigured gateway's debug page: the request's headers echoed (the token among them).
+        page = HTML_PAGE.format(status=status, reason=reason, padding=f"request authorization: {auth}")
+        return Response(status, raw=page, content_type="text/html")
+
+    @staticmethod
+    def _without_totals(resp):
+        totals = {"total", "totalPages", "last_page", "lastPage", "total_count", "totalCount", "pages"}
+
+        def strip(value):
+            if isinstance(value, dict):
+                return {k: strip(v) for k, v in value.items() if k not in totals}
+            if isinstance(value, list):
+                return [strip(v) for v in value]
+            return value
+
+        data = resp.data if resp.raw is None else json.loads(resp.body_bytes())
+        return Response(resp.status, strip(data), headers=resp.headers)
+
+    @staticmethod
+    def _echo(status, req):
+        from urllib.parse import quote
+
+        auth = req.headers.get("authorization", "")
+        text = json.dumps({"echo": {"headers": req.headers, "quoted_authorization": quote(auth, safe="")}})
+        return Response(status, raw=text.replace("/", "\\/"))
+
+    @staticmethod
+    def _gzipped(resp, req, as_body):
+        if resp.file is not None:
+            with open(resp.file, "rb") as src:
+                data = src.read()
+        else:
+            data = resp.body_bytes()
+        packed = gzip.compress(data)
+        if as_body:
+            return Response(resp.status, raw=packed, content_type="application/gzip", headers=resp.headers)
+        if "gzip" not in req.headers.get("accept-encoding", "").lower():
+            return resp
+        headers = dict(resp.headers, **{"Content-Encoding": "gzip"})
+        return Response(resp.status, raw=packed, content_type=resp.content_type, headers=headers)
+
+    def _send_half_then_stall(self, handler, resp, latency_ms, generation):
+        """Headers and half of the body, then nothing for latency_ms, then hang up (a stalled transfer)."""
+        if resp.file is not None:
+            with open(resp.file, "rb") as src:
+                body = src.read()
+        else:
+            body = resp.body_bytes()
+        try:
+            handler.send_response(resp.status)
+            for key, value in resp.headers.items():
+                handler.send_header(key, value)
+            handler.send_header("Content-Type", resp.content_type)
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body[:len(body) // 2])
+            handler.wfile.flush()
+            self._stall(handler, latency_ms, generation)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        handler.close_connection = True
 
     def _send(self, handler, resp):
         try:

@@ -63,6 +63,8 @@ class _JobTask(QgsTask):
         self.job = job
         self.feedback = feedback
         self.client = client
+        if client is not None:
+            client.cancel_check = feedback.isCanceled     # cancel aborts a request in progress too
         self.value = None
         self.error = None
         feedback.progressChanged.connect(self.setProgress)

@@ -87,10 +87,11 @@ class ServiceSettingsBox(QGroupBox):
         self.env_label.setVisible(bool(overrides))
 
     def validate(self):
-        """Raise ConfigurationError when the typed URL is not acceptable."""
+        """Raise ConfigurationError when the typed URL or token is not acceptable."""
         url = self.url_edit.text().strip()
         if url:
             api_config.check_base_url(self.service, url)
+        api_config.check_token(self.service, self.token_edit.text().strip())
 
     def save(self):
         """Store the URL in QgsSettings and a newly typed token in the auth database."""

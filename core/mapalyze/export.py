@@ -109,6 +109,8 @@ def _save(response, path, feedback, base_progress):
                                hint="Try the export again")
         os.replace(temp, path)
     except requests.exceptions.RequestException as exc:
+        if _cancelled(feedback):
+            raise CancelledError() from None
         raise ServiceError("the download was interrupted", service="mapalyze", hint="Try the export again",
                            details=str(exc)) from None
     except OSError as exc:
@@ -122,7 +124,14 @@ def _save(response, path, feedback, base_progress):
 
 
 def export_records(client, fmt, path, *, form_id=None, since=None, feedback=None, poll=(0.5, 3.0)):
-    """Export a form (or every record) as `fmt` to `path`; returns the number of bytes written."""
+    """Export a form (or every record) as `fmt` to `path`; returns the number of bytes written.
+
+    A cancel aborts a stalled download too (the client's cancel watch covers reading the streamed body)."""
+    with client.watch():
+        return _export(client, fmt, path, form_id, since, feedback, poll)
+
+
+def _export(client, fmt, path, form_id, since, feedback, poll):
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise MapbridgeError(f"unknown export format '{fmt}'", service="mapalyze",

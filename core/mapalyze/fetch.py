@@ -2,7 +2,11 @@
 
 Paging is by offset with the largest documented limit (500). The first page gives `total`; the other pages
 are fetched by a small thread pool (their own connections from one pooled session) while the caller writes
-the pages already delivered. The fetchers only move bytes; pages are parsed by the caller, in the thread that
+the pages already delivered. Each page after the first starts one record early: that record must be the last
+one of the page before, so records deleted or added on the server while paging (which shift every later page)
+are noticed, as is a change of `total`, instead of a layer that silently misses records (RecordsShifted; the
+loader then reads again). A server that ignores `offset` (the same page again) is refused.
+The fetchers only move bytes; pages are parsed by the caller, in the thread that
 writes: a fetcher parsing JSON would hold the GIL for milliseconds each time the writer's OGR calls let it go.
 A 429 or 503 is retried by the session (urllib3 Retry, Retry-After honoured); a Retry-After also pauses the
 other fetchers (a shared gate), so concurrency never outruns a rate limit.
@@ -17,14 +21,33 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from ...api.errors import CancelledError, RateLimitedError, ServiceError
-from ...api.http import MapbridgeRetry, make_retry
+from ...api.errors import CancelledError, MapbridgeError, RateLimitedError, ServiceError
+from ...api.http import MapbridgeRetry, RateLimitWaits, describe_rate_wait, make_retry
 from ...api.mapalyze import MAX_PAGE_SIZE, MapalyzeClient
+from ...api.scrub import excerpt
 
 DEFAULT_WORKERS = 4
 WINDOW_PER_WORKER = 2  # pages fetched ahead of the writer, per fetcher (bounds memory)
 FEATURE_KEYS = ("features", "records", "data", "items", "results")
 TOTAL_KEYS = ("total", "total_count", "totalCount", "count", "numberMatched")
+
+
+class RecordsShifted(MapbridgeError):
+    """The records changed on the server while they were paged (pages shifted, or `total` changed)."""
+
+    def __init__(self, message):
+        super().__init__(message, service="mapalyze", hint="The records changed while loading; run it again")
+
+
+def record_key(item):
+    """What identifies a record across pages: its id, else its whole content."""
+    if isinstance(item, dict):
+        rec_id = item.get("id")
+        if rec_id is None and isinstance(item.get("properties"), dict):
+            rec_id = item["properties"].get("id")
+        if rec_id is not None:
+            return ("id", str(rec_id))
+    return ("content", json.dumps(item, sort_keys=True, default=str))
 
 
 class RateGate:
@@ -114,12 +137,14 @@ class Page:
         self.total = total
 
 
-def fetch_client(client, workers):
+def fetch_client(client, workers, cancelled=None):
     """A client sharing the configuration and proxy of `client`, with a pool and a gate for `workers` fetchers."""
     gate = RateGate()
     retry = GateRetry.wrap(make_retry(), gate)
     fetcher = MapalyzeClient(client.config, client.session.proxy_settings, timeout=client.timeout, retry=retry,
                              pool_size=workers + 2)
+    # A stalled page is aborted by a cancel: the job's, or the one the client was given.
+    fetcher.cancel_check = lambda: bool((cancelled is not None and cancelled()) or client.cancelled())
     return fetcher, gate
 
 
@@ -133,17 +158,19 @@ class PageFetcher:
         self.feedback = feedback
         self.workers = max(1, int(workers))
         self.page_size = page_size
-        self.client, self.gate = fetch_client(client, self.workers)
+        self.client, self.gate = fetch_client(client, self.workers, self.cancelled)
         self.total = None          # announced by the first page
         self.latest_total = None   # announced by the latest page
         self.requests = 0
+        self.waits = RateLimitWaits()
+        self._wait_lock = threading.Lock()
 
     def cancelled(self):
         """Whether the user asked to stop."""
         return self.feedback is not None and self.feedback.isCanceled()
 
     def _get(self, offset):
-        """The raw body of one page; waits out long rate limits cancellably."""
+        """The raw body of one page; waits out long rate limits cancellably (bounded: see RateLimitWaits)."""
         def call():
             self.gate.wait(self.cancelled)
             if self.cancelled():
@@ -156,10 +183,11 @@ class PageFetcher:
             try:
                 return call()
             except RateLimitedError as exc:
-                seconds = exc.retry_after if exc.retry_after is not None else 30.0
+                with self._wait_lock:
+                    seconds, named = self.waits.next(exc)
                 self.gate.hold(seconds)
                 if self.feedback is not None:
-                    self.feedback.pushInfo(f"Mapalyze asks to wait {seconds:.0f} s (rate limit); waiting…")
+                    self.feedback.pushInfo(describe_rate_wait("mapalyze", seconds, named))
 
     @staticmethod
     def _parse(offset, raw):
@@ -169,44 +197,50 @@ class PageFetcher:
         except ValueError:
             raise ServiceError("the answer from /records is not valid JSON", service="mapalyze",
                                hint="Check the base URL in Mapbridge ▸ Settings",
-                               details=raw[:300].decode("utf-8", "replace")) from None
+                               details=excerpt(raw, 300)) from None
         features = features_of(body)
         if features is None:
             raise ServiceError("the answer from /records holds no list of records", service="mapalyze",
                                hint="Check the base URL in Mapbridge ▸ Settings",
-                               details=raw[:300].decode("utf-8", "replace"))
+                               details=excerpt(raw, 300))
         return Page(offset, features, total_of(body))
 
     def pages(self):
-        """Yield Page objects in offset order until every record has been delivered."""
+        """Yield Page objects in offset order until every record has been delivered (each record once)."""
         first = self._parse(0, self._get(0))
         self.total = self.latest_total = first.total
         yield first
         size = len(first.features)
         if size == 0 or (first.total is not None and size >= first.total):
             return
-        # A server may cap the limit below what we asked: step by what it actually gave.
-        step = size if size < self.page_size else self.page_size
-        yield from self._rest(step, size)
+        # A server may cap the limit below what we asked: step by what it actually gave. Every later page starts
+        # one record early (the overlap that proves nothing shifted), so it brings size - 1 new records.
+        overlap = 1 if size > 1 else 0
+        yield from self._rest(size, size - overlap, first)
 
-    def _rest(self, step, next_offset):
+    def _rest(self, size, step, previous):
         window = self.workers * WINDOW_PER_WORKER
         pending = deque()
         done = False
+        overlap = size - step
+        next_start = size                  # the offset of the first record not delivered yet
         pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="mapalyze-page")
         try:
             while True:
-                while not done and len(pending) < window and self._more(next_offset, pending):
-                    pending.append((next_offset, pool.submit(self._get, next_offset)))
-                    next_offset += step
+                while not done and len(pending) < window and self._more(next_start, pending):
+                    offset = next_start - overlap
+                    pending.append((offset, pool.submit(self._get, offset)))
+                    next_start += step
                 if not pending:
                     return
                 page = self._result(pending)
-                if page.total is not None:
-                    self.latest_total = page.total
-                if len(page.features) < step and (self.latest_total is None
+                self._check_total(page)
+                if len(page.features) < size and (self.latest_total is None
                                                   or page.offset + len(page.features) >= self.latest_total):
                     done = True  # the last page; anything requested beyond it is empty
+                if overlap:
+                    page = self._after_overlap(previous, page)
+                previous = page
                 yield page
                 if done:
                     return
@@ -215,6 +249,40 @@ class PageFetcher:
                 future.cancel()
             # Pages still in flight finish in the background; their results are dropped.
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def _check_total(self, page):
+        """RecordsShifted when a page announces another total than the first one did."""
+        if page.total is None:
+            return
+        if self.total is not None and page.total != self.total:
+            raise RecordsShifted(f"the number of Mapalyze records changed from {self.total:,} to {page.total:,} "
+                                 "while loading")
+        self.latest_total = page.total
+
+    @staticmethod
+    def _after_overlap(previous, page):
+        """The page without the records the previous page already brought; RecordsShifted on a gap.
+
+        The page was asked to start with the previous page's last record. Found later in the page, the records
+        moved back (one was added, or the server counts from one): the repeats are dropped. Not found, they
+        moved forward (one was deleted) and a record may have slipped between the two pages unseen.
+        """
+        if not page.features:
+            return page
+        keys = [record_key(item) for item in page.features]
+        if previous.features and keys == [record_key(item) for item in previous.features]:
+            raise ServiceError("Mapalyze answered the same page of records again for another offset: it ignores "
+                               "the `offset` paging parameter, so the records cannot all be read", service="mapalyze",
+                               hint="Check the base URL in Mapbridge ▸ Settings, or load one form at a time")
+        last = record_key(previous.features[-1]) if previous.features else None
+        if last is None:
+            return page
+        try:
+            position = keys.index(last)
+        except ValueError:
+            raise RecordsShifted("Mapalyze records were deleted or moved while loading (the pages no longer "
+                                 "line up)") from None
+        return Page(page.offset + position + 1, page.features[position + 1:], page.total)
 
     def _result(self, pending):
         """The oldest pending page, checking for cancel while waiting."""
@@ -234,7 +302,7 @@ class PageFetcher:
         self.client.close()
 
     def _more(self, offset, pending):
-        """Whether to ask for a page starting at `offset` now."""
+        """Whether to ask for the page whose first new record is at `offset` now."""
         if self.latest_total is not None:
             return offset < self.latest_total
         # No total announced: only a few pages ahead, since the end shows only as a short page.

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import glob
 import os
+import re
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -13,11 +16,18 @@ from ...api.errors import CancelledError, MapbridgeError
 from ..gc_guard import quiet_gc
 from ..timestamps import parse_iso
 from . import field_kinds as mt
-from .fetch import DEFAULT_WORKERS, PageFetcher
+from .fetch import DEFAULT_WORKERS, PageFetcher, RecordsShifted
 from .gpkg_layer import GpkgError
 from .record_writer import RecordWriter
 
 PROGRESS_SECONDS = 1.0  # at most one progress line per second in the log
+# Reads of the whole record set when records change on the server meanwhile; then the load fails clearly.
+MAX_ATTEMPTS = 3
+# SQLite's default SQLITE_MAX_COLUMN: a GeoPackage table cannot have more columns (fid, geom, record_id included).
+SQLITE_MAX_COLUMNS = 2000
+PARTIAL_SUFFIX = ".partial.gpkg"
+_ACTIVE_PARTIALS = set()          # temporary files of loads running in this process
+_ACTIVE_LOCK = threading.Lock()
 
 
 @dataclass
@@ -63,6 +73,39 @@ def _remove_file(path):
             os.remove(path + suffix)
         except FileNotFoundError:
             pass
+
+
+def _partial_path(folder, base):
+    """A new temporary file beside the output, named after this process (so a later run knows it is stale)."""
+    return os.path.join(folder, f".{base}.{os.getpid()}-{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}")
+
+
+def _process_alive(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True         # exists, owned by someone else
+    return True
+
+
+def remove_stale_partials(folder, base):
+    """Remove the temporary files a killed load of this output left behind (not those of loads still running)."""
+    removed = []
+    pattern = os.path.join(glob.escape(folder), f".{glob.escape(base)}.*{PARTIAL_SUFFIX}*")
+    paths = {found[:found.rindex(PARTIAL_SUFFIX) + len(PARTIAL_SUFFIX)] for found in glob.glob(pattern)}
+    for path in sorted(paths):
+        owner = os.path.basename(path)[len(base) + 2:].split("-", 1)[0]
+        with _ACTIVE_LOCK:
+            active = path in _ACTIVE_PARTIALS
+        if active or (owner.isdigit() and int(owner) != os.getpid() and _process_alive(int(owner))):
+            continue
+        _remove_file(path)
+        removed.append(path)
+    return removed
 
 
 class _Progress:
@@ -126,6 +169,23 @@ def _check_complete(distinct, fetcher, done_text):
             service="mapalyze",
             hint="The records probably changed while loading; run it again",
         )
+    if expected is not None and distinct > expected:
+        raise RecordsShifted(f"{distinct:,} records arrived where {expected:,} were announced")
+
+
+def _write_error(exc, writer, write_failure):
+    """The error for a GeoPackage that could not be written: the column limit named as such, else disk/folder."""
+    text = str(exc)
+    named = re.search(r"(\d+) properties", text)
+    properties = int(named.group(1)) if named else (len(writer.names.by_key) if writer.names is not None else 0)
+    if "too many columns" in text.lower() or properties + 3 > SQLITE_MAX_COLUMNS:
+        count = f"{properties:,} different properties" if properties else "more different properties than that"
+        return MapbridgeError(
+            f"{write_failure}: the records have {count}, and a GeoPackage table holds at most "
+            f"{SQLITE_MAX_COLUMNS:,} columns (a limit of SQLite)", service="mapalyze",
+            hint="Load one form at a time (FORM_ID), or use Export (GeoJSON or CSV) for records this wide",
+            details=text[:1000])
+    return MapbridgeError(write_failure, hint="Check the folder is writable and has free space", details=text[:1000])
 
 
 @contextmanager
@@ -140,13 +200,30 @@ def _guarded(writer, fetcher, *, outcome, write_failure, cleanup=None):
             if cleanup is not None:
                 cleanup()
         if isinstance(exc, GpkgError):
-            raise MapbridgeError(write_failure, hint="Check the folder is writable and has free space",
-                                 details=str(exc)) from None
+            raise _write_error(exc, writer, write_failure) from None
+        if isinstance(exc, RecordsShifted):
+            raise
         if isinstance(exc, MapbridgeError):
             raise _stopped(exc, writer, fetcher, outcome) from None
         raise
     finally:
         fetcher.close()
+
+
+def _attempts(feedback, what):
+    """Run numbers for a job that reads every record again when they change on the server meanwhile."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        yield attempt
+        if feedback is not None and attempt < MAX_ATTEMPTS:
+            feedback.pushInfo(f"Mapalyze: the records changed while {what}; reading them again "
+                              f"(attempt {attempt + 1} of {MAX_ATTEMPTS})")
+
+
+def _kept_changing(exc, outcome):
+    return MapbridgeError(
+        f"the records kept changing on Mapalyze while loading ({exc.message}; {MAX_ATTEMPTS} attempts); {outcome}",
+        service="mapalyze", hint="Run it again when fewer records are being added or deleted, or load one form "
+                                 "at a time")
 
 
 def _report(feedback, writer, text):
@@ -157,22 +234,45 @@ def _report(feedback, writer, text):
 
 
 def load_records(client, path, layer_name, *, form_id=None, since=None, feedback=None, workers=DEFAULT_WORKERS):
-    """Write every matching record to a new GeoPackage at `path` (replacing it only once complete)."""
+    """Write every matching record to a new GeoPackage at `path` (replacing it only once complete).
+
+    Records added or deleted on the server while paging are noticed (RecordsShifted) and everything is read again,
+    up to MAX_ATTEMPTS times; the saved layer holds exactly the `total` records the service announced.
+    """
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     base = os.path.splitext(os.path.basename(path))[0]
-    temp = os.path.join(folder, f".{base}.{uuid.uuid4().hex[:8]}.partial.gpkg")
-    fetcher = PageFetcher(client, form_id=form_id, since=since, feedback=feedback, workers=workers)
-    writer = RecordWriter(temp, layer_name)
-    with _guarded(writer, fetcher, outcome="nothing was saved", write_failure=f"could not write {path}; nothing "
-                  "was saved", cleanup=lambda: _remove_file(temp)):
-        _run_pages(fetcher, writer, _Progress(feedback, "Loaded"))
-        if not writer.started:
-            writer.add_page([])
-        count = writer.count()
-        _check_complete(count, fetcher, "nothing was saved")
-        writer.finish()
-        _replace(temp, path)
+    for stale in remove_stale_partials(folder, base):
+        if feedback is not None:
+            feedback.pushInfo(f"Removed {os.path.basename(stale)}, left behind by an interrupted load")
+    for attempt in _attempts(feedback, "loading"):
+        try:
+            return _load_once(client, path, folder, base, layer_name, form_id, since, feedback, workers)
+        except RecordsShifted as exc:
+            if attempt == MAX_ATTEMPTS:
+                raise _kept_changing(exc, "nothing was saved") from None
+    raise AssertionError("unreachable")
+
+
+def _load_once(client, path, folder, base, layer_name, form_id, since, feedback, workers):
+    temp = _partial_path(folder, base)
+    with _ACTIVE_LOCK:
+        _ACTIVE_PARTIALS.add(temp)
+    try:
+        fetcher = PageFetcher(client, form_id=form_id, since=since, feedback=feedback, workers=workers)
+        writer = RecordWriter(temp, layer_name)
+        with _guarded(writer, fetcher, outcome="nothing was saved", write_failure=f"could not write {path}; "
+                      "nothing was saved", cleanup=lambda: _remove_file(temp)):
+            _run_pages(fetcher, writer, _Progress(feedback, "Loaded"))
+            if not writer.started:
+                writer.add_page([])
+            count = writer.count()
+            _check_complete(count, fetcher, "nothing was saved")
+            writer.finish()
+            _replace(temp, path)
+    finally:
+        with _ACTIVE_LOCK:
+            _ACTIVE_PARTIALS.discard(temp)
     _report(feedback, writer, f"Loaded {count:,} records into {path}")
     return _result(path, layer_name, writer, fetcher, count=count, added=count)
 
@@ -187,7 +287,18 @@ def _replace(temp, path):
 
 def refresh_records(client, path, layer_name, *, form_id=None, since=None, feedback=None,
                     workers=DEFAULT_WORKERS):
-    """Append the records newer than `since` that the layer does not hold yet (all or nothing)."""
+    """Append the records newer than `since` that the layer does not hold yet (all or nothing; read again when
+    the records change on the server meanwhile)."""
+    for attempt in _attempts(feedback, "refreshing"):
+        try:
+            return _refresh_once(client, path, layer_name, form_id, since, feedback, workers)
+        except RecordsShifted as exc:
+            if attempt == MAX_ATTEMPTS:
+                raise _kept_changing(exc, "the layer was left unchanged") from None
+    raise AssertionError("unreachable")
+
+
+def _refresh_once(client, path, layer_name, form_id, since, feedback, workers):
     fetcher = PageFetcher(client, form_id=form_id, since=since, feedback=feedback, workers=workers)
     try:
         writer = RecordWriter(path, layer_name, append=True)

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from . import field_kinds as mt
 from .gpkg_layer import FID_COLUMN, GEOM_COLUMN, ID_COLUMN, GpkgLayer
+from .gpkg_ogr import GpkgError
+
+# SQLite's default SQLITE_MAX_COLUMN: no GeoPackage table has more columns (fid, geom and record_id included).
+MAX_COLUMNS = 2000
 
 # Properties whose latest value is the layer's "newest" timestamp (the first one present wins).
 TIMESTAMP_KEYS = ("captured_at", "created_at", "updated_at")
@@ -165,7 +169,14 @@ class RecordWriter:
                     kinds[key] = mt.join(kinds[key], mt.kind_of(value))
         self._start(kinds, order, has_z)
 
+    def _check_width(self, properties):
+        """GpkgError before a table would need more columns than SQLite allows (checked up front: fast and clear)."""
+        if properties + len(RESERVED) > MAX_COLUMNS:
+            raise GpkgError(f"too many columns: {properties} properties need {properties + len(RESERVED)} columns, "
+                            f"more than the {MAX_COLUMNS} of a GeoPackage table")
+
     def _start(self, kinds, order, has_z):
+        self._check_width(len(order))
         self.names = ColumnNames()
         fields = [(self.names.column(key), kinds[key]) for key in order]
         aliases = {self.names.by_key[key]: key for key in order if self.names.by_key[key] != key}
@@ -191,6 +202,8 @@ class RecordWriter:
                     continue
                 kind = new.get(key, mt.NONE)
                 new[key] = mt.kind_of_column((row[pos] for row in rows), kind)
+        if new:
+            self._check_width(len(self.layer.columns) + len(new))
         for key, kind in new.items():
             column = self.names.column(key)
             self.layer.add_field(column, kind, key if column != key else None)

@@ -12,6 +12,7 @@ from qgis.core import (
     QgsCsException,
     QgsDistanceArea,
     QgsGeometry,
+    QgsPointXY,
     QgsRectangle,
 )
 
@@ -101,6 +102,72 @@ def polygonal_only(geometry):
     return QgsGeometry.unaryUnion(polygons) if len(polygons) > 1 else polygons[0]
 
 
+def _unwrapped_ring(ring, reference=None):
+    """A ring's longitudes made continuous (a step of more than 180° is a crossing of ±180°, not a trip round the
+    world), shifted by whole turns so that it starts within 180° of `reference`."""
+    out, offset, previous = [], 0.0, None
+    for point in ring:
+        x = point.x()
+        if previous is not None:
+            step = x - previous
+            if step > 180.0:
+                offset -= 360.0
+            elif step < -180.0:
+                offset += 360.0
+        previous = x
+        out.append((x + offset, point.y()))
+    if reference is not None and out:
+        turns = round((reference - out[0][0]) / 360.0)
+        out = [(x + 360.0 * turns, y) for x, y in out]
+    return out
+
+
+def _crosses_antimeridian(geometry):
+    box = geometry.boundingBox()
+    if box.xMinimum() < -180.0 or box.xMaximum() > 180.0:
+        return True
+    polygons = geometry.asMultiPolygon() if geometry.isMultipart() else [geometry.asPolygon()]
+    return any(abs(b.x() - a.x()) > 180.0 for polygon in polygons for ring in polygon for a, b in zip(ring, ring[1:]))
+
+
+def split_at_antimeridian(geometry):
+    """A lon/lat polygon that crosses ±180° as a MultiPolygon cut there, each part inside -180…180; others as is.
+
+    Transforming vertex by vertex turns a small area across the antimeridian into one going the other way round
+    the world (its longitudes jump from 179.9 to -179.9): the area and the cost would be those of that band.
+    """
+    if geometry is None or geometry.isEmpty() or not _crosses_antimeridian(geometry):
+        return geometry
+    polygons = geometry.asMultiPolygon() if geometry.isMultipart() else [geometry.asPolygon()]
+    pieces = []
+    for polygon in polygons:
+        if not polygon:
+            continue
+        outer = _unwrapped_ring(polygon[0])
+        rings = [outer] + [_unwrapped_ring(hole, outer[0][0]) for hole in polygon[1:]]
+        unwrapped = QgsGeometry.fromPolygonXY([[QgsPointXY(x, y) for x, y in ring] for ring in rings])
+        box = unwrapped.boundingBox()
+        first, last = int((box.xMinimum() + 180.0) // 360.0), int((box.xMaximum() + 180.0) // 360.0)
+        for turn in range(first, last + 1):
+            window = QgsGeometry.fromRect(QgsRectangle(-180.0 + 360.0 * turn, -90.0, 180.0 + 360.0 * turn, 90.0))
+            piece = polygonal_only(unwrapped.intersection(window))
+            if piece is None or piece.isEmpty():
+                continue
+            piece.translate(-360.0 * turn, 0.0)
+            pieces.extend(polygon_parts(piece))
+    if not pieces:
+        return geometry
+    return QgsGeometry.collectGeometry(pieces)
+
+
+def _split_noted(geometry, label, notes):
+    split = split_at_antimeridian(geometry)
+    if split is not geometry:
+        notes.append(f"The AOI {label} crosses the antimeridian (±180°); it is sent as polygons on each side of it, "
+                     "measured and priced for the area itself.")
+    return split
+
+
 def repaired(geometry, label, notes):
     """The geometry, repaired with makeValid when invalid (noted); raises when it cannot be repaired."""
     if geometry.isGeosValid():
@@ -133,13 +200,18 @@ def build_aoi(geometries, source_crs, transform_context=None, labels=None):
             raise MapbridgeError(f"the AOI {label} is not a polygon", service=MAPFLOW,
                                  hint="Use a polygon layer, a drawn polygon or rectangle, or the canvas extent")
         count += 1
-        geom = repaired(QgsGeometry(geometry), label, notes)
+        geom = QgsGeometry(geometry)
+        if transform is None:
+            # Already lon/lat: cut at ±180° first (read as plane coordinates it looks like a band round the world).
+            geom = _split_noted(geom, label, notes)
+        geom = repaired(geom, label, notes)
         if transform is not None:
             try:
                 geom.transform(transform)
             except QgsCsException as exc:
                 raise MapbridgeError(f"the AOI {label} could not be transformed to WGS84: {exc}", service=MAPFLOW,
                                      hint="Check the layer's coordinate reference system") from None
+            geom = _split_noted(geom, label, notes)
         parts.append(geom)
     if not parts:
         raise MapbridgeError("the AOI is empty (no polygon features)", service=MAPFLOW,

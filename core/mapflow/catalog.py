@@ -23,9 +23,23 @@ KNOWN_FIELDS = [
 ]
 
 
+def check_dates(date_from, date_to):
+    """Refuse a date range whose start is after its end (ISO 8601 texts, either may be None)."""
+    from ..timestamps import epoch_seconds
+
+    start, end = epoch_seconds(date_from), epoch_seconds(date_to)
+    if date_from and start is None or date_to and end is None:
+        raise MapbridgeError(f"the acquisition dates {date_from or ''} … {date_to or ''} are not ISO 8601 dates",
+                             service=MAPFLOW, hint="Give the dates like 2021-01-01")
+    if start is not None and end is not None and start > end:
+        raise MapbridgeError(f"the acquisition date range starts ({date_from}) after it ends ({date_to}); nothing "
+                             "was searched", service=MAPFLOW, hint="Swap DATE_FROM and DATE_TO")
+
+
 def search_body(aoi_polygon, *, date_from=None, date_to=None, max_cloud_percent=None, min_resolution=None,
                 max_resolution=None, limit=PAGE_SIZE, offset=0):
     """The POST /catalog/meta body; cloud cover goes as a fraction 0–1 as the Data API asks."""
+    check_dates(date_from, date_to)
     body = {"aoi": aoi_polygon, "limit": int(limit), "offset": int(offset)}
     if date_from:
         body["acquisitionDateFrom"] = date_from

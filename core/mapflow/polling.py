@@ -10,12 +10,15 @@ import time
 from dataclasses import dataclass
 
 from ...api.errors import CancelledError, MapbridgeError, RateLimitedError, ServiceError
+from ...api.http import RateLimitWaits, describe_rate_wait
 from .account import default_project_id
-from .processings import FAILED, FINAL, aoi_messages_text, messages_text, model_of, status_of
+from .processings import FAILED, FINAL, RUNNING, aoi_messages_text, messages_text, model_of, status_of
 
 MAPFLOW = "mapflow"
 # Consecutive failed status reads tolerated while waiting (the service may blip during a long processing).
 MAX_POLL_ERRORS = 5
+# Consecutive reads of a status the docs do not list (or none at all) before waiting stops: never forever.
+MAX_UNKNOWN_POLLS = 10
 PAGE_LIMIT = 100
 # Statuses that need no more polling (NOT_FOUND: the processing was deleted on the service).
 DONE = FINAL + ("NOT_FOUND",)
@@ -99,9 +102,10 @@ def merge_round(result, tracked, claimed, hidden, auto_load):
     for item in tracked:
         if item["id"] not in shown_ids and item.get("projectId") in ("", None, project_id):
             shown.append(by_id.get(item["id"]) or row_of(item))
-    # Keep polling while something runs, or while a finished result still waits to be loaded.
-    running = any(r["status"] not in DONE for r in by_id.values()) or any(
-        item.get("status") not in DONE or (item.get("status") == "OK" and not item.get("loaded") and auto_load)
+    # Keep polling while something runs (a documented running status: an undocumented one is shown as it is but
+    # not polled forever), or while a finished result still waits to be loaded.
+    running = any(r["status"] in RUNNING for r in by_id.values()) or any(
+        item.get("status") in RUNNING or (item.get("status") == "OK" and not item.get("loaded") and auto_load)
         for item in tracked)
     return project_id, shown, updates, ready, running
 
@@ -118,17 +122,21 @@ def wait_for_processing(client, processing_id, feedback, *, backoff=None, sleep=
                         on_status=None):
     """Poll GET /processings/{id}/v2 until a final status; returns the answer when OK, raises otherwise."""
     intervals = (backoff or Backoff()).intervals()
-    errors = 0
+    errors = unknown = 0
     last = None
+    waits = RateLimitWaits()
     while True:
         if feedback.isCanceled():
             raise stopped_waiting_error(processing_id)
         try:
             answer = client.processing(processing_id)
             errors = 0
+        except CancelledError:
+            raise stopped_waiting_error(processing_id) from None      # a stalled status read, aborted by cancel
         except RateLimitedError as exc:
-            answer = None
-            _sleep_cancellably(exc.retry_after or 30.0, feedback, processing_id, sleep, clock)
+            seconds, named = waits.next(exc)
+            feedback.pushInfo(describe_rate_wait(MAPFLOW, seconds, named))
+            _sleep_cancellably(seconds, feedback, processing_id, sleep, clock)
             continue
         except ServiceError as exc:
             if exc.status is not None and exc.status < 500 and exc.status not in (408, 429):
@@ -150,6 +158,12 @@ def wait_for_processing(client, processing_id, feedback, *, backoff=None, sleep=
                 on_status(answer)
             if status == "OK":
                 return answer
+            unknown = unknown + 1 if _undocumented(answer) else 0
+            if unknown >= MAX_UNKNOWN_POLLS:
+                raise MapbridgeError(
+                    f"processing {processing_id} reports the status '{answer.get('status')}', which Mapflow does "
+                    f"not document; Mapbridge stopped waiting after {unknown} reads", service=MAPFLOW,
+                    hint="Check it in the Mapflow tab or on mapflow.ai; once it is OK, fetch its result by its id")
             if status in FAILED:
                 details = messages_text(answer) or aoi_messages_text(client, processing_id) \
                     or "the service gave no reason"
@@ -157,6 +171,11 @@ def wait_for_processing(client, processing_id, feedback, *, backoff=None, sleep=
                                      service=MAPFLOW,
                                      hint="Check the AOI, the model and the imagery source, then start it again")
         _sleep_cancellably(next(intervals), feedback, processing_id, sleep, clock)
+
+
+def _undocumented(answer):
+    """True when a status answer carries no status, or one the docs do not list."""
+    return str(answer.get("status") or "").upper() not in RUNNING + FINAL
 
 
 def _sleep_cancellably(seconds, feedback, processing_id, sleep, clock):

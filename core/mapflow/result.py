@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import tempfile
@@ -53,6 +54,40 @@ def download_result(client, processing_id, download, feedback, progress_range=(0
 
     size = client.download_result(processing_id, download.path, progress=progress, cancelled=feedback.isCanceled)
     feedback.pushInfo(f"Downloaded {size / 1e6:.1f} MB." if size >= 100_000 else f"Downloaded {size / 1e3:.1f} kB.")
+    if _is_gzip(download.path):
+        size = _gunzip_in_place(download.path, feedback)
+    return size
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _is_gzip(path):
+    with open(path, "rb") as data:
+        return data.read(2) == GZIP_MAGIC
+
+
+def _gunzip_in_place(path, feedback):
+    """A result served as a gzip file (not as a compressed transfer): unpacked beside, then put in its place."""
+    unpacked = path + ".unpacked"
+    try:
+        with gzip.open(path, "rb") as source, open(unpacked, "wb") as target:
+            while True:
+                if feedback.isCanceled():
+                    raise CancelledError("Unpacking the result was cancelled")
+                chunk = source.read(1024 * 1024)
+                if not chunk:
+                    break
+                target.write(chunk)
+        os.replace(unpacked, path)
+    except (OSError, EOFError) as exc:
+        raise ServiceError("the result is a gzip file that could not be unpacked", service=MAPFLOW,
+                           hint="Try loading the result again later", details=str(exc)) from None
+    finally:
+        if os.path.exists(unpacked):
+            os.remove(unpacked)
+    size = os.path.getsize(path)
+    feedback.pushInfo(f"Unpacked the gzip result: {size / 1e6:.1f} MB.")
     return size
 
 

@@ -1,21 +1,35 @@
 """The one Mapflow start sequence, for the dock and `mapbridge:mapflow_process` alike.
 
-plan(): validated AOI → account (read leniently) → limits → project → request body → cost → limits with cost.
-start(): POST the planned body. Nothing is spent before start(); the dock shows plan() to the user in between.
+plan(): validated AOI → account (read leniently) → limits → project, model and provider the account has → request
+body (with a client-side marker in `meta`) → cost → limits with cost.
+start(): POST the planned body once. Nothing is spent before start(); the dock shows plan() to the user in between.
+A start whose answer is lost (5xx, timeout, dropped connection) may have created and charged the processing: it is
+never sent again; the project's processings are searched for the name and marker, and the user is told what was
+found.
 """
 
 from __future__ import annotations
 
+import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ...api.errors import ServiceError
-from .account import Account, check_limits, default_project_id
+from ...api.errors import CancelledError, MapbridgeError, OutcomeUnknownError, ServiceError
+from .account import Account, check_limits
 from .account import price_preview, read_account
 from .choices import DEFAULT_MODEL, DEFAULT_PROVIDER, DEFAULT_ZOOM
 from .processings import processing_body, start_processing
 
 MAPFLOW = "mapflow"
+# meta of every processing Mapbridge starts: who started it and a marker unique to the plan, to recognise it.
+SOURCE_APP = "mapbridge-qgis"
+MARKER_KEY = "mapbridge-request-id"
+# After a lost answer: look for the processing this many times, these seconds apart (a gateway may answer before
+# the service has stored it); the project's list is read at most LOOKUP_PAGES pages of LOOKUP_PAGE_SIZE.
+LOOKUP_DELAYS = (0.0, 2.0, 5.0)
+LOOKUP_PAGES = 10
+LOOKUP_PAGE_SIZE = 50
 
 
 @dataclass
@@ -48,6 +62,12 @@ class Plan:
     cost: float | None
     cost_note: str
     notes: list = field(default_factory=list)   # warnings the user should see (account unreadable, repairs)
+    started: dict | None = None                 # the processing once start() created (or found) it
+
+    @property
+    def marker(self):
+        """The client-side marker this plan's processing carries in `meta`."""
+        return (self.body.get("meta") or {}).get(MARKER_KEY)
 
     def summary_lines(self):
         """What is logged and shown before starting: area, model, imagery, cost, account."""
@@ -90,15 +110,68 @@ def read_account_leniently(client, notes):
         return Account()
 
 
+def read_project(client, project_id, notes):
+    """The project (the default one when no id is given), with its models; raises when it does not exist."""
+    try:
+        project = client.project(project_id) if project_id else client.default_project()
+    except ServiceError as exc:
+        if exc.status == 404 and project_id:
+            raise MapbridgeError(f"the project {project_id} was not found; nothing was sent", service=MAPFLOW,
+                                 hint="Choose one of your projects (PROJECT_ID), or leave it empty for the default "
+                                      "project") from None
+        if exc.status in (401, 403) or not project_id:
+            raise
+        notes.append(f"The project could not be read ({exc.message}); its models are not checked here.")
+        return {"id": project_id}
+    if not isinstance(project, dict) or not project.get("id"):
+        raise ServiceError("the project has no id", service=MAPFLOW,
+                           hint="Give a PROJECT_ID, or check the account on mapflow.ai")
+    return project
+
+
+def check_model(project, model):
+    """Refuse, before anything is sent, a model the project does not offer (when it lists its models)."""
+    names = [wd.get("name") for wd in project.get("workflowDefs") or [] if isinstance(wd, dict) and wd.get("name")]
+    if names and model not in names:
+        raise MapbridgeError(f"the model '{model}' is not available in your project (it offers: {', '.join(names)}); "
+                             "nothing was sent", service=MAPFLOW,
+                             hint="Choose one of the project's models (MODEL), spelled exactly, emoji included")
+
+
+def check_provider(account, provider, image_id):
+    """Refuse, before anything is sent, an imagery provider the account does not have (when it lists them)."""
+    lists = [account.raw.get("dataProviders") or []]
+    if image_id:
+        lists.append(account.raw.get("searchDataProviders") or [])
+    names = []
+    for item in (entry for entries in lists for entry in entries):
+        name = item.get("name") if isinstance(item, dict) else item
+        if isinstance(name, str) and name and name not in names:
+            names.append(name)
+    if not names:
+        return
+    # A catalog image's provider is sent lower-cased (mapflow-notes.md): compare without case for those.
+    known = {n.lower() for n in names} if image_id else set(names)
+    if (provider.lower() if image_id else provider) not in known:
+        raise MapbridgeError(f"the imagery provider '{provider}' is not among your account's providers "
+                             f"({', '.join(names)}); nothing was sent", service=MAPFLOW,
+                             hint="Choose one of your account's providers (PROVIDER)")
+
+
 def plan(client, aoi, choice, feedback=None):
-    """Everything before spending: account and limits, project, body and cost; raises when it must be refused."""
+    """Everything before spending: account and limits, project, model, provider, body and cost; raises when it must
+    be refused."""
     notes = []
     account = read_account_leniently(client, notes)
     check_limits(account, aoi)
-    project_id = choice.project_id or default_project_id(client)
+    project = read_project(client, choice.project_id, notes)
+    project_id = project["id"]
+    check_model(project, choice.model)
     provider = choice.provider
+    check_provider(account, provider, choice.image_id)
     body = processing_body(choice.name, choice.model, aoi.geojson(), project_id=project_id, provider=provider,
                            zoom=choice.zoom, image_id=choice.image_id or None)
+    body["meta"] = {"source-app": SOURCE_APP, MARKER_KEY: uuid.uuid4().hex}
     cost, cost_note = price_preview(client, body)
     check_limits(account, aoi, cost)
     result = Plan(Choice(choice.name, choice.model, provider, choice.zoom, project_id, choice.image_id), aoi, body,
@@ -111,6 +184,93 @@ def plan(client, aoi, choice, feedback=None):
     return result
 
 
-def start(client, planned):
-    """POST the planned processing; returns the service's answer (with the new id)."""
-    return start_processing(client, planned.body)
+def start(client, planned, feedback=None, delays=LOOKUP_DELAYS, sleep=time.sleep):
+    """POST the planned processing once; returns the processing (the service's answer, or the one found after a
+    lost answer). Never sends the same plan twice."""
+    if planned.started is not None:
+        return planned.started
+    try:
+        answer = start_processing(client, planned.body)
+    except OutcomeUnknownError as exc:
+        answer = _recover(client, planned, exc, feedback, delays, sleep)
+    planned.started = answer
+    return answer
+
+
+def _recover(client, planned, exc, feedback, delays, sleep):
+    """After a lost answer: find the processing by its name and marker, or say clearly what is known."""
+    name, project_id = planned.choice.name, planned.choice.project_id
+    _say(feedback, f"Mapflow: the start of '{name}' got no clear answer ({exc.message}); looking in project "
+                   f"{project_id} for it before anything is sent again")
+    lookup_error, namesakes = None, []
+    for delay in delays:
+        _wait(delay, feedback, sleep)
+        try:
+            found, namesakes = find_started(client, planned)
+        except ServiceError as error:
+            lookup_error = error
+            continue
+        lookup_error = None
+        if found is not None:
+            _say(feedback, f"Mapflow: the processing '{name}' had been created (id {found.get('id')}); it is "
+                           "followed, not started again")
+            return found
+    if lookup_error is not None:
+        raise MapbridgeError(
+            f"no answer to the start of '{name}' and the project's processings could not be read "
+            f"({lookup_error.message}): it may or may not have been created and charged; nothing was sent again",
+            service=MAPFLOW, details=exc.details,
+            hint="Look at the processings list in the Mapflow tab (or on mapflow.ai) before starting it again")
+    if namesakes:
+        ids = ", ".join(str(p.get("id")) for p in namesakes[:5])
+        raise MapbridgeError(
+            f"no answer to the start of '{name}'; project {project_id} holds processings of that name ({ids}) but "
+            "none carries this run's marker, so whether one of them is this start cannot be told; nothing was sent "
+            "again", service=MAPFLOW, details=exc.details,
+            hint="Check those processings in the Mapflow tab before starting it again")
+    raise MapbridgeError(
+        f"no answer to the start of '{name}', and project {project_id} holds no processing of that name "
+        f"(looked {len(delays)} times): it was not created as far as Mapflow shows; nothing was sent again",
+        service=MAPFLOW, details=exc.details,
+        hint="Start it again; should it still appear in the Mapflow tab's list, it is this one")
+
+
+def find_started(client, planned):
+    """(the processing with this plan's name and marker, or None; processings of that name without the marker)."""
+    name, project_id, marker = planned.choice.name, planned.choice.project_id, planned.marker
+    namesakes = []
+    for page_number in range(LOOKUP_PAGES):
+        page = client.processings_page(project_id, limit=LOOKUP_PAGE_SIZE, offset=page_number * LOOKUP_PAGE_SIZE,
+                                       newest_first=True)
+        results = [p for p in page.get("results") or [] if isinstance(p, dict) and p.get("id")]
+        for listed in results:
+            if str(listed.get("name") or "").strip() != name:
+                continue
+            meta = listed.get("meta")
+            if not isinstance(meta, dict):
+                # The listing may leave meta out: the processing itself tells.
+                full = client.processing(listed["id"])
+                meta = full.get("meta") if isinstance(full, dict) else None
+                listed = full if isinstance(full, dict) else listed
+            if isinstance(meta, dict) and meta.get(MARKER_KEY) == marker:
+                return listed, namesakes
+            namesakes.append(listed)
+        total = page.get("total")
+        if len(results) < LOOKUP_PAGE_SIZE or (isinstance(total, int) and (page_number + 1) * LOOKUP_PAGE_SIZE
+                                               >= total):
+            break
+    return None, namesakes
+
+
+def _say(feedback, text):
+    if feedback is not None:
+        feedback.pushWarning(text)
+
+
+def _wait(seconds, feedback, sleep):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if feedback is not None and feedback.isCanceled():
+            raise CancelledError("Cancelled while looking for the processing whose start got no answer; look for "
+                                 "it in the Mapflow tab before starting it again", service=MAPFLOW)
+        sleep(min(0.1, max(0.0, deadline - time.monotonic())))

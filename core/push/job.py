@@ -126,6 +126,7 @@ class PushJob:
         self._setup_done = False
         self._setup_error = None
         self._encoded = {}                      # id(first item) → (items, compact_json of their payloads)
+        self.texts_changed = 0                  # items the service stored with other texts than it was sent
 
     # -- hooks ------------------------------------------------------------------------------------
     def request(self, batch, attempt, split):
@@ -161,6 +162,20 @@ class PushJob:
     def rate_state(self, bucket):
         """The last known RateLimitState of a bucket, or None."""
         return None
+
+    def text_changed(self, notes):
+        """The report note for an item the service stored with texts other than those sent (never silent)."""
+        if not notes:
+            return None
+        with self.lock:
+            self.texts_changed += 1
+        return f"arrived, but {self.title} did not keep the text as sent: " + "; ".join(notes)
+
+    def report_text_changes(self):
+        """Say in the log how many items the service stored with texts changed (see their push_error)."""
+        if self.texts_changed:
+            self.feedback.reportError(f"{self.title}: {self.texts_changed} {self.nouns[1]} arrived with texts the "
+                                      "service cut or changed; their push_error in the report says which")
 
     # -- job interface (see push_run) ------------------------------------------------------------
     def start(self):

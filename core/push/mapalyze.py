@@ -9,6 +9,7 @@ from .geometry import same_position
 from .choices import CREATED, SKIPPED
 from ..timestamps import epoch_seconds, iso_utc
 from .job import PushJob
+from .values import changed_texts
 
 PAGE = 500                      # documented maximum of `limit`
 CHECK_WINDOW_SECONDS = 900      # records created this long before a lost answer are compared (clock skew margin)
@@ -120,7 +121,7 @@ class MapalyzePush(PushJob):
 
     def _records_since(self, since):
         """Records of the form created after `since` (GET /records?form_id&since, paged by limit/offset)."""
-        out, offset = [], 0
+        out, offset, firsts = [], 0, set()
         while True:
             try:
                 body = self.paced(lambda o=offset: self.client.records(offset=o, limit=PAGE, form_id=self.form_id,
@@ -134,6 +135,10 @@ class MapalyzePush(PushJob):
                 page = body.get("features") or body.get("records") or body.get("data") or []
             elif isinstance(body, list):
                 page = body
+            first = page[0].get("id") if page and isinstance(page[0], dict) else None
+            if first is not None and first in firsts:
+                return out      # the server ignores `offset`: the same page again (bounded, never endless)
+            firsts.add(first)
             out.extend(page)
             total = body.get("total") if isinstance(body, dict) else None
             offset += len(page)
@@ -154,7 +159,10 @@ class MapalyzePush(PushJob):
         rec_id = record_id(answer)
         if rec_id is not None:
             self.known_ids.add(rec_id)
-        batch[0].done(CREATED, remote_id=rec_id)
+        stored = answer.get("properties") if isinstance(answer, dict) else None
+        stored = stored if isinstance(stored, dict) else (answer.get("data") if isinstance(answer, dict) else None)
+        changed = changed_texts(batch[0].payload["data"], stored) if isinstance(stored, dict) else []
+        batch[0].done(CREATED, remote_id=rec_id, error=self.text_changed(changed))
 
     def find_arrived(self, batch, exc):
         """List the records created around the lost answer and find this one among them."""

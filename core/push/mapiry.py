@@ -11,6 +11,7 @@ from .failures import outcome_unknown
 from .geometry import same_position
 from .choices import CREATED, SKIPPED
 from .job import PushJob, pending
+from .values import changed_texts
 
 SINGLE_SEND_AT = 3              # below this many items a rejected batch is sent location by location
 IN_FLIGHT = 2                   # bulk requests at once while the rate limits leave room
@@ -195,4 +196,5 @@ class MapiryPush(PushJob):
             loc_id = loc.get("id")
             if loc_id is not None:
                 claimed.add(loc_id)
-            item.done(CREATED, remote_id=loc_id)
+            changed = changed_texts(item.payload, loc) if "name" in loc else []
+            item.done(CREATED, remote_id=loc_id, error=self.text_changed(changed))

@@ -1,4 +1,10 @@
-"""Push GeoJSON features to a Mapsemble map: batched, upsert by remote id, bad items isolated, no duplicates."""
+"""Push GeoJSON features to a Mapsemble map: batched, upsert by remote id, bad items isolated, no duplicates.
+
+Upsert is proven, not assumed: it is relied on only when the map's settings name its remoteField. Otherwise (the
+map cannot be read, or names none) a push with remote ids says so before the first request, lists the map first
+and does not create again what is already there; and whatever happens, a request whose answer was lost is sent
+again only for the features a listing of the map shows did not arrive.
+"""
 
 from __future__ import annotations
 
@@ -78,12 +84,14 @@ class MapsemblePush(PushJob):
     send_buckets = (BUCKET,)
     bucket_names = {BUCKET: "request"}
 
-    def __init__(self, client, feedback, map_id, method=METHOD_CREATE, batch_size=DEFAULT_BATCH):
+    def __init__(self, client, feedback, map_id, method=METHOD_CREATE, batch_size=DEFAULT_BATCH,
+                 remote_id_field=None):
         super().__init__(client, feedback)
         self.map_id = (map_id or "").strip()
         self.method = method
         self.verb = METHOD_VERBS[method]
         self.batch_size = max(1, batch_size)
+        self.remote_id_field = remote_id_field or None   # the layer field holding each feature's remote id
         self.remote_key = None
         self.map_info = {}
         self.snapshot = None          # {"ids": set, "remote": {key: id}} of the map before the push
@@ -107,6 +115,20 @@ class MapsemblePush(PushJob):
         self.remote_key = remote_field_of(self.map_info)
         return self.map_info
 
+    @property
+    def upsert_confirmed(self):
+        """True when the map's own settings name its remoteField (the documented condition of an upsert)."""
+        return bool(self.remote_key)
+
+    @property
+    def guarded_create(self):
+        """A create with remote ids on a map whose upsert cannot be confirmed: nothing already there is re-created."""
+        return self.method == METHOD_CREATE and bool(self.remote_id_field) and not self.upsert_confirmed
+
+    def _value_fields(self):
+        """The properties that may hold a feature's remote id on the map."""
+        return [key for key in dict.fromkeys((self.remote_key, self.remote_id_field)) if key]
+
     def _map_from_list(self, exc):
         """The map's entry in GET /maps, or the clear "not found" error."""
         for entry in self.paced(self.client.list_maps):
@@ -125,21 +147,37 @@ class MapsemblePush(PushJob):
 
     def _take_snapshot(self):
         """What the map holds before the push (ids and remote ids); None when it cannot be listed."""
-        ids, remote = set(), {}
         try:
             listed = self._list_features()
         except ServiceError as exc:
             self.info(f"could not list the map's features ({short(exc)}); statuses will follow the service's counts")
             return None
+        return self._index(listed)
+
+    def _index(self, listed):
+        """{"ids": feature ids, "remote": {remote id value: feature id}} of listed features."""
+        ids, remote = set(), {}
+        fields = self._value_fields()
         for feature in listed:
             fid = feature.get("id")
             if fid is not None:
                 ids.add(str(fid))
-            if self.remote_key:
-                value = (feature.get("properties") or {}).get(self.remote_key)
-                if value not in (None, ""):
+            properties = feature.get("properties") or {}
+            for key in fields:
+                value = properties.get(key)
+                if value not in (None, "") and not isinstance(value, (dict, list)):
                     remote.setdefault(str(value), fid)
         return {"ids": ids, "remote": remote}
+
+    def _find(self, index, item):
+        """The id of the indexed feature an item names (by remote id, or by id), or None."""
+        ident = self.identifier(item)
+        if ident is None or index is None:
+            return None
+        kind, value = ident
+        if kind == "id" and value in index["ids"]:
+            return value
+        return index["remote"].get(value)
 
     def identifier(self, item):
         """("remote", value) or ("id", value) of an item's payload, or None."""
@@ -157,22 +195,27 @@ class MapsemblePush(PushJob):
         """The id of the map's feature this item matches before the push, None if none, False when unknown."""
         if self.snapshot is None:
             return False
-        ident = self.identifier(item)
-        if ident is None:
-            return None
-        kind, value = ident
-        if kind == "remote":
-            return self.snapshot["remote"].get(value)
-        return value if value in self.snapshot["ids"] else None
+        return self._find(self.snapshot, item)
 
     # -- the job -------------------------------------------------------------------------------------
     def start(self):
         """Before any feature is read: the map's settings and what it holds (for statuses and checks)."""
         if not self.map_info:
             self.prepare()
-        if self.method == METHOD_DELETE:
-            self.snapshot = self._take_snapshot()      # needed now: absent features are skipped as they are read
+        if self.guarded_create:
+            self.feedback.pushWarning(
+                f"Mapsemble: map {self.map_id} does not show which field is its remoteField, so upsert by "
+                f"'{self.remote_id_field}' cannot be confirmed: the map is listed first and features already on it "
+                "are not created again; use METHOD replace to change them")
+        if self.method == METHOD_DELETE or self.guarded_create:
+            # Needed now: features are skipped (absent ones for a delete, present ones for a guarded create) as
+            # they are read.
+            self.snapshot = self._take_snapshot()
             self.snapshot_taken = True
+            if self.snapshot is None and self.guarded_create:
+                self.feedback.reportError(
+                    f"Mapsemble: map {self.map_id} could not be listed: features pushed to it before will be created "
+                    "again")
         self.info(f"{self.verb} features to map {self.map_id} in requests of up to {self.batch_size}")
 
     def accept(self, item):
@@ -182,6 +225,12 @@ class MapsemblePush(PushJob):
         if self.method == METHOD_DELETE and self.snapshot is not None and self.existed(item) is None:
             item.done(SKIPPED, error="not on the map; nothing to delete")
             return False
+        if self.guarded_create and self.snapshot is not None:
+            found = self.existed(item)
+            if found:
+                item.done(SKIPPED, remote_id=found, error="already on the map (same remote id); not created again, as "
+                                                          "this map's upsert cannot be confirmed (replace changes it)")
+                return False
         return True
 
     def before_first_send(self):
@@ -218,8 +267,8 @@ class MapsemblePush(PushJob):
         return [ident for ident in map(identifier, batch) if ident is not None]
 
     def resend_is_safe(self, batch):
-        """PUT/PATCH/DELETE and upserts by remote id can be sent again without creating duplicates."""
-        return self.verb != "POST" or all(self.identifier(item) for item in batch)
+        """PUT/PATCH/DELETE can be sent again as they are; a POST only after listing what arrived (never assumed)."""
+        return self.verb != "POST"
 
     def before_split(self, batch, exc):
         if exc.status == 413:
@@ -228,15 +277,32 @@ class MapsemblePush(PushJob):
                       f"from now on")
 
     def find_arrived(self, batch, exc):
-        """After an unknown outcome of a plain create: list the map and claim the features that arrived."""
+        """After an unknown outcome of a create: list the map and claim the features that arrived (by remote id or
+        id, else by label and geometry); only the others are sent again."""
         if self.snapshot is None:
-            self.fail([item for item in batch if not self.identifier(item)],
-                      f"no answer from Mapsemble ({short(exc)}) and the map cannot be listed: this feature may or "
-                      f"may not have arrived")
+            self.fail(batch, f"no answer from Mapsemble ({short(exc)}) and the map cannot be listed: this feature may "
+                             f"or may not have arrived")
             return 0
+        listed = self._list_features()
+        now = self._index(listed)
+        by_id = {str(f.get("id")): f for f in listed if f.get("id") is not None}
+        arrived = 0
+        for item in batch:
+            if item.status is not None or not self.identifier(item):
+                continue
+            fid = self._find(now, item)
+            if fid is None:
+                continue                                    # not there: proven missing, sent again
+            if str(fid) not in self.snapshot["ids"] and str(fid) not in self.known_ids:
+                self._created(item, fid)
+                arrived += 1
+            elif fingerprint(by_id.get(str(fid), {})) == fingerprint(item.payload):
+                self.known_ids.add(str(fid))
+                item.done(UPDATED, remote_id=fid)
+                arrived += 1
         new = Counter()
         new_ids = {}
-        for feature in self._list_features():
+        for feature in listed:
             fid = feature.get("id")
             if fid is not None and (str(fid) in self.snapshot["ids"] or str(fid) in self.known_ids):
                 continue
@@ -244,9 +310,8 @@ class MapsemblePush(PushJob):
             new[fp] += 1
             new_ids.setdefault(fp, []).append(fid)
         new.subtract(self.unknown_prints)
-        arrived = 0
         for item in batch:
-            if self.identifier(item):
+            if item.status is not None or self.identifier(item):
                 continue
             fp = fingerprint(item.payload)
             if new[fp] > 0:

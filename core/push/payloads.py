@@ -22,8 +22,18 @@ def _field_index(fields, name, what):
     return index
 
 
+def _text(value, local_is_utc):
+    """A text attribute exactly as it is (byte for byte, spaces included); other values as their text."""
+    return value if type(value) is str else text_value(value, local_is_utc)
+
+
 class MapiryPayloads:
-    """{"name", "lat", "lng"[, "description"]} per feature; NULL or empty names are skipped (see README)."""
+    """{"name", "lat", "lng"[, "description"]} per feature; NULL or empty names are skipped (see README).
+
+    Texts are sent byte for byte (not trimmed); whether a name is empty is decided on its trimmed form.
+    """
+
+    local_is_utc = False        # see values.py: set when QGIS dropped the zone of the layer's date-times
 
     def __init__(self, fields, crs, transform_context, name_field, description_field=None,
                  geometry_mode=MODE_POINT_ON_SURFACE):
@@ -35,21 +45,22 @@ class MapiryPayloads:
 
     def __call__(self, feature):
         # Choice: a feature without a name is skipped (a made-up name would clutter the map); the report says so.
-        name = feature.attribute(self.name_index)
-        name = name.strip() if type(name) is str else text_value(name)
-        if not name:
+        name = _text(feature.attribute(self.name_index), self.local_is_utc)
+        if not name.strip():
             raise SkipFeature(f"no name (field '{self.name_field}' is NULL or empty)")
         lng, lat = self.converter.point(feature.geometry(), self.geometry_mode)[:2]
         location = {"name": name, "lat": lat, "lng": lng}
         if self.description_index >= 0:
-            description = text_value(feature.attribute(self.description_index))
-            if description:
+            description = _text(feature.attribute(self.description_index), self.local_is_utc)
+            if description.strip():
                 location["description"] = description
         return location
 
 
 class MapsemblePayloads:
     """GeoJSON Features with label, attributes by field name (= slug) and the remote id, per METHOD."""
+
+    local_is_utc = False
 
     def __init__(self, fields, crs, transform_context, method=METHOD_CREATE, label_field=None, field_names=None,
                  remote_id_field=None, remote_key=None):
@@ -73,7 +84,7 @@ class MapsemblePayloads:
         if self.remote_index < 0:
             return None
         try:
-            value = json_value((values or feature.attributes())[self.remote_index])
+            value = json_value((values or feature.attributes())[self.remote_index], self.local_is_utc)
         except BinaryValue:
             return None
         return None if value in (None, "") else value
@@ -91,22 +102,27 @@ class MapsemblePayloads:
                 geojson = None        # PATCH without geometry changes only the properties
             else:
                 geojson = self.converter.geojson(geometry)
-            properties = attributes_by_index(values, self.columns)
+            properties = attributes_by_index(values, self.columns, self.local_is_utc)
             if self.label_index >= 0:
-                label = values[self.label_index]
-                label = label.strip() if type(label) is str else text_value(label)
-                properties["label"] = label or None
+                label = _text(values[self.label_index], self.local_is_utc)
+                properties["label"] = label if label.strip() else None
             out = {"type": "Feature", "geometry": geojson, "properties": properties}
         if ident is not None:
             if self.remote_key:
                 out["properties"][self.remote_key] = ident
             else:
                 out["id"] = ident
+                if self.method == METHOD_CREATE:
+                    # Upsert cannot be confirmed on this map: the id also goes in its own property, where a listing
+                    # of the map finds it again (and a remoteField of that name, if the map has one, upserts).
+                    out["properties"].setdefault(self.remote_id_field, ident)
         return out
 
 
 class MapalyzePayloads:
     """{"coordinates", "data"[, "captured_at"]} per feature: a point (or a point on surface) and its fields."""
+
+    local_is_utc = False
 
     def __init__(self, fields, crs, transform_context, field_names=None, captured_at_field=None):
         for name in field_names or []:
@@ -126,11 +142,11 @@ class MapalyzePayloads:
             return None
         raw = values[self.captured_index]
         try:
-            value = json_value(raw)
+            value = json_value(raw, self.local_is_utc)
         except BinaryValue:
             return None
         if isinstance(raw, QDate) and value:
-            value += "T00:00:00"
+            value += "T00:00:00Z"       # a date alone: its start, in UTC (never a time without a zone)
         if value in (None, ""):
             return None
         return str(value).strip() or None
@@ -138,7 +154,7 @@ class MapalyzePayloads:
     def __call__(self, feature):
         coordinates = self.converter.point(feature.geometry(), MODE_POINT_ON_SURFACE, keep_z=True)
         values = feature.attributes()
-        record = {"coordinates": coordinates, "data": attributes_by_index(values, self.columns)}
+        record = {"coordinates": coordinates, "data": attributes_by_index(values, self.columns, self.local_is_utc)}
         captured = self.captured_at(values)
         if captured:
             record["captured_at"] = captured

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+import time
 
-from qgis.core import QgsField, QgsFields, QgsProcessingUtils
+from qgis.core import QgsField, QgsFields, QgsProcessingUtils, QgsVectorLayer
 
-from .choices import COUNT_KEYS
+from ...api.errors import MapbridgeError, service_title
+
+from .choices import COUNT_KEYS, CREATED, DELETED, UPDATED
 from ..qgis_compat import FIELD_LIST, FIELD_MAP, FIELD_STRING, FIELD_STRING_LIST, fast_insert_flag, make_field
 
 # Lists and maps (e.g. a Mapalyze layer's photos) have no column type in most formats: the report keeps them as JSON.
@@ -53,6 +58,7 @@ class ReportWriter:
         self.cursor = 0
         self.flags = fast_insert_flag()
         self.incomplete_rows = 0     # rows the output refused with the input attributes, written without them
+        self.lost_rows = 0           # rows the output refused altogether (a full disk, a broken file)
         self.last_refusal = ""
 
     def write_ready(self, items):
@@ -98,13 +104,75 @@ class ReportWriter:
         row.clearGeometry()
         row.setAttribute(first + 2, note.replace("input attributes not copied", "input attributes and geometry "
                                                                                  "not copied"))
-        if not self.sink.addFeature(row, self.flags) and self.feedback is not None:
-            self.feedback.reportError(f"Could not write the report row of feature {item.index + 1}: {message}")
+        if not self.sink.addFeature(row, self.flags):
+            self.lost_rows += 1
+            if self.lost_rows == 1 and self.feedback is not None:
+                self.feedback.reportError(f"Could not write the report row of feature {item.index + 1}: {message}")
 
 
 def _flush(sink):
     if hasattr(sink, "flushBuffer"):
         sink.flushBuffer()
+
+
+ARRIVED = (CREATED, UPDATED, DELETED)
+
+
+def report_problem(writer, dest_id, context, expected):
+    """Why the written report cannot be trusted (rows lost, a file that does not open or lacks rows), or None."""
+    if writer.lost_rows:
+        return f"{writer.lost_rows:,} rows could not be written ({writer.last_refusal or 'refused by the output'})"
+    layer = QgsProcessingUtils.mapLayerFromString(dest_id, context)
+    if layer is None and isinstance(dest_id, str) and os.path.exists(dest_id.split("|")[0]):
+        layer = QgsVectorLayer(dest_id, "report", "ogr")
+    if layer is None or not layer.isValid():
+        return "the report file cannot be opened"
+    count = layer.featureCount()
+    if count != expected:
+        return f"the report holds {max(count, 0):,} of its {expected:,} rows"
+    return None
+
+
+def save_remote_ids(items, service, dest_id, feedback):
+    """Keep what arrived (row, status, remote id) in a JSON file somewhere writable; its path, or None.
+
+    Tried beside the report, then in the QGIS and system temporary folders. When no file can be written the
+    Processing log gets every line: the remote ids are never lost with the report.
+    """
+    arrived = [{"feature": item.index + 1, "status": item.status, "remote_id": item.remote_id,
+                "error": item.error} for item in items if item.remote_id is not None or item.status in ARRIVED]
+    name = f"mapbridge-{service}-push-{time.strftime('%Y%m%d-%H%M%S')}.remote-ids.json"
+    folders = []
+    if isinstance(dest_id, str) and os.path.isabs(dest_id.split("|")[0]):
+        folders.append(os.path.dirname(dest_id.split("|")[0]))
+    folders += [QgsProcessingUtils.tempFolder(), tempfile.gettempdir()]
+    text = json.dumps({"service": service, "report": dest_id, "arrived": arrived}, ensure_ascii=False, indent=1)
+    for folder in folders:
+        path = os.path.join(folder, name)
+        try:
+            with open(path, "w", encoding="utf-8") as out:
+                out.write(text)
+            return path
+        except OSError:
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+    for entry in arrived:
+        feedback.pushInfo(f"{service_title(service)} arrived: feature {entry['feature']} {entry['status']} "
+                          f"remote_id={entry['remote_id']}")
+    return None
+
+
+def report_failure(items, tally, service, dest_id, problem, saved):
+    """The error a push ends with when its report could not be written: what arrived, and where its ids are."""
+    done = ", ".join(f"{key.lower()} {tally.get(key, 0):,}" for key in ("CREATED", "UPDATED", "DELETED", "FAILED"))
+    where = f"the remote ids are saved in {saved}" if saved else "the remote ids are listed in the Processing log"
+    return MapbridgeError(
+        f"the push reached {service_title(service)} ({done}) but its report could not be written to {dest_id}: "
+        f"{problem}; {where}", service=service,
+        hint="Free some disk space or choose another output before pushing again; the saved ids tell what arrived")
+
 
 
 def report_counts(layer):

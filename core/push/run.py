@@ -46,6 +46,7 @@ def run_push(job, features, make_payload, feedback, total=0, report=None):
             finally:
                 sender.close(idle)
         job.finish()
+        job.report_text_changes()
     except CancelledError:
         _drain(features, make_payload, items, "not sent: cancelled")
         fail_pending(items, "not sent: cancelled")

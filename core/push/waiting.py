@@ -63,8 +63,10 @@ def wait_for_bucket(state, feedback, service, bucket_name):
 
 def call_rate_limited(call, feedback, service):
     """Run call(); on a 429 with a long Retry-After wait as asked (cancellably, saying until when) and retry."""
-    def on_wait(seconds):
-        announce(feedback, service, "rate limit reached (HTTP 429)", seconds)
+    def on_wait(seconds, named):
+        why = "rate limit reached (HTTP 429)" if named else \
+            "rate limit reached (HTTP 429, no wait named; backing off)"
+        announce(feedback, service, why, seconds)
 
     cancelled = feedback.isCanceled if feedback is not None else (lambda: False)
     return wait_for_rate_limit(call, cancelled=cancelled, on_wait=on_wait)

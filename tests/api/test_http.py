@@ -94,7 +94,7 @@ def test_wait_for_rate_limit_waits_then_succeeds_and_can_be_cancelled(sandbox):
     c = client(sandbox, "mapiry", retry=make_retry(max_unattended_wait=0.1))
     sandbox.add_fault("mapiry", "429", count=1, retry_after=1)
     waits = []
-    assert wait_for_rate_limit(c.ping, on_wait=waits.append)
+    assert wait_for_rate_limit(c.ping, on_wait=lambda seconds, named: waits.append(seconds))
     assert waits == [pytest.approx(1.0)]
     sandbox.add_fault("mapiry", "429", count=1, retry_after=30)
     from mapbridge.api.errors import CancelledError
@@ -179,7 +179,7 @@ def test_non_json_answer_is_explained(tmp_path):
         config = ServiceConfig("mapsemble", f"http://127.0.0.1:{server.server_address[1]}/api/v1", "tok")
         with pytest.raises(ServiceError) as info:
             make_client(config).ping()
-        assert "not valid JSON" in str(info.value) and "Mapsemble" in str(info.value)
+        assert "a web page, not the service's JSON" in str(info.value) and "Mapsemble" in str(info.value)
         assert "captive portal" in info.value.details
     finally:
         server.shutdown()
@@ -257,3 +257,115 @@ def test_mapiry_connection_check_without_key_listing(sandbox):
     with pytest.raises(ServiceError) as info:
         client(sandbox, "mapiry", token="mk_live_wrong").ping()
     assert info.value.status == 401
+
+
+def test_untrusted_tls_certificate_is_named_as_such(tmp_path):
+    """An HTTPS service with a certificate no one trusts: not "could not be reached", and nothing is sent."""
+    from mapbridge.sandbox import SandboxServer
+
+    with SandboxServer(records=10, tls=True) as tls:
+        config = ServiceConfig("mapalyze", tls.base_urls["mapalyze"], tls.tokens["mapalyze"])
+        start = time.monotonic()
+        with pytest.raises(ServiceError) as info:
+            make_client(config).ping()
+        assert time.monotonic() - start < 5, "a refused certificate is not retried"
+        assert not tls.requests, "no request went over the untrusted connection"
+    text = str(info.value)
+    assert "Mapalyze" in text and "certificate" in text and "not trusted" in text
+    assert "could not be reached" not in text and "REQUESTS_CA_BUNDLE" in text
+
+
+@pytest.mark.parametrize("base", ["sandbox", "https://api.mapiry.example/api/v1"])
+def test_proxy_asking_for_credentials_says_so(sandbox, base):
+    """HTTP 407 from the proxy, for a plain-HTTP request and for an HTTPS tunnel (CONNECT)."""
+    from mapbridge.api.proxy import ProxySettings
+    from mapbridge.sandbox.proxy import AuthProxy
+
+    with AuthProxy() as proxy:
+        settings = ProxySettings(True, "HttpProxy", "127.0.0.1", proxy.port, user="ann", password="wrong-pass")
+        url = sandbox.base_urls["mapiry"] if base == "sandbox" else base
+        c = make_client(ServiceConfig("mapiry", url, "mk_live_sandbox_mapiry"), settings, retry=make_retry(total=0))
+        with pytest.raises(ServiceError) as info:
+            c.ping()
+        assert proxy.requests and not proxy.requests[0][2]
+    text = str(info.value)
+    assert "proxy" in text and "407" in text and "QGIS ▸ Options ▸ Network" in text and "Mapiry" in text
+    assert "wrong-pass" not in text + str(info.value.details)
+
+
+def test_proxy_with_the_right_credentials_passes(sandbox):
+    from mapbridge.api.proxy import ProxySettings
+    from mapbridge.sandbox.proxy import AuthProxy
+
+    with AuthProxy(user="ann", password="right") as proxy:
+        settings = ProxySettings(True, "HttpProxy", "127.0.0.1", proxy.port, user="ann", password="right")
+        assert client(sandbox, "mapiry", proxy=settings).ping()
+        assert proxy.requests[-1][2]
+
+
+def test_an_html_error_page_is_not_pasted_into_the_message(sandbox):
+    sandbox.add_fault("mapsemble", "html", path="^/maps$", status=502, count=None)
+    with pytest.raises(ServiceError) as info:
+        client(sandbox, "mapsemble", retry=make_retry(total=1, backoff_factor=0.01)).ping()
+    text = str(info.value)
+    assert "502" in text and "Bad Gateway" in text and "HTML page" in text
+    assert "<" not in text and "nginx" not in text and "center" not in text
+    assert sandbox.tokens["mapsemble"] not in text + (info.value.details or "")
+
+
+@pytest.mark.parametrize("kind", ["500", "503", "504"])
+def test_a_5xx_to_a_create_is_an_unknown_outcome_never_sent_twice(sandbox, kind):
+    sandbox.add_fault("mapsemble", kind, method="POST", path="/features$", count=None)
+    c = client(sandbox, "mapsemble", retry=make_retry(backoff_factor=0.01))
+    body = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"label": "x"},
+                                                       "geometry": {"type": "Point", "coordinates": [1, 2]}}]}
+    with pytest.raises(OutcomeUnknownError) as info:
+        c.send_json("POST", "/maps/ms_plain/features", body)
+    assert info.value.status == int(kind) and "may or may not" in str(info.value)
+    assert len([r for r in sandbox.requests if r.method == "POST"]) == 1
+
+
+def test_429_without_retry_after_backs_off_boundedly_and_says_no_wait_was_named(sandbox):
+    from mapbridge.api.http import RateLimitWaits, describe_rate_wait
+
+    sandbox.add_fault("mapiry", "no_retry_after", count=None)
+    c = client(sandbox, "mapiry", retry=make_retry(total=0))
+    waits, slept = [], []
+    rate = RateLimitWaits(unnamed_total=20, first=1, cap=8)
+    with pytest.raises(RateLimitedError) as info:
+        wait_for_rate_limit(c.ping, on_wait=lambda s, named: waits.append((s, named)), sleep=slept.append,
+                            clock=lambda: sum(slept), waits=rate)
+    assert waits == [(1, False), (2, False), (4, False), (8, False)], "capped exponential, then the total cap"
+    assert "stopped waiting" in str(info.value)
+    assert "asks to wait" not in describe_rate_wait("mapiry", 4, False)
+    assert "without saying how long" in describe_rate_wait("mapiry", 4, False)
+
+
+@pytest.mark.parametrize("service,path,call", [
+    ("mapalyze", "^/records$", lambda c: c.records(limit=10)),
+    ("mapiry", "/locations$", lambda c: list(c.iter_locations("map_demo"))),
+    ("mapflow", "/v2$", lambda c: c.processing("any-id")),
+])
+def test_cancel_aborts_a_request_the_server_stalls_within_two_seconds(sandbox, service, path, call):
+    from mapbridge.api.errors import CancelledError
+
+    sandbox.add_fault(service, "stall", path=path, latency_ms=60_000, count=None)
+    c = client(sandbox, service)
+    start = time.monotonic()
+    c.cancel_check = lambda: time.monotonic() - start > 0.5
+    with pytest.raises(CancelledError):
+        call(c)
+    assert time.monotonic() - start < 2.0
+    c.close()
+
+
+@pytest.mark.parametrize("service,pages", [
+    ("mapiry", lambda c: list(c.iter_locations("map_demo", page_size=2))),
+    ("mapsemble", lambda c: list(c.iter_features("ms_demo", per_page=2))),
+])
+def test_a_listing_that_ignores_paging_and_gives_no_total_ends(sandbox, service, pages):
+    """Every loop over a server's answers is bounded: the same page again ends the listing."""
+    sandbox.add_fault(service, "no_paging", count=None)
+    found = pages(client(sandbox, service))
+    assert 0 < len(found) <= 2
+    assert len(sandbox.requests) <= 3

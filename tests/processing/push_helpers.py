@@ -25,6 +25,10 @@ class RecordingFeedback(QgsProcessingFeedback):
             self.cancel()
         super().pushInfo(info)
 
+    def pushWarning(self, warning):  # noqa: N802 - QGIS API name
+        self.lines.append("WARNING " + warning)
+        super().pushWarning(warning)
+
     def reportError(self, error, fatalError=False):  # noqa: N802, N803 - QGIS API name
         self.lines.append("ERROR " + error)
         super().reportError(error, fatalError)

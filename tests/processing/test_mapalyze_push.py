@@ -82,3 +82,15 @@ def test_a_service_refusing_every_record_stops_early_with_its_message(sandbox_en
     with pytest.raises(QgsProcessingException, match="Mapalyze: every item was refused"):
         run_alg("mapbridge:mapalyze_push", {"INPUT": trees(20), "FORM_ID": FORM, "OUTPUT": "memory:"})
     assert len(requests_of(sandbox, "mapalyze", "POST", "/records")) == 3
+
+
+def test_a_listing_that_ignores_offset_does_not_keep_the_push_checking_forever(sandbox_env):
+    """The check for records already there pages through /records; a server repeating the first page ends it."""
+    sandbox = sandbox_env
+    sandbox.add_fault("mapalyze", "no_paging", method="GET", path="^/records$", count=None)
+    old = memory_layer("Point", "EPSG:4326", ["species:string", "seen:string"],
+                       [("POINT(10.75 59.91)", ["elm", "2001-01-01T00:00:00Z"])])
+    result, _ = run_alg("mapbridge:mapalyze_push", {"INPUT": old, "FORM_ID": FORM, "CAPTURED_AT_FIELD": "seen",
+                                                    "OUTPUT": "memory:"})
+    assert result["CREATED"] == 1
+    assert len(requests_of(sandbox, "mapalyze", "GET", "/records")) <= 3

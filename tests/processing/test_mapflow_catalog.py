@@ -65,3 +65,21 @@ def test_catalog_over_a_multipolygon_searches_each_polygon(sandbox_env):
     assert len(bodies) == 2 and all(b["aoi"]["type"] == "Polygon" for b in bodies)
     assert any("each is searched" in line for line in feedback.lines)
     assert result["IMAGE_COUNT"] >= 2
+
+
+@pytest.mark.parametrize("date_from,date_to", [("2022-01-01", "2021-12-31"), ("2021-06-02", "2021-06-01")])
+def test_date_from_after_date_to_is_refused_before_anything_is_sent(sandbox_env, tmp_gpkg, date_from, date_to):
+    sandbox = sandbox_env
+    with pytest.raises(QgsProcessingException) as info:
+        run("mapbridge:mapflow_catalog", {"AOI": polygon_layer([QgsGeometry.fromRect(DOC_AOI)]),
+                                          "DATE_FROM": date_from, "DATE_TO": date_to, "OUTPUT": tmp_gpkg})
+    text = str(info.value)
+    assert "Mapflow" in text and "after it ends" in text and "Swap DATE_FROM and DATE_TO" in text
+    assert not sandbox.requests
+
+
+def test_a_single_day_range_is_accepted(sandbox_env, tmp_gpkg):
+    run("mapbridge:mapflow_catalog", {"AOI": polygon_layer([QgsGeometry.fromRect(DOC_AOI)]),
+                                      "DATE_FROM": "2021-07-07", "DATE_TO": "2021-07-07", "OUTPUT": tmp_gpkg})
+    body = catalog_posts(sandbox_env)[0].json
+    assert body["acquisitionDateFrom"] == "2021-07-07T00:00:00Z" and body["acquisitionDateTo"] == "2021-07-07T23:59:59Z"

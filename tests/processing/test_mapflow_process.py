@@ -210,3 +210,94 @@ def test_missing_cost_endpoint_is_tolerated_and_an_empty_result_is_a_valid_layer
     layer = QgsVectorLayer(result["OUTPUT"], "empty", "ogr")
     assert layer.isValid() and layer.featureCount() == 0 and result["FEATURE_COUNT"] == 0
     assert QgsWkbTypes.geometryType(layer.wkbType()) == QgsWkbTypes.GeometryType.PolygonGeometry
+
+
+@pytest.mark.parametrize("kind", ["500", "502", "504", "drop_after"])
+def test_a_start_answered_5xx_after_the_service_created_it_is_found_not_sent_again(sandbox_env, tmp_gpkg, kind):
+    """The service created (and charged) the processing, then the gateway answered 5xx or hung up."""
+    sandbox = sandbox_env
+    fault = kind if kind == "drop_after" else "error_after"
+    sandbox.add_fault("mapflow", fault, method="POST", path="^/processings/v2$", count=1,
+                      status=None if kind == "drop_after" else int(kind))
+    credits = sandbox.state.mapflow.remaining_credits
+    result, feedback = run("mapbridge:mapflow_process", {
+        "AOI": polygon_layer([QgsGeometry.fromRect(MOSCOW)]), "NAME": "Lost answer", "OUTPUT": tmp_gpkg})
+    created = posts(sandbox, "/processings/v2")
+    assert len(created) == 1, "the create request is never sent twice"
+    stored = [p for p in sandbox.state.mapflow.processings.values() if p["name"] == "Lost answer"]
+    assert len(stored) == 1 and result["PROCESSING_ID"] == stored[0]["id"]
+    assert stored[0]["meta"]["mapbridge-request-id"], "a client-side marker went along"
+    assert sandbox.state.mapflow.remaining_credits == credits - stored[0]["cost"], "charged once"
+    warnings = "\n".join(feedback.warnings)
+    assert "had been created" in warnings and stored[0]["id"] in warnings
+    assert result["FEATURE_COUNT"] == 50
+
+
+@pytest.mark.parametrize("kind", ["502", "drop"])
+def test_a_start_that_created_nothing_says_so_and_sends_nothing_again(sandbox_env, tmp_gpkg, kind, monkeypatch):
+    from mapbridge.core.mapflow import start as start_sequence
+
+    monkeypatch.setattr(start_sequence, "LOOKUP_DELAYS", (0.0, 0.1))
+    sandbox = sandbox_env
+    sandbox.add_fault("mapflow", kind, method="POST", path="^/processings/v2$", count=1)
+    credits = sandbox.state.mapflow.remaining_credits
+    with pytest.raises(QgsProcessingException) as info:
+        run("mapbridge:mapflow_process", {"AOI": polygon_layer([QgsGeometry.fromRect(MOSCOW)]),
+                                          "NAME": "Never created", "OUTPUT": tmp_gpkg})
+    assert len(posts(sandbox, "/processings/v2")) == 1
+    assert not [p for p in sandbox.state.mapflow.processings.values() if p["name"] == "Never created"]
+    assert sandbox.state.mapflow.remaining_credits == credits
+    text = str(info.value)
+    assert "Mapflow" in text and "no processing of that name" in text and "nothing was sent again" in text
+
+
+def test_a_namesake_without_our_marker_is_not_taken_for_our_processing(sandbox_env, tmp_gpkg, monkeypatch):
+    from mapbridge.core.mapflow import start as start_sequence
+
+    monkeypatch.setattr(start_sequence, "LOOKUP_DELAYS", (0.0,))
+    sandbox = sandbox_env
+    other = sandbox.state.mapflow._new_processing(
+        {"name": "Same name", "wdName": "🏠 Buildings", "geometry": json.loads(QgsGeometry.fromRect(MOSCOW).asJson(7))},
+        charge=False)
+    sandbox.add_fault("mapflow", "504", method="POST", path="^/processings/v2$", count=1)
+    with pytest.raises(QgsProcessingException) as info:
+        run("mapbridge:mapflow_process", {"AOI": polygon_layer([QgsGeometry.fromRect(MOSCOW)]),
+                                          "NAME": "Same name", "OUTPUT": tmp_gpkg})
+    assert other["id"] in str(info.value) and "marker" in str(info.value)
+    assert len(posts(sandbox, "/processings/v2")) == 1
+
+
+@pytest.mark.parametrize("param,value,named", [("MODEL", "🏭 Factories", "🏠 Buildings"),
+                                               ("PROVIDER", "Planet Ultra", "Mapbox")])
+def test_a_model_or_provider_the_account_lacks_is_refused_before_sending(sandbox_env, tmp_gpkg, param, value,
+                                                                         named):
+    sandbox = sandbox_env
+    with pytest.raises(QgsProcessingException) as info:
+        run("mapbridge:mapflow_process", {"AOI": polygon_layer([QgsGeometry.fromRect(MOSCOW)]), param: value,
+                                          "OUTPUT": tmp_gpkg})
+    text = str(info.value)
+    assert value in text and named in text and "nothing was sent" in text
+    assert not posts(sandbox, "/processings/v2") and not posts(sandbox, "/processing/cost/v2")
+
+
+def test_an_aoi_across_the_antimeridian_is_sent_split_and_priced_for_its_real_area(sandbox_env, tmp_gpkg):
+    """A 2 km × 2 km square across 180° in a UTM zone 60 layer: a MultiPolygon of two parts, not a band around
+    the world."""
+    sandbox = sandbox_env
+    utm60 = QgsCoordinateReferenceSystem("EPSG:32660")
+    to_utm = QgsCoordinateTransform(QgsCoordinateReferenceSystem("EPSG:4326"), utm60, QgsProject.instance())
+    center = to_utm.transform(180.0, -16.5)                     # Fiji, on the antimeridian
+    square = QgsGeometry.fromRect(QgsRectangle(center.x() - 1000, center.y() - 1000,
+                                               center.x() + 1000, center.y() + 1000))
+    result, feedback = run("mapbridge:mapflow_process", {
+        "AOI": polygon_layer([square], "EPSG:32660"), "NAME": "Fiji", "OUTPUT": tmp_gpkg})
+    body = posts(sandbox, "/processings/v2")[0].json
+    assert body["geometry"]["type"] == "MultiPolygon" and len(body["geometry"]["coordinates"]) == 2
+    for polygon in body["geometry"]["coordinates"]:
+        xs = [p[0] for p in polygon[0]]
+        assert -180 <= min(xs) and max(xs) <= 180
+        assert max(xs) - min(xs) < 0.05, "each part is a sliver beside the antimeridian, not a band"
+    assert result["AREA_KM2"] == pytest.approx(4.0, rel=0.02)
+    stored = sandbox.state.mapflow.processings[result["PROCESSING_ID"]]
+    assert stored["aoiArea"] == pytest.approx(4e6, rel=0.05)
+    assert result["COST"] == stored["cost"] < 100

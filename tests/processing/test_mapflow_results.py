@@ -36,3 +36,38 @@ def test_results_of_a_running_or_unknown_processing_are_refused(sandbox_env, tmp
         sandbox.processing_seconds = 1.5
     with pytest.raises(QgsProcessingException, match="Mapflow: GET /processings/nope/v2 failed with HTTP 404"):
         run("mapbridge:mapflow_results", {"PROCESSING_ID": "nope", "OUTPUT": tmp_gpkg})
+
+
+@pytest.mark.parametrize("kind", ["gzip", "gzip_body"])
+def test_a_compressed_result_loads(sandbox_env, tmp_gpkg, kind):
+    """Served with Content-Encoding: gzip (as any proxy or CDN may), or as a gzip file: all 50 features load."""
+    sandbox = sandbox_env
+    sandbox.add_fault("mapflow", kind, path="/result$", count=None)
+    result, feedback = run("mapbridge:mapflow_results", {"PROCESSING_ID": _seed_id(sandbox), "OUTPUT": tmp_gpkg})
+    assert result["FEATURE_COUNT"] == 50
+    assert QgsVectorLayer(result["OUTPUT"], "r", "ogr").featureCount() == 50
+    served = [r for r in sandbox.requests if r.path.endswith("/result")]
+    assert len(served) == 1 and served[0].status == 200
+    assert "gzip" in served[0].headers.get("accept-encoding", "")
+
+
+def test_cancel_during_a_stalled_result_download_takes_effect_within_two_seconds(sandbox_env, tmp_gpkg):
+    """Half the result arrives, then nothing: cancel ends it at once (not after a long read timeout)."""
+    import threading
+    import time
+
+    from mapbridge.tests.processing.mapflow_helpers import LogFeedback
+
+    sandbox = sandbox_env
+    sandbox.result_features = 20_000            # a result of a few MB
+    sandbox.add_fault("mapflow", "stall_body", path="/result$", latency_ms=120_000, count=None)
+    feedback = LogFeedback()
+    start = time.monotonic()
+    threading.Timer(1.0, feedback.cancel).start()
+    try:
+        with pytest.raises(QgsProcessingException) as info:
+            run("mapbridge:mapflow_results", {"PROCESSING_ID": _seed_id(sandbox), "OUTPUT": tmp_gpkg}, feedback)
+    finally:
+        sandbox.result_features = None
+    assert time.monotonic() - start < 3.0
+    assert "cancelled" in str(info.value).lower() and "interrupted" not in str(info.value)

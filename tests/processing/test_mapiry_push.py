@@ -274,3 +274,30 @@ def test_list_fields_of_a_mapalyze_layer_are_kept_as_json_in_a_geopackage_report
     rows = report_rows(QgsVectorLayer(out, "report", "ogr"))
     assert [r["photos"] for r in rows] == ['["ph_1", "ph_ü"]', "[]"]
     assert [r["push_status"] for r in rows] == ["created", "created"]
+
+
+def test_texts_arrive_byte_for_byte(sandbox_env):
+    """Spaces around a name, emoji, combining marks, tabs and line breaks are sent as they are."""
+    names = ["  Café  ", "e\u0301tage 🏠", "tab\there", "two\nlines"]
+    layer = memory_layer("Point", "EPSG:4326", ["name:string", "note:string"],
+                         [(f"POINT({10 + i * 0.01} 50)", [name, f" note {i} "]) for i, name in enumerate(names)])
+    result, _ = run_alg("mapbridge:mapiry_push", {"INPUT": layer, "MAP_ID": "map_demo", "NAME_FIELD": "name",
+                                                 "DESCRIPTION_FIELD": "note", "OUTPUT": "memory:"})
+    assert result["CREATED"] == 4
+    sent = [loc for r in requests_of(sandbox_env, "mapiry", "POST", "/locations/bulk") for loc in r.json["locations"]]
+    assert [loc["name"] for loc in sent] == names
+    assert [loc["description"] for loc in sent] == [f" note {i} " for i in range(4)]
+
+
+def test_a_name_the_service_cuts_is_reported_never_silently(sandbox_env):
+    long_name = "A rather long location name that goes on and on"
+    layer = memory_layer("Point", "EPSG:4326", ["name:string"], [("POINT(10 50)", [long_name]),
+                                                               ("POINT(10.1 50)", ["Short"])])
+    sandbox_env.add_fault("mapiry", "truncate", method="POST", path="/locations/bulk$", position=20)
+    result, feedback = run_alg("mapbridge:mapiry_push", {"INPUT": layer, "MAP_ID": "map_demo", "NAME_FIELD": "name",
+                                                        "OUTPUT": "memory:"})
+    rows = {row["name"]: row for row in report_rows(result["OUTPUT"])}
+    assert rows[long_name]["push_status"] == "created" and rows[long_name]["remote_id"]
+    assert f"cut from {len(long_name)} to 20 characters" in rows[long_name]["push_error"]
+    assert not rows["Short"]["push_error"]
+    assert "1 locations arrived with texts the service cut or changed" in feedback.text()

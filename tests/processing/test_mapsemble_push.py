@@ -112,14 +112,40 @@ def test_dropped_answer_without_remote_id_is_checked_not_duplicated(sandbox_env)
     assert all(r["remote_id"] for r in report_rows(result["OUTPUT"]))
 
 
-def test_dropped_answer_with_remote_id_is_resent_as_upsert(sandbox_env):
+def test_dropped_answer_with_remote_id_is_checked_by_listing_not_resent_on_the_upsert_assumption(sandbox_env):
     sandbox = sandbox_env
     before = len(features(sandbox, "ms_demo"))
     sandbox.add_fault("mapsemble", "drop_after", method="POST", path=r"/features", count=1)
     result, _ = push({"INPUT": stores(25), "REMOTE_ID_FIELD": "code"})
     assert (result["CREATED"], result["UPDATED"], result["FAILED"]) == (25, 0, 0)
     assert len(features(sandbox, "ms_demo")) == before + 25
-    assert [r.status for r in requests_of(sandbox, "mapsemble", "POST", "/features")] == [0, 201]
+    assert [r.status for r in requests_of(sandbox, "mapsemble", "POST", "/features")] == [0], \
+        "the listing showed all 25 had arrived: nothing was sent again"
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_upsert_that_cannot_be_confirmed_is_never_assumed(sandbox_env, hidden):
+    """REMOTE_ID_FIELD on a map whose remoteField cannot be read (a map without one, or one that hides it): a 504
+    after the service stored the features, then the same push again. Nothing is duplicated, and the user is told
+    before the first push."""
+    sandbox = sandbox_env
+    map_id = "ms_demo" if hidden else "ms_plain"
+    if hidden:
+        sandbox.state.mapsemble.maps["ms_demo"]["_hide_remote_field"] = True
+    before = len(features(sandbox, map_id))
+    sandbox.add_fault("mapsemble", "error_after", status=504, method="POST", path=r"/features$", count=1)
+    first, feedback = push({"INPUT": stores(12), "REMOTE_ID_FIELD": "code", "MAP_ID": map_id})
+    assert (first["CREATED"], first["FAILED"]) == (12, 0)
+    assert len(features(sandbox, map_id)) == before + 12
+    assert len(requests_of(sandbox, "mapsemble", "POST", "/features")) == 1, "nothing re-sent after the 504"
+    said = feedback.text()
+    assert "WARNING Mapsemble: map" in said and "upsert by 'code' cannot be confirmed" in said
+    assert said.index("cannot be confirmed") < said.index("features to map"), "said before the first push"
+    again, _ = push({"INPUT": stores(12), "REMOTE_ID_FIELD": "code", "MAP_ID": map_id})
+    assert (again["CREATED"], again["SKIPPED"]) == (0, 12)
+    assert len(features(sandbox, map_id)) == before + 12, "running the same push again duplicated nothing"
+    rows = report_rows(again["OUTPUT"])
+    assert all(r["remote_id"] and "already on the map" in r["push_error"] for r in rows)
 
 
 def test_batches_and_a_too_large_answer_halve_the_batch(sandbox_env):
@@ -228,3 +254,99 @@ def test_a_lost_answer_is_checked_alone_while_other_requests_were_in_flight(sand
     ids = [r["remote_id"] for r in report_rows(result["OUTPUT"])]
     assert len(set(ids)) == 1500 and set(ids) == added, "each report row names its own feature"
     assert "had arrived" in feedback.text()
+
+
+@pytest.fixture
+def new_york(monkeypatch):
+    """This computer's local time is New York's (UTC-5 in January)."""
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_date_times_of_a_geopackage_arrive_with_their_instant(sandbox_env, new_york, tmp_path):
+    """A GeoPackage stores UTC ("…Z"): that instant arrives with its zone, whatever QGIS makes of it locally."""
+    from osgeo import ogr, osr
+
+    path = str(tmp_path / "times.gpkg")
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(path)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(4326)
+    layer = ds.CreateLayer("times", srs, ogr.wkbPoint)
+    layer.CreateField(ogr.FieldDefn("name", ogr.OFTString))
+    layer.CreateField(ogr.FieldDefn("seen", ogr.OFTDateTime))
+    feature = ogr.Feature(layer.GetLayerDefn())
+    feature.SetField("name", "Dam")
+    feature.SetField("seen", "2025-01-14T09:22:11Z")
+    feature.SetGeometry(ogr.CreateGeometryFromWkt("POINT (4.89 52.37)"))
+    layer.CreateFeature(feature)
+    feature = layer = ds = None
+    result, _ = push({"INPUT": QgsVectorLayer(path + "|layername=times", "times", "ogr"), "MAP_ID": "ms_plain"})
+    assert result["CREATED"] == 1
+    sent = requests_of(sandbox_env, "mapsemble", "POST")[-1].json["features"][0]["properties"]
+    assert sent["seen"] == "2025-01-14T09:22:11Z"
+
+
+def test_local_date_times_arrive_as_the_same_instant_in_utc(sandbox_env, new_york):
+    layer = memory_layer("Point", "EPSG:4326", ["name:string", "seen:datetime"], [
+        ("POINT(4.89 52.37)", ["Local", QDateTime(QDate(2025, 1, 14), QTime(9, 22, 11))]),
+        ("POINT(4.90 52.37)", ["Offset", QDateTime(QDate(2025, 1, 14), QTime(9, 22, 11), Qt.TimeSpec.OffsetFromUTC,
+                                                   3600)])])
+    result, _ = push({"INPUT": layer, "MAP_ID": "ms_plain"})
+    assert result["CREATED"] == 2
+    sent = {f["properties"]["name"]: f["properties"]["seen"]
+            for f in requests_of(sandbox_env, "mapsemble", "POST")[-1].json["features"]}
+    assert sent["Local"] == "2025-01-14T14:22:11Z"
+    assert sent["Offset"] in ("2025-01-14T09:22:11+01:00", "2025-01-14T08:22:11Z")
+
+
+def test_a_position_no_transform_can_honestly_produce_is_skipped_with_its_reason_never_sent(sandbox_env):
+    layer = memory_layer("Point", "EPSG:3857", ["name:string"], [
+        ("POINT(545000 6866000)", ["Amsterdam"]), ("POINT(0 1000000000)", ["Pole"])])
+    result, _ = push({"INPUT": layer, "MAP_ID": "ms_plain"})
+    assert (result["CREATED"], result["SKIPPED"]) == (1, 1)
+    rows = {row["name"]: row for row in report_rows(result["OUTPUT"])}
+    assert rows["Pole"]["push_status"] == "skipped" and "do not transform back" in rows["Pole"]["push_error"]
+    sent = [f for r in requests_of(sandbox_env, "mapsemble", "POST") for f in r.json["features"]]
+    assert [f["properties"]["label"] for f in sent] == ["Amsterdam"]
+
+
+def test_a_push_whose_report_cannot_be_written_fails_saying_what_arrived(sandbox_env, tmp_path):
+    """The disk fills up while the report is written (a file-size limit stands in for it): the features reached
+    Mapsemble, so the run fails loudly, says what arrived, and keeps the remote ids in a readable file."""
+    import json
+    import resource
+    import signal
+
+    rows = [(f"POINT({4.8 + i * 0.0001} 52.3)", [f"Store {i}", f"QG-{i}", i]) for i in range(1500)]
+    layer = memory_layer("Point", "EPSG:4326", ["name:string", "code:string", "rank:integer"], rows)
+    layer.startEditing()
+    layer.addAttribute(make_field("story", FIELD_STRING))
+    index = layer.fields().indexOf("story")
+    for feature in layer.getFeatures():
+        layer.changeAttributeValue(feature.id(), index, "x" * 400)
+    layer.commitChanges()
+    out = str(tmp_path / "report.gpkg")
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)      # writes past the limit fail (EFBIG), as when full
+    resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, hard))
+    try:
+        with pytest.raises(QgsProcessingException) as info:
+            push({"INPUT": layer, "MAP_ID": "ms_plain", "OUTPUT": out})
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert len([f for f in features(sandbox_env, "ms_plain") if f["properties"].get("code", "").startswith("QG-")]) \
+        == 1500
+    text = str(info.value)
+    assert "the push reached Mapsemble (created 1,500" in text and "report could not be written" in text
+    saved = text.split("the remote ids are saved in ", 1)[1].split(". ", 1)[0].rstrip(".")
+    with open(saved, encoding="utf-8") as ids:
+        arrived = json.load(ids)["arrived"]
+    assert len(arrived) == 1500 and all(entry["remote_id"] and entry["status"] == "created" for entry in arrived)
+    stored = {f["id"] for f in features(sandbox_env, "ms_plain")}
+    assert {entry["remote_id"] for entry in arrived} <= stored

@@ -52,3 +52,18 @@ def test_test_connection_button_reports_success(plugin, qgis_iface, sandbox):
     from mapbridge.core import credentials
 
     credentials.clear_token("mapflow")
+
+
+def test_a_pasted_token_with_an_invisible_character_is_refused_on_save(plugin, qgis_iface):
+    """Checked when entered: a clear message naming the character, nothing stored, no UnicodeEncodeError later."""
+    from qgis.core import Qgis
+
+    from mapbridge.core import credentials
+
+    qgis_iface.messageBar().clear_messages()
+    box = plugin.ensure_dock().settings_tab.boxes["mapiry"]
+    box.token_edit.setText("mk_live_abc\u200bdef")
+    assert not plugin.ensure_dock().settings_tab.save()
+    assert not credentials.load_token("mapiry")
+    messages = qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Critical)
+    assert messages and "Mapiry" in messages[-1] and "zero-width space" in messages[-1]

@@ -25,8 +25,9 @@ RECORDS = [{"id": f"r{i:04d}", "form_id": "form_A", "coordinates": [10 + i / 100
 class VariantServer:
     """Serves RECORDS with a given quirk."""
 
-    def __init__(self, cap=100, total=False, plain=False, repeat=False, lose=False):
+    def __init__(self, cap=100, total=False, plain=False, repeat=False, lose=False, ignore_offset=False):
         self.cap, self.total, self.plain, self.repeat, self.lose = cap, total, plain, repeat, lose
+        self.ignore_offset = ignore_offset
         self.queries = []
         owner = self
 
@@ -43,9 +44,11 @@ class VariantServer:
 
     def page(self, offset, limit):
         start = offset - 1 if self.repeat and offset > 0 else offset  # everything shifted by one: one repeat
+        if self.ignore_offset:
+            start = 0
         items = RECORDS[start:start + min(limit, self.cap)]
-        if self.lose and offset == self.cap:
-            items = items[1:]  # one record never comes
+        if self.lose and offset == self.cap - 1:
+            items = items[:1] + items[2:]  # one record (the first new one of the second page) never comes
         if self.plain:
             return {"records": items, **({"total": len(RECORDS)} if self.total else {})}
         features = [{"type": "Feature", "id": r["id"],
@@ -100,9 +103,11 @@ def test_every_record_once_whatever_the_paging_style(variant, tmp_path):
     assert by_id["r0123"]["n"] == 123 and by_id["r0123"]["note"] == "record 123"
     assert by_id["r0123"]["form_id"] == "form_A"
     offsets = sorted(int(q["offset"][0]) for q in variant.queries)
-    # steps by what the server actually gives; without a total a few pages past the end may be asked for
-    assert [o for o in offsets if o < len(RECORDS)] == list(range(0, len(RECORDS), variant.cap))
-    assert len(offsets) <= len(range(0, len(RECORDS), variant.cap)) + 4
+    # steps by what the server actually gives, each later page starting one record early (the overlap that proves
+    # nothing shifted); without a total a few pages past the end may be asked for
+    expected = [0] + list(range(variant.cap - 1, len(RECORDS) - 1, variant.cap - 1))
+    assert [o for o in offsets if o < len(RECORDS) - 1] == expected
+    assert len(offsets) <= len(expected) + 4
 
 
 @pytest.mark.parametrize("variant", [dict(cap=100, total=True, lose=True)], indirect=True)
@@ -112,3 +117,132 @@ def test_a_missing_record_fails_clearly_and_saves_nothing(variant, tmp_path):
         load(variant, str(path))
     assert "729 of the 730 records" in err.value.user_message()
     assert not path.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("variant", [dict(cap=100, total=False, ignore_offset=True)], indirect=True)
+def test_a_server_ignoring_offset_without_a_total_is_not_paged_forever(variant, tmp_path):
+    path = tmp_path / "same.gpkg"
+    with pytest.raises(MapbridgeError) as err:
+        load(variant, str(path))
+    assert "ignores the `offset`" in err.value.user_message()
+    assert len(variant.queries) <= 8, "a handful of requests, not an endless loop"
+    assert list(tmp_path.iterdir()) == []
+
+
+def sandbox_client(sandbox):
+    return MapalyzeClient(resolve("mapalyze", sandbox.base_urls["mapalyze"], sandbox.tokens["mapalyze"], environ={}))
+
+
+def sandbox_ids(sandbox):
+    return {r["id"] for r in sandbox.state.mapalyze.records()}
+
+
+@pytest.mark.parametrize("kind", ["delete", "insert"])
+def test_records_deleted_or_added_during_a_load_are_read_again_and_the_layer_matches_the_server(
+        sandbox, tmp_path, kind):
+    """A record deleted (or added) near the start after the first page shifts every later page by one."""
+    from mapbridge.tests.core.mapalyze.helpers import LogFeedback
+
+    sandbox.add_fault("mapalyze", kind, path="^/records$", after=1, count=1, position=10)
+    client = sandbox_client(sandbox)
+    feedback = LogFeedback()
+    path = str(tmp_path / "changing.gpkg")
+    try:
+        result = load_records(client, path, "records", feedback=feedback, workers=1)
+    finally:
+        client.close()
+    held = sandbox_ids(sandbox)
+    stored = set(features_by_id(gpkg_layer(path)))
+    assert stored == held, f"missing {len(held - stored)}, extra {len(stored - held)}"
+    assert result.count == len(held) == result.total
+    assert any("changed while loading" in line for line in feedback.lines)
+
+
+def test_records_that_keep_changing_fail_clearly_and_save_nothing(sandbox, tmp_path):
+    sandbox.add_fault("mapalyze", "delete", path="^/records$", after=1, count=None, position=0)
+    client = sandbox_client(sandbox)
+    path = tmp_path / "never.gpkg"
+    try:
+        with pytest.raises(MapbridgeError) as err:
+            load_records(client, str(path), "records", workers=1)
+    finally:
+        client.close()
+    text = err.value.user_message()
+    assert "kept changing" in text and "nothing was saved" in text and "3 attempts" in text
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_killed_load_leaves_no_partial_files_after_the_next_run(sandbox, tmp_path):
+    import os
+    import subprocess
+
+    gone = subprocess.Popen(["true"])                 # noqa: S607 - a process that is gone (as if killed)
+    gone.wait()
+    stale = [tmp_path / f".trees.{gone.pid}-0123abcd.partial.gpkg", tmp_path / ".trees.89abcdef.partial.gpkg"]
+    for path in stale:
+        path.write_bytes(b"half a GeoPackage")
+    (tmp_path / f".trees.{gone.pid}-0123abcd.partial.gpkg-journal").write_bytes(b"journal")
+    running = tmp_path / ".trees.1-76543210.partial.gpkg"      # pid 1 is alive: another load may be writing it
+    running.write_bytes(b"in use")
+    client = sandbox_client(sandbox)
+    try:
+        load_records(client, str(tmp_path / "trees.gpkg"), "records", form_id="form_TreeSurvey")
+    finally:
+        client.close()
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(["trees.gpkg", running.name]), left
+    assert os.path.getsize(tmp_path / "trees.gpkg") > 0
+
+
+def test_records_wider_than_a_geopackage_table_say_so(sandbox, tmp_path):
+    data = {f"field_{i:04d}": i for i in range(2100)}
+    sandbox.state.mapalyze.add_record("form_TreeSurvey", [13.4, 52.5], data)
+    client = sandbox_client(sandbox)
+    path = tmp_path / "wide.gpkg"
+    try:
+        with pytest.raises(MapbridgeError) as err:
+            load_records(client, str(path), "records", form_id="form_TreeSurvey")
+    finally:
+        client.close()
+    text = err.value.user_message()
+    assert "2,000 columns" in text and "GeoPackage" in text and "FORM_ID" in text
+    assert "writable" not in text
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_records_too_wide_from_the_first_page_name_their_width(sandbox, tmp_path):
+    seeded = sandbox.records
+    sandbox.reseed_mapalyze(0)
+    sandbox.state.mapalyze.add_record("form_TreeSurvey", [13.4, 52.5], {f"f{i}": "x" for i in range(2500)})
+    client = sandbox_client(sandbox)
+    try:
+        with pytest.raises(MapbridgeError) as err:
+            load_records(client, str(tmp_path / "wide.gpkg"), "records")
+    finally:
+        client.close()
+        sandbox.reseed_mapalyze(seeded)
+    assert "2,50" in err.value.user_message() and "2,000 columns" in err.value.user_message()
+
+
+@pytest.mark.parametrize("after", [0, 1])
+def test_cancel_while_a_records_page_stalls_takes_effect_within_two_seconds(sandbox, tmp_path, after):
+    """The first page (caller's thread) or a later one (the fetchers' threads) hangs; cancel still ends the load."""
+    import threading
+    import time
+
+    from qgis.core import QgsProcessingFeedback
+
+    from mapbridge.api.errors import CancelledError
+
+    sandbox.add_fault("mapalyze", "stall", path="^/records$", after=after, latency_ms=120_000, count=None)
+    feedback = QgsProcessingFeedback()
+    client = sandbox_client(sandbox)
+    start = time.monotonic()
+    threading.Timer(0.7, feedback.cancel).start()      # from another thread, as the dock's Cancel does
+    try:
+        with pytest.raises(CancelledError):
+            load_records(client, str(tmp_path / "stalled.gpkg"), "records", feedback=feedback)
+    finally:
+        client.close()
+    assert time.monotonic() - start < 2.7, "cancelled within 2 s of the request"
+    assert list(tmp_path.iterdir()) == []

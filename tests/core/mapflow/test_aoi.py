@@ -39,3 +39,28 @@ def test_aoi_validation_repairs_merges_and_refuses():
         build_aoi([QgsGeometry.fromWkt("LINESTRING(0 0, 1 1)")], WGS84)
     with pytest.raises(MapbridgeError, match="empty"):
         build_aoi([], WGS84)
+
+
+@pytest.mark.parametrize("wkt", [
+    "POLYGON((179.99 -16.5, -179.99 -16.5, -179.99 -16.48, 179.99 -16.48, 179.99 -16.5))",   # vertex by vertex
+    "POLYGON((179.99 -16.5, 180.01 -16.5, 180.01 -16.48, 179.99 -16.48, 179.99 -16.5))",     # beyond 180
+    "POLYGON((179.98 -16.51, -179.98 -16.51, -179.98 -16.47, 179.98 -16.47, 179.98 -16.51),"
+    "(179.995 -16.495, -179.995 -16.495, -179.995 -16.485, 179.995 -16.485, 179.995 -16.495))",  # with a hole
+])
+def test_an_aoi_across_the_antimeridian_is_split_into_a_multipolygon_of_its_real_area(wkt):
+    geometry = QgsGeometry.fromWkt(wkt)
+    aoi = build_aoi([geometry], WGS84)
+    body = aoi.geojson()
+    assert body["type"] == "MultiPolygon" and len(body["coordinates"]) == 2
+    xs = [x for polygon in body["coordinates"] for ring in polygon for x, _ in ring]
+    assert min(xs) >= -180 and max(xs) <= 180
+    assert {round(x) for x in xs} == {-180, 180}
+    # The real area (0.02° or 0.04° squares at 16.5° S: about 4.7 km², or 18.9 km² less a 1.1 km² hole), not a
+    # band round the world of some 40,000 km².
+    assert aoi.area_km2 == pytest.approx(4.72 if "179.99 " in wkt else 17.72, rel=0.02)
+    assert any("antimeridian" in note for note in aoi.notes)
+
+
+def test_an_aoi_far_from_the_antimeridian_is_left_as_it_is():
+    aoi = build_aoi([QgsGeometry.fromRect(QgsRectangle(10, 10, 10.01, 10.01))], WGS84)
+    assert aoi.geojson()["type"] == "Polygon" and not aoi.notes

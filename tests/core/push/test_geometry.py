@@ -60,3 +60,31 @@ def test_layer_without_crs_is_taken_as_wgs84():
     assert conv.point(QgsGeometry.fromWkt("POINT(5 6)")) == [5.0, 6.0]
     with pytest.raises(SkipFeature, match="the layer has no CRS"):
         conv.point(QgsGeometry.fromWkt("POINT(500000 6000000)"))
+
+
+@pytest.mark.parametrize("crs,wkt,reason", [
+    ("EPSG:3857", "POINT(0 1000000000)", "do not transform back"),            # clamped to the pole
+    ("EPSG:3857", "POINT(40000000 0)", "do not transform back"),              # wrapped round the world
+    ("EPSG:32633", "POINT(500000 1000000000)", "do not transform back"),
+    ("EPSG:32633", "POINT(-5000000 6000000)", "outside the area of use of EPSG:32633"),
+    ("EPSG:32633", "POINT(100000000 6000000)", "cannot be transformed"),
+    ("EPSG:3857", "LINESTRING(0 0, 0 1000000000)", "do not transform back"),
+    ("EPSG:3857", "POLYGON((0 0, 1000 0, 1000 1e12, 0 0))", "do not transform back"),
+])
+def test_coordinates_no_transform_can_honestly_produce_are_skipped_with_a_reason(crs, wkt, reason):
+    conv = converter(crs)
+    geometry = QgsGeometry.fromWkt(wkt)
+    for call in (conv.point, conv.geojson):
+        with pytest.raises(SkipFeature) as info:
+            call(geometry)
+        assert reason in info.value.reason
+
+
+@pytest.mark.parametrize("crs,wkt,expected", [
+    ("EPSG:3857", "POINT(0 21000000)", (0.0, 85.7436)),           # just past the area of use, transforms back
+    ("EPSG:25833", "POINT(1500000 7500000)", (37.4095, 65.9855)),   # a national grid used past its official area
+    ("EPSG:32633", "POINT(500000 6000000)", (15.0, 54.1481)),
+])
+def test_honest_positions_near_or_inside_the_area_of_use_are_sent(crs, wkt, expected):
+    lng, lat = converter(crs).point(QgsGeometry.fromWkt(wkt))
+    assert (lng, lat) == pytest.approx(expected, abs=1e-4)
