@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from email.utils import parsedate_to_datetime
+
+from . import probe as probing
+from .config import DEFAULT_URLS
 from .http import ServiceClient
 
 MAX_PAGE_SIZE = 500  # the documented maximum of `limit` on /records
@@ -18,10 +22,45 @@ def _query(form_id=None, since=None, **extra):
     return params
 
 
+def server_time(response):
+    """Epoch seconds of a response's Date header (the server's own clock), or None."""
+    value = response.headers.get("Date")
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
 class MapalyzeClient(ServiceClient):
     """Client of the Mapalyze API (records, forms, exports, jobs)."""
 
     service = "mapalyze"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.first_server_time = None   # the Date of the first /records answer: the server's clock then
+
+    def _note_time(self, response):
+        if self.first_server_time is None:
+            self.first_server_time = server_time(response)
+
+    def probe(self):
+        """Prove the URL is the Mapalyze API and the token is accepted (ProbeResult), else MapbridgeError."""
+        path, params = "/records", {"limit": 1, "format": "geojson"}
+        answer = probing.ask(self, "GET", path, params)
+        body = answer.body
+        if answer.status == 200 and isinstance(body, dict) and body.get("type") == "FeatureCollection" \
+                and isinstance(body.get("features"), list):
+            probing.require_token_check(self, path, DEFAULT_URLS["mapalyze"], params)
+            total = body.get("total")
+            account = f"{total:,} records" if isinstance(total, int) and not isinstance(total, bool) else ""
+            return probing.ProbeResult("mapalyze", account=account)
+        # The docs: every error is a JSON body with a code and a message.
+        if answer.status in (401, 403) and isinstance(body, dict) and answer.message:
+            raise probing.token_refused(self, answer)
+        raise probing.not_the_api(self, path, answer, DEFAULT_URLS["mapalyze"])
 
     def ping(self):
         """Cheapest authenticated call: one record of any form."""
@@ -33,9 +72,12 @@ class MapalyzeClient(ServiceClient):
         """GET /records: one page (parsed JSON, or the raw body bytes when raw=True)."""
         params = _query(form_id, since, format=fmt, limit=int(limit), offset=int(offset))
         if not raw:
-            return self.get_json("/records", params=params)
+            response = self.request("GET", "/records", params=params)
+            self._note_time(response)
+            return self.json_of(response, "/records")
         # The whole body in one read: requests' 10 KB chunks would each wait for the GIL in busy loads.
         response = self.request("GET", "/records", params=params, stream=True)
+        self._note_time(response)
         try:
             return response.raw.read(decode_content=True)
         finally:

@@ -7,6 +7,8 @@ import uuid
 
 import requests
 
+from . import probe as probing
+from .config import DEFAULT_URLS
 from .encoding import segment
 from .errors import CancelledError, ServiceError
 from .http import ServiceClient
@@ -136,6 +138,23 @@ class MapflowClient(ServiceClient):
     def user_status(self):
         """GET /user/status: billing, balance, AOI limit and data providers."""
         return self.get_json("/user/status")
+
+    def probe(self):
+        """Prove the URL is the Mapflow API and the token is accepted (ProbeResult), else MapbridgeError.
+
+        GET /user/status answers the account (billingType, remainingCredits, aoiAreaLimit…, see the notes)."""
+        default = DEFAULT_URLS["mapflow"]
+        answer = probing.ask(self, "GET", "/user/status")
+        body = answer.body
+        known = ("billingType", "remainingCredits", "remainingArea", "aoiAreaLimit", "dataProviders")
+        if answer.status == 200 and isinstance(body, dict) and any(key in body for key in known):
+            probing.require_token_check(self, "/user/status", default)
+            credits = body.get("remainingCredits")
+            account = f"{credits:,} credits left" if isinstance(credits, (int, float)) else ""
+            return probing.ProbeResult("mapflow", account=account)
+        if answer.status in (401, 403) and answer.is_json:
+            raise probing.token_refused(self, answer)
+        raise probing.not_the_api(self, "/user/status", answer, default)
 
     def ping(self):
         """Cheapest authenticated call: the account status."""
