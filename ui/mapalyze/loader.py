@@ -29,14 +29,17 @@ class LoadController(QObject):
         self.runner = BackgroundRunner(self)
         self.run = None
         self.request = None
+        self.form_names = {}     # form id -> name, for the layer name and the legend
 
     @property
     def busy(self):
         """True while a load runs."""
         return self.run is not None
 
-    def load(self, *, form_id=None, since=None, folder=None):
-        """Start loading; raises MapbridgeError when it cannot start (bad folder, no token)."""
+    def load(self, *, form_id=None, since=None, folder=None, name_suffix=""):
+        """Start loading; raises MapbridgeError when it cannot start (bad folder, no token).
+
+        `name_suffix` tells a second copy of a form's layer apart (" (2)")."""
         if self.run is not None:
             raise MapbridgeError("a Mapalyze load is already running", hint="Wait for it or cancel it")
         project = self.project or QgsProject.instance()
@@ -48,7 +51,7 @@ class LoadController(QObject):
                                  hint="Choose another output folder", details=str(exc)) from None
         since = mapalyze_load.validate_since(since)
         path = mapalyze_layer.output_path(folder, form_id)
-        self.request = {"form_id": form_id or None, "since": since, "path": path,
+        self.request = {"form_id": form_id or None, "since": since, "path": path, "suffix": name_suffix,
                         "source_url": mapalyze_load.source_url(service_config("mapalyze").base_url, form_id)}
         params = {"FORM_ID": form_id or "", "SINCE": since or "", "OUTPUT": path}
         label = f"Mapalyze: load records ({form_id or 'all forms'})"
@@ -79,7 +82,10 @@ class LoadController(QObject):
             form_ids = []
         layer = mapalyze_layer.add_loaded_layer(
             path, layer_name, form_id=request["form_id"], newest=results.get("NEWEST") or None,
-            source_url=request["source_url"], form_ids=form_ids, project=self.project)
+            source_url=request["source_url"], form_ids=form_ids, project=self.project,
+            watermark=results.get("WATERMARK") or None, since=request["since"], names=self.form_names)
+        if layer is not None and request["suffix"]:
+            layer.setName(layer.name() + request["suffix"])
         if layer is None:
             error = MapbridgeError(f"the records were saved to {path} but QGIS cannot open it", service="mapalyze",
                                    hint="Open the file from the Browser panel to see what QGIS says")
@@ -87,4 +93,4 @@ class LoadController(QObject):
             return
         count = int(results.get("RECORDS") or layer.featureCount())
         self.finished.emit(Outcome(True, layer, warnings=outcome.warnings,
-                                   summary=f"Loaded {count:,} Mapalyze records into {path}"))
+                                   summary=f"Loaded {count:,} Mapalyze records into “{layer.name()}” ({path})"))
