@@ -23,7 +23,7 @@ def field_parameter(name, description, parent, optional=True, multiple=False):
 
 
 class PushAlgorithm(MapbridgeAlgorithm):
-    """INPUT → payloads → job → OUTPUT report; the result also carries CREATED/UPDATED/DELETED/SKIPPED/FAILED."""
+    """INPUT → payloads → job → OUTPUT report; the result also carries the counts (CREATED … FAILED, NOT_SENT)."""
 
     INPUT = "INPUT"
     OUTPUT = "OUTPUT"
@@ -79,7 +79,8 @@ class PushAlgorithm(MapbridgeAlgorithm):
                                  f"refused them: {report.last_refusal or 'no reason given'}); their push_error says "
                                  "so. Choose another output format to keep them.")
         del sink, report        # closes a file output so the report is complete on disk
-        feedback.setProgress(100.0)
+        if not feedback.isCanceled():
+            feedback.setProgress(100.0)     # a cancelled push's bar stays where the push stopped
         results = {self.OUTPUT: dest_id}
         results.update(tally)
         results.update(self.extra_results(job))
