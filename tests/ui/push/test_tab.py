@@ -71,12 +71,14 @@ def test_push_tab_sends_selected_features_to_mapsemble_and_adds_the_report(dock,
     assert tab.selected_check.isChecked(), "selected-only is on by default when the layer has a selection"
     assert tab.name_combo.currentField() == "name"
     tab.update_preview()
+    wait_until(lambda: "will be sent" in tab.preview_label.text())
     assert tab.preview_label.text() == "2 features will be sent, 1 skipped: no geometry"
 
     tab.fields_list.set_checked(["rank"])
     before = len(sandbox.state.mapsemble.features("ms_plain"))
     tab.push_button.click()
     assert not tab.push_button.isEnabled() and tab.cancel_button.isEnabled()
+    wait_until(lambda: tab.run is not None)
     wait_until(lambda: tab.run is None)
     assert len(sandbox.state.mapsemble.features("ms_plain")) == before + 2
     sent = requests_of(sandbox, "mapsemble", "POST", "/features")[0].json["features"]
@@ -89,7 +91,7 @@ def test_push_tab_sends_selected_features_to_mapsemble_and_adds_the_report(dock,
     assert "2 created, 1 skipped" in tab.status_label.text()
 
 
-def test_push_tab_creates_a_mapiry_map_then_reuses_it_and_cancel_keeps_the_report(dock, sandbox_env):
+def test_push_tab_creates_a_mapiry_map_then_reuses_it_and_cancel_keeps_the_report(dock, sandbox_env, answer):
     sandbox = sandbox_env
     layer = shops()
     tab = dock.push_tab
@@ -99,7 +101,9 @@ def test_push_tab_creates_a_mapiry_map_then_reuses_it_and_cancel_keeps_the_repor
     target = tab.target()
     target.new_radio.setChecked(True)
     target.title_edit.setText("From the dock")
+    answer.will("push")         # the whole layer goes: asked first
     tab.push_button.click()
+    wait_until(lambda: tab.run is not None)
     wait_until(lambda: tab.run is None)
     map_id = target.map_id_edit.text()
     assert map_id and target.existing_radio.isChecked(), "the new map's id is kept for the next push"
@@ -112,11 +116,12 @@ def test_push_tab_creates_a_mapiry_map_then_reuses_it_and_cancel_keeps_the_repor
                         name="more")
     QgsProject.instance().addMapLayer(more)
     tab.layer_combo.setLayer(more)
+    answer.will("push")
     tab.push_button.click()
     wait_until(lambda: tab.run is not None and "going on at" in tab.status_label.text())
     tab.cancel_button.click()
     wait_until(lambda: tab.run is None)
-    assert "Push stopped" in tab.status_label.text() and "3 failed" in tab.status_label.text()
+    assert "push cancelled: 3 not sent" in tab.status_label.text() and "failed" not in tab.status_label.text()
     assert len(report_layers()) == 2
     assert len(sandbox.state.mapiry.locations(map_id)) == 5
 
@@ -126,6 +131,7 @@ def test_unticking_every_attribute_is_refused_with_a_clear_message(dock, sandbox
     tab, target = open_target(dock, "mapsemble", shops(), "ms_plain")
     tab.fields_list.set_checked([])
     tab.update_preview()
+    wait_until(lambda: "Tick" in tab.preview_label.text())
     assert tab.preview_label.text() == "Tick at least one attribute to send, or tick them all."
     sandbox.clear_requests()
     tab.push_button.click()
@@ -138,40 +144,45 @@ def test_unticking_every_attribute_is_refused_with_a_clear_message(dock, sandbox
 
 def test_summary_comes_from_the_results_when_the_report_cannot_be_opened(dock, tmp_path):
     tab = dock.push_tab
-    tab.run_service, tab.run_layer_name = "mapsemble", "shops"
+    tab.run_service, tab.run_layer_name, tab.run_new_map, tab.run_title = "mapsemble", "shops", False, ""
     tab.report_path = str(tmp_path / "missing" / "report.gpkg")
     from mapbridge.ui.background import Outcome
 
-    tab._finished(Outcome(True, {"CREATED": 3, "UPDATED": 0, "DELETED": 0, "SKIPPED": 1, "FAILED": 0}))
+    tab._finished(Outcome(True, {"CREATED": 3, "UPDATED": 0, "DELETED": 0, "SKIPPED": 1, "FAILED": 0,
+                                 "NOT_SENT": 0}))
     text = tab.status_label.text()
     assert text.startswith("Mapsemble: 3 created, 1 skipped") and "failed" not in text
     assert "report layer could not be opened" in text and "missing" in text
     assert not report_layers()
 
 
-def test_closing_the_dock_during_a_push_detaches_the_run(dock, sandbox_env):
+def test_closing_the_dock_during_a_push_detaches_the_run(dock, sandbox_env, answer):
     sandbox = sandbox_env
     sandbox.latency_ms = 300
     try:
         tab, target = open_target(dock, "mapiry", shops())
         target.use_map("map_demo")
+        answer.will("push")
         tab.push_button.click()
+        wait_until(lambda: tab.run is not None)
         run = tab.run
         assert run is not None
         tab.shutdown()
         assert tab.run is None and tab.closed
         wait_until(lambda: run.done)
         QCoreApplication.processEvents()
-        assert tab.status_label.text() == "Pushing to Mapiry…", "the closed tab is not touched any more"
+        assert tab.status_label.text() == "Pushing 5 features to Mapiry…", "the closed tab is not touched any more"
     finally:
         sandbox.latency_ms = 0
 
 
-def test_push_tab_to_mapalyze(dock, qgis_iface, sandbox_env):
+def test_push_tab_to_mapalyze(dock, qgis_iface, sandbox_env, answer):
     sandbox = sandbox_env
     tab, target = open_target(dock, "mapalyze", shops(), "form_TreeSurvey")
     assert not tab.name_combo.isVisibleTo(tab)
+    answer.will("push")
     tab.push_button.click()
+    wait_until(lambda: tab.run is not None)
     wait_until(lambda: tab.run is None)
     posts = requests_of(sandbox, "mapalyze", "POST", "/records")
     assert len(posts) == 5 and posts[0].json["form_id"] == "form_TreeSurvey"
