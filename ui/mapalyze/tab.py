@@ -69,6 +69,7 @@ class MapalyzeTab(QWidget):
         layout = QVBoxLayout(self)
         load_box = QGroupBox("Load records", self)
         form = QFormLayout(load_box)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
 
         form_row = QHBoxLayout()
         self.form_combo = QComboBox(load_box)
@@ -86,8 +87,7 @@ class MapalyzeTab(QWidget):
         form_row.addWidget(self.forms_button)
         form.addRow("Form", form_row)
 
-        since_row = QHBoxLayout()
-        self.since_check = QCheckBox("Only since", load_box)
+        self.since_check = QCheckBox("Since (UTC)", load_box)
         self.since_check.setObjectName("mapalyze_since_enabled")
         self.since_check.setToolTip("Only the records that reached Mapalyze after this time (UTC)")
         self.since_edit = QgsDateTimeEdit(load_box)
@@ -99,9 +99,7 @@ class MapalyzeTab(QWidget):
         self.since_edit.setEnabled(False)
         self.since_edit.setToolTip("Timestamp in UTC: records created on Mapalyze after it")
         self.since_check.toggled.connect(self.since_edit.setEnabled)
-        since_row.addWidget(self.since_check)
-        since_row.addWidget(self.since_edit, 1)
-        form.addRow("Since (UTC)", since_row)
+        form.addRow(self.since_check, self.since_edit)
 
         self.folder_widget = QgsFileWidget(load_box)
         self.folder_widget.setObjectName("mapalyze_folder")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtCore import Qt, QTimer
 
 from ...api.errors import ConfigurationError, MapbridgeError
 from ...core import credentials
@@ -35,7 +35,8 @@ class RemoteList:
         self.run = None
         self.loaded = False
         self.items = {}         # id -> the map's or form's dict, as listed
-        combo.currentIndexChanged.connect(self._show_start)
+        # After the combo has put the entry's text in its line edit (which leaves the cursor at the end).
+        combo.currentIndexChanged.connect(lambda *args: QTimer.singleShot(0, self._show_start))
 
     def load(self, quiet=False):
         """Start loading (main thread: the client reads settings and the auth DB here).
@@ -88,11 +89,14 @@ class RemoteList:
             self.combo.setCurrentIndex(index)
         else:
             self.combo.setEditText(item_id)
-        self._show_start()
+        QTimer.singleShot(0, self._show_start)
 
     def _show_start(self, *args):
         """A long entry in a narrow dock shows its start (the name), not its end."""
-        edit = self.combo.lineEdit()
+        try:
+            edit = self.combo.lineEdit()
+        except RuntimeError:
+            return      # the combo is gone (the dock closed)
         if edit is not None:
             edit.setCursorPosition(0)
             self.combo.setToolTip(self.combo.currentText())

@@ -64,6 +64,7 @@ class PushTab(QWidget):
     def _build(self):
         layout = QVBoxLayout(self)
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.service_combo = QComboBox(self)
         self.service_combo.setObjectName("PushService")
         self.targets = [MapiryTarget(self), MapsembleTarget(self), MapalyzeTarget(self)]
@@ -76,8 +77,11 @@ class PushTab(QWidget):
         layout.addWidget(self.stack)
 
         self.source_form = QFormLayout()
+        self.source_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.layer_combo = QgsMapLayerComboBox(self)
         self.layer_combo.setObjectName("PushLayer")
+        self.layer_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.layer_combo.setMinimumContentsLength(10)
         self.layer_combo.setFilters(layer_filter("VectorLayer"))
         self.source_form.addRow("Layer", self.layer_combo)
         self.selected_check = QCheckBox("Selected features only", self)
@@ -86,6 +90,8 @@ class PushTab(QWidget):
         self.name_label = QLabel("Name field", self)
         self.name_combo = QgsFieldComboBox(self)
         self.name_combo.setObjectName("PushNameField")
+        self.name_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.name_combo.setMinimumContentsLength(10)
         self.name_combo.setAllowEmptyFieldName(True)
         self.source_form.addRow(self.name_label, self.name_combo)
         self.fields_label = QLabel("Attributes to send", self)

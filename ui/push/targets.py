@@ -25,10 +25,17 @@ from .remote_lists import RemoteList
 NO_ATTRIBUTES = "Tick at least one attribute to send, or tick them all."
 
 
+def _narrow(combo, length=10):
+    """A combo that never widens the dock for a long entry (it elides instead)."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(length)
+    return combo
+
+
 def _field_combo(parent, allow_empty=True):
     combo = QgsFieldComboBox(parent)
     combo.setAllowEmptyFieldName(allow_empty)
-    return combo
+    return _narrow(combo)
 
 
 def _remote_combo(parent, name, tooltip):
@@ -37,9 +44,7 @@ def _remote_combo(parent, name, tooltip):
     combo.setObjectName(name)
     combo.setEditable(True)
     combo.setToolTip(tooltip)
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(10)
-    return combo
+    return _narrow(combo)
 
 
 def _current_field(combo):
@@ -58,6 +63,7 @@ class PushTarget(QWidget):
         super().__init__(parent)
         self.form = QFormLayout(self)
         self.form.setContentsMargins(0, 0, 0, 0)
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.field_combos = []
         self.remote = None          # a RemoteList of maps or forms, loaded when first shown
 
@@ -139,7 +145,7 @@ class MapiryTarget(PushTarget):
         form.addRow(self.existing_radio, self.map_id_edit)
         form.addRow(self.new_radio, self.title_edit)
         self.description_combo = self.field_combo("Description field")
-        self.mode_combo = QComboBox(self)
+        self.mode_combo = _narrow(QComboBox(self))
         self.mode_combo.addItems(list(GEOMETRY_MODES))
         self.mode_combo.setCurrentIndex(MODE_POINT_ON_SURFACE)
         form.addRow("Lines and polygons become", self.mode_combo)
@@ -214,7 +220,7 @@ class MapsembleTarget(PushTarget):
         self.status_label = QLabel(self)
         self.status_label.setWordWrap(True)
         form.addRow("", self.status_label)
-        self.method_combo = QComboBox(self)
+        self.method_combo = _narrow(QComboBox(self))
         self.method_combo.addItems(list(METHODS))
         self.method_combo.setCurrentIndex(METHOD_CREATE)
         form.addRow("Method", self.method_combo)
