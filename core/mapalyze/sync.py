@@ -20,6 +20,7 @@ from osgeo import ogr
 
 from ...api.errors import CancelledError, MapbridgeError
 from ..feedback import set_status
+from ..gc_guard import quiet_gc
 from . import field_kinds as mt
 from .fetch import DEFAULT_WORKERS
 from .gpkg_layer import ID_COLUMN, WATERMARK_NOTE, GpkgError, GpkgLayer
@@ -94,7 +95,8 @@ def apply_difference(path, layer_name, fresh_path, fresh_name, feedback=None):
     fresh = None
     try:
         fresh = GpkgLayer(fresh_path, fresh_name).open()
-        result = _Diff(target, fresh, feedback).run()
+        with quiet_gc():        # a full collection would stall the main thread (syncs run in the background)
+            result = _Diff(target, fresh, feedback).run()
         target.set_note(WATERMARK_NOTE, fresh.note(WATERMARK_NOTE))
         result.path, result.layer_name, result.count = path, layer_name, target.count()
         target.finish()

@@ -11,6 +11,7 @@ from collections import Counter
 from qgis.core import QgsFeatureRequest
 
 from ...api.errors import CancelledError
+from ..gc_guard import quiet_gc
 from .items import SKIPPED, build_item
 
 CHECK_EVERY = 500          # features between checks for cancel and progress
@@ -49,17 +50,18 @@ def count_features(source, make_payload, fids=None, feedback=None, total=0):
         request.setFilterFids(list(fids))
         total = len(fids)
     result = Preview(total=total)
-    for n, feature in enumerate(source.getFeatures(request), 1):
-        if n % CHECK_EVERY == 0 and feedback is not None:
-            if feedback.isCanceled():
-                raise CancelledError()
-            if total:
-                feedback.setProgress(min(99.0, 100.0 * n / total))
-        item = build_item(n, feature, make_payload)
-        if item.status == SKIPPED:
-            result.skipped[item.error] += 1
-        else:
-            result.to_send += 1
+    with quiet_gc():        # a full collection would stall the main thread (the dock counts in the background)
+        for n, feature in enumerate(source.getFeatures(request), 1):
+            if n % CHECK_EVERY == 0 and feedback is not None:
+                if feedback.isCanceled():
+                    raise CancelledError()
+                if total:
+                    feedback.setProgress(min(99.0, 100.0 * n / total))
+            item = build_item(n, feature, make_payload)
+            if item.status == SKIPPED:
+                result.skipped[item.error] += 1
+            else:
+                result.to_send += 1
     result.total = result.to_send + sum(result.skipped.values())
     return result
 
