@@ -176,7 +176,7 @@ def pushed(push):
 def push_shot(push):
     shoot("push")
     # The whole layer, nothing selected, to a new map: asked first, with the wait Mapiry's hourly limit makes.
-    iface.activeLayer().removeSelection()
+    push.layer_combo.currentLayer().removeSelection()
     SANDBOX.state.mapiry.limits["bulk"] = 0         # and the hourly bulk bucket is used up
     push.targets[0].new_radio.setChecked(True)
     push.targets[0].title_edit.setText("Everything")

@@ -94,8 +94,10 @@ class ServiceSettingsBox(QGroupBox):
         url_var, token_var = api_config.url_env_var(self.service), api_config.token_env_var(self.service)
         env_url = self.env_url()
         self.url_edit.setReadOnly(bool(env_url))
+        self.url_edit.setClearButtonEnabled(not env_url)
         if env_url:
             self.url_edit.setText(env_url)
+            self.url_edit.setCursorPosition(0)
             self.url_edit.setToolTip(f"Set by the environment variable {url_var}: this is the URL in use")
         else:
             self.url_edit.setText(stored_url(self.service))

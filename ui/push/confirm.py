@@ -24,7 +24,8 @@ def question(preview, layer, target, whole_layer):
                      else "“Selected features only” is off: the whole layer goes, not the selection.")
     skipped = sum(preview.skipped.values())
     if skipped:
-        notes.append(f"{skipped:,} more are skipped ({preview.text().split('skipped: ', 1)[-1]}).")
+        reasons = preview.text().split("skipped: ", 1)[-1]
+        notes.append(f"{skipped:,} more {'is' if skipped == 1 else 'are'} skipped: {reasons}.")
     notes.append(estimate(target.service, n, target.plan()))
     return text, " ".join(notes)
 

@@ -244,7 +244,10 @@ class PushTab(QWidget):
 
     # -- preview -------------------------------------------------------------------------------------
     def schedule_preview(self, *args):
-        """Count again a moment after the last change."""
+        """Count again a moment after the last change (the line says so meanwhile, never an old count)."""
+        inputs = self._inputs()
+        if not isinstance(inputs, str) and self.counter.result_for(inputs[4]) is None:
+            self.preview_label.setText("Counting the features…")
         self.preview_timer.start()
 
     def _inputs(self):

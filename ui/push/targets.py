@@ -160,6 +160,7 @@ class MapiryTarget(PushTarget):
     def use_map(self, map_id):
         """Switch to an existing map (after a push created it)."""
         self.map_id_edit.setText(map_id)
+        self.map_id_edit.setCursorPosition(0)
         self.existing_radio.setChecked(True)
 
     def payload_problem(self, name_field, field_names):
