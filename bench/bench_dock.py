@@ -138,7 +138,8 @@ def push_steps(layer, beat):
     tab.service_combo.setCurrentIndex(tab.service_combo.findData("mapsemble"))
     tab.targets[1].map_combo.setEditText("ms_plain")
     timed(steps, "start the exact count", tab.update_preview)
-    waits.append((f"count {layer.featureCount():,} features", beat.run_until(lambda: "will be sent" in tab.preview_label.text())))
+    counted = beat.run_until(lambda: "will be sent" in tab.preview_label.text())
+    waits.append((f"count {layer.featureCount():,} features", counted))
     layer.selectByIds(list(range(1, layer.featureCount() // 2)))   # QGIS's own work; the tab's share follows
     timed(steps, "react to selecting half the layer", tab._selection_changed)
     timed(steps, "tick 'Selected features only' off", lambda: tab.selected_check.setChecked(False))

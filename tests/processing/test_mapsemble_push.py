@@ -228,3 +228,24 @@ def test_a_lost_answer_is_checked_alone_while_other_requests_were_in_flight(sand
     ids = [r["remote_id"] for r in report_rows(result["OUTPUT"])]
     assert len(set(ids)) == 1500 and set(ids) == added, "each report row names its own feature"
     assert "had arrived" in feedback.text()
+
+
+def test_a_geopackage_fid_is_not_sent_unless_chosen(sandbox_env, tmp_path):
+    from qgis.core import QgsProject, QgsVectorFileWriter, QgsVectorLayer
+
+    sandbox = sandbox_env
+    memory = memory_layer("Point", "EPSG:4326", ["name:string", "rank:integer"], [("POINT(1 2)", ["One", 1])])
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    path = str(tmp_path / "one.gpkg")
+    QgsVectorFileWriter.writeAsVectorFormatV3(memory, path, QgsProject.instance().transformContext(), options)
+    layer = QgsVectorLayer(path, "one", "ogr")
+    assert layer.fields().names() == ["fid", "name", "rank"]
+    run_alg("mapbridge:mapsemble_push", {"INPUT": layer, "MAP_ID": "ms_plain", "LABEL_FIELD": "name",
+                                         "OUTPUT": "memory:"})
+    sent = requests_of(sandbox, "mapsemble", "POST", "/features")[-1].json["features"][0]["properties"]
+    assert set(sent) == {"name", "rank", "label"}, "the file's row number is not the feature's data"
+    run_alg("mapbridge:mapsemble_push", {"INPUT": layer, "MAP_ID": "ms_plain", "LABEL_FIELD": "name",
+                                         "FIELDS": ["fid", "rank"], "OUTPUT": "memory:"})
+    sent = requests_of(sandbox, "mapsemble", "POST", "/features")[-1].json["features"][0]["properties"]
+    assert set(sent) == {"fid", "rank", "label"}
