@@ -68,6 +68,15 @@ def not_the_api(client, path, answer, default_url):
         service=client.service, hint=URL_HINT.format(default=default_url))
 
 
+def check_trouble(client, path, answer):
+    """A 5xx or a 429 after the retries: the service's trouble, not a wrong URL or token."""
+    if answer.status >= 500 or answer.status == 429:
+        said = f": {answer.message}" if answer.message else ""
+        raise ServiceError(f"{path} answered HTTP {answer.status}{said}", service=client.service,
+                           status=answer.status, code=answer.code, server_message=answer.message,
+                           hint=f"{client.title} has a problem on its side, or asks to slow down; test again later")
+
+
 def token_refused(client, answer, what="refused the token"):
     """The error for a token the service refused (401/403 in its documented shape)."""
     message = (answer.message or "").strip().rstrip(".")
@@ -78,8 +87,10 @@ def token_refused(client, answer, what="refused the token"):
 
 
 def ask(client, method, path, params=None):
-    """The service's answer to a request with the token, whatever its status (connection errors raise)."""
-    return Answer(client.request(method, path, params=params, ok=ANY_STATUS, stream=True))
+    """The service's answer to a request with the token, whatever its status but trouble on its side (raised)."""
+    answer = Answer(client.request(method, path, params=params, ok=ANY_STATUS, stream=True))
+    check_trouble(client, path, answer)
+    return answer
 
 
 def ask_without_token(client, path, params=None):

@@ -60,4 +60,7 @@ def test_desktop_dock_loads_syncs_pushes_asks_cancels_and_tests(tmp_path):
     assert report["settings_status"].startswith("Connected to Mapiry: token accepted (read and write)")
     assert report["settings_env"].endswith("The token comes from the environment (MAPBRIDGE_MAPIRY_TOKEN).")
     assert len(report["bars"]["after_test"]) == 1
+    assert report["failed_test_seconds"] > 5 and "answered HTTP 503" in report["failed_test_status"]
+    assert report["bars"]["after_failed_test"] == ["Mapbridge: " + report["failed_test_status"]], \
+        "a test failing after 5 s: one message, no 'Task failed' beside it"
     assert len(report["screenshots"]) == 6

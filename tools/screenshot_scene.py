@@ -227,9 +227,21 @@ def settings_shot(box):
     report["settings_status"] = box.status_label.text()
     report["settings_env"] = box.env_label.text()
     report["bars"]["after_test"] = bar_texts()
-    box.parent().parent().parent().ensureWidgetVisible(box) if hasattr(box.parent().parent().parent(),
-                                                                       "ensureWidgetVisible") else None
     shoot("settings")
+    # A test that fails after more than 5 s (Mapsemble answers 503 until the retries give up): one message.
+    SANDBOX.add_fault("mapsemble", "503", path="^/maps$", count=None)
+    failing = dock().settings_tab.boxes["mapsemble"]
+    iface.messageBar().clearWidgets()
+    started = time.monotonic()
+    failing.test_connection()
+    wait_until(lambda: failing.run is None, lambda: later(1500, lambda: failed_test(failing, started)),
+               "the failing connection test")
+
+
+def failed_test(box, started):
+    report["failed_test_seconds"] = time.monotonic() - started
+    report["failed_test_status"] = box.status_label.text()
+    report["bars"]["after_failed_test"] = bar_texts()
     finish()
 
 

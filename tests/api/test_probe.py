@@ -78,3 +78,9 @@ def test_mapsemble_names_maps_on_the_free_plan(sandbox):
 def test_an_unreachable_url_says_so(sandbox):
     text = probe_error("mapalyze", "http://127.0.0.1:9/v1", sandbox.tokens["mapalyze"])
     assert "could not be reached" in text
+
+
+def test_trouble_on_the_service_side_is_not_called_a_wrong_url(sandbox):
+    sandbox.add_fault("mapsemble", "503", path="^/maps$", count=None)
+    text = probe_error("mapsemble", sandbox.base_urls["mapsemble"], sandbox.tokens["mapsemble"])
+    assert "answered HTTP 503" in text and "problem on its side" in text and "does not answer like" not in text

@@ -342,3 +342,26 @@ def test_the_map_combo_shows_the_start_of_long_names_and_the_tab_fits_the_dock(d
     for service in ("mapiry", "mapsemble", "mapalyze"):
         tab.service_combo.setCurrentIndex(tab.service_combo.findData(service))
         assert tab.minimumSizeHint().width() <= 380, f"{service}: the tab fits the dock's default width"
+
+
+def test_mapalyze_records_pushed_back_into_their_form_are_not_created_again(dock, sandbox_env, tmp_path, answer):
+    """The analyst's round trip: load a form in the Mapalyze tab, push the layer back into it from the Push tab."""
+    from mapbridge.tests.core.mapalyze.helpers import wait_for
+
+    mapalyze = dock.mapalyze_tab
+    mapalyze.folder_widget.setFilePath(str(tmp_path / "out"))
+    mapalyze.form_combo.setEditText("form_Incident")
+    mapalyze.load_button.click()
+    wait_for(lambda: not mapalyze.loader.busy)
+    layer = QgsProject.instance().mapLayer(mapalyze.last_layer_id)
+    before = len(sandbox_env.state.mapalyze.records("form_Incident"))
+    tab, target = open_target(dock, "mapalyze", layer, "form_Incident")
+    assert target.captured_combo.currentField() == "captured_at"
+    answer.will("push")
+    tab.push_button.click()
+    wait_until(lambda: tab.run is not None)
+    wait_until(lambda: tab.run is None)
+    assert tab.status_label.text().startswith(f"Mapalyze: {layer.featureCount():,} skipped")
+    assert requests_of(sandbox_env, "mapalyze", "POST") == []
+    assert len(sandbox_env.state.mapalyze.records("form_Incident")) == before
+    QgsProject.instance().removeAllMapLayers()
