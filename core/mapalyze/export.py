@@ -67,9 +67,12 @@ def wait_for_job(client, job_id, feedback=None, poll=(0.5, 3.0), max_wait=6 * 36
         status = _status(job)
         progress = _progress(job)
         if feedback is not None:
+            if status != last:      # the log first: the status line below is what the dock then shows
+                feedback.pushInfo(f"Export job {job_id}: {status or 'waiting'}")
             # One number for bar and text: the export's share of the whole job (preparing is 90 %).
             overall = min(90.0, 0.9 * progress) if progress is not None else None
             set_status(feedback, f"Mapalyze is preparing the export ({status or 'waiting'})", overall)
+        last = status
         if status in DONE:
             url = _download_url(job)
             # Assumption: a finished job without a download_url serves its file at /jobs/{id}/download.
@@ -84,9 +87,6 @@ def wait_for_job(client, job_id, feedback=None, poll=(0.5, 3.0), max_wait=6 * 36
         if time.monotonic() - started > max_wait:
             raise ServiceError(f"the export job {job_id} did not finish in {max_wait // 3600} hours",
                                service="mapalyze", hint="Try again later")
-        if feedback is not None and status != last:
-            feedback.pushInfo(f"Export job {job_id}: {status or 'waiting'}")
-        last = status
         _sleep(interval, feedback)
         interval = min(poll[1], interval * 1.5)
 

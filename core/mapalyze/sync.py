@@ -24,7 +24,7 @@ from ..gc_guard import quiet_gc
 from . import field_kinds as mt
 from .fetch import DEFAULT_WORKERS
 from .gpkg_layer import ID_COLUMN, WATERMARK_NOTE, GpkgError, GpkgLayer
-from .gpkg_ogr import quote, sql
+from .gpkg_ogr import call, quote, sql
 from .gpkg_widen import iso_of
 from .load import load_records
 from .record_writer import ColumnNames
@@ -209,8 +209,10 @@ class _Diff:
                     result.unchanged += 1
                     continue
                 row = target.lyr.GetFeature(fid)
+                if row is None:
+                    raise GpkgError(f"the record {rec_id} (feature {fid}) went missing from the layer meanwhile")
                 self._fill(row, values, point)
-                _check(target.lyr.SetFeature(row), f"cannot update the record {rec_id}")
+                call(f"cannot update the record {rec_id}", target.lyr.SetFeature, row)
                 result.changed += 1
             elif rec_id is None and anonymous.get(key):
                 anonymous[key].pop()
@@ -220,14 +222,14 @@ class _Diff:
                 if rec_id is not None:
                     row.SetFieldString(target.index[ID_COLUMN], rec_id)
                 self._fill(row, values, point)
-                _check(target.lyr.CreateFeature(row), f"cannot add the record {rec_id}")
+                call(f"cannot add the record {rec_id}", target.lyr.CreateFeature, row)
                 result.added += 1
         self._progress(total, total)
         gone = [fid for fid, _ in existing.values()] + [fid for fids in anonymous.values() for fid in fids]
         for n, fid in enumerate(gone, 1):
             if n % CHECK_EVERY == 0 and self.feedback is not None and self.feedback.isCanceled():
                 raise CancelledError("Cancelled; the layer was left unchanged")
-            _check(target.lyr.DeleteFeature(fid), f"cannot remove the feature {fid}")
+            call(f"cannot remove the feature {fid}", target.lyr.DeleteFeature, fid)
         result.removed = len(gone)
 
     def _progress(self, n, total):
@@ -258,11 +260,6 @@ class _Diff:
         else:
             geometry.SetPoint_2D(0, point[0], point[1])
         row.SetGeometryDirectly(geometry)
-
-
-def _check(code, what):
-    if code not in (0, None):
-        raise GpkgError(what)
 
 
 def _read(feature, index, kind):
