@@ -3,8 +3,10 @@
 Every step a user takes in the Push and Mapalyze tabs is driven on the real widgets (pytest-qgis is not used
 here: a plain QgsApplication and a stand-in iface). Two figures per step: the time the step's own call takes on
 the main thread, and the longest gap of a 5 ms main-thread QTimer while the work the step started (the exact
-count, a refresh, a sync) runs in the background and its result is shown. Baseline of the same run: the same
-heartbeat with nothing running (the timer's own jitter), given in the details.
+count, a refresh, a sync) runs in the background and its result is shown. Each figure is the best of REPEATS
+runs of the whole scenario (what our code blocks shows every time; a busy machine's scheduling does not). Baseline
+of the same run: the same heartbeat with nothing running (the timer's own jitter) and the load average, given in
+the details.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MS = 50.0
 BEAT_MS = 5
+REPEATS = 2
 
 
 class SandboxProcess:
@@ -193,38 +196,54 @@ def mapalyze_steps(sandbox, workdir, beat, iface):
     return steps, waits, layer, result
 
 
-def run(quick=False):
-    """Rows: the slowest main-thread step and the longest main-thread gap during background work, in ms."""
+def scenario(total, workdir, beat, iface):
+    """One run of every step: ([(step, ms)], [(background work, ms)])."""
     from qgis.core import QgsProject
 
-    total = 20_000 if quick else 100_000
-    workdir = tempfile.mkdtemp(prefix="mapbridge-bench-dock-")
     sandbox = SandboxProcess(total)
     os.environ.update(sandbox.env)
-    _processing()
-    iface = Iface()
-    beat = Heartbeat()
-    idle = beat.run_until(_after(0.5))
     try:
         m_steps, m_waits, layer, status = mapalyze_steps(sandbox, workdir, beat, iface)
         if layer is None or layer.featureCount() != total + 3:
             raise AssertionError(f"the dock's layer has {layer.featureCount() if layer else 0} of {total + 3}: "
                                  f"{status}")
         p_steps, p_waits = push_steps(layer, beat)
-        steps, waits = m_steps + p_steps, m_waits + p_waits
-        worst_step = max(steps, key=lambda s: s[1])
-        worst_wait = max(waits, key=lambda s: s[1])
-        details = "; ".join(f"{name} {ms:.0f}" for name, ms in steps)
-        yield {"name": f"dock on a {total // 1000}k-feature layer: slowest main-thread step", "value": worst_step[1],
-               "target": TARGET_MS, "unit": "ms", "details": f"{worst_step[0]}; all (ms): {details}"}
-        details = "; ".join(f"{name} {ms:.0f}" for name, ms in waits)
-        yield {"name": f"dock on a {total // 1000}k-feature layer: longest main-thread gap in background work",
-               "value": worst_wait[1], "target": TARGET_MS, "unit": "ms",
-               "details": f"{worst_wait[0]}; all (ms): {details}; idle heartbeat {idle:.0f} ms"}
+        return m_steps + p_steps, m_waits + p_waits
     finally:
         QgsProject.instance().removeAllMapLayers()
         sandbox.stop()
+        for name in os.listdir(workdir):
+            os.remove(os.path.join(workdir, name))
+
+
+def run(quick=False):
+    """Rows: the slowest main-thread step and the longest main-thread gap during background work, in ms."""
+    total = 20_000 if quick else 100_000
+    repeats = 1 if quick else REPEATS
+    workdir = tempfile.mkdtemp(prefix="mapbridge-bench-dock-")
+    _processing()
+    iface = Iface()
+    beat = Heartbeat()
+    idle = beat.run_until(_after(0.5))
+    runs = []
+    try:
+        for _ in range(repeats):
+            runs.append(scenario(total, workdir, beat, iface))
+    finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    load = os.getloadavg()[0]
+    steps = [(name, min(run[0][i][1] for run in runs)) for i, (name, _) in enumerate(runs[0][0])]
+    waits = [(name, min(run[1][i][1] for run in runs)) for i, (name, _) in enumerate(runs[0][1])]
+    worst_step = max(steps, key=lambda s: s[1])
+    worst_wait = max(waits, key=lambda s: s[1])
+    context = f"best of {repeats}; idle heartbeat {idle:.0f} ms; load average {load:.1f}"
+    details = "; ".join(f"{name} {ms:.0f}" for name, ms in steps)
+    yield {"name": f"dock on a {total // 1000}k-feature layer: slowest main-thread step", "value": worst_step[1],
+           "target": TARGET_MS, "unit": "ms", "details": f"{worst_step[0]}; all (ms): {details}; {context}"}
+    details = "; ".join(f"{name} {ms:.0f}" for name, ms in waits)
+    yield {"name": f"dock on a {total // 1000}k-feature layer: longest main-thread gap in background work",
+           "value": worst_wait[1], "target": TARGET_MS, "unit": "ms",
+           "details": f"{worst_wait[0]}; all (ms): {details}; {context}"}
 
 
 def _after(seconds):
