@@ -210,6 +210,7 @@ def scenario(total, workdir, beat, iface):
         p_steps, p_waits = push_steps(layer, beat)
         return m_steps + p_steps, m_waits + p_waits
     finally:
+        iface.active = None
         QgsProject.instance().removeAllMapLayers()
         sandbox.stop()
         for name in os.listdir(workdir):

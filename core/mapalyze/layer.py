@@ -180,19 +180,6 @@ def open_layer(path, layer_name, name):
     return QgsVectorLayer(f"{path}|layername={layer_name}", name, "ogr")
 
 
-def add_loaded_layer(path, layer_name, *, form_id, newest, source_url, form_ids, project=None, watermark=None,
-                     since=None, names=None):
-    """Open a freshly loaded GeoPackage, style and mark it, add it to the project; returns the layer."""
-    names = names or {}
-    layer = open_layer(path, layer_name, display_name(form_id, names.get(form_id)))
-    if not layer.isValid():
-        return None
-    mark(layer, form_id=form_id, newest=newest, source_url=source_url, watermark=watermark, since=since or "")
-    apply_default_style(layer, form_ids, names)
-    (project or QgsProject.instance()).addMapLayer(layer)
-    return layer
-
-
 def after_refresh(layer, result, names=None):
     """Show what a refresh or sync wrote: reload the data, update extent, watermark, categories and list fields."""
     provider = layer.dataProvider()
