@@ -11,7 +11,7 @@ from ...api.errors import MapbridgeError
 from ...core import settings_keys
 from ...core.mapalyze import layer as mapalyze_layer
 from ...core.mapalyze.load import refresh_records
-from ...core.mapalyze.sync import sync_records
+from ...core.mapalyze.sync import SyncResult, sync_records
 from ...core.service_factory import client_for
 from ..background import BackgroundRunner, Outcome
 
@@ -33,9 +33,8 @@ class Updated:
     def describe(self):
         """"+3 added, ~1 changed, −2 removed" / "3 new records" / "no new records"."""
         if self.mode == SYNC:
-            parts = [f"+{self.added:,} added" if self.added else "", f"~{self.changed:,} changed" if self.changed
-                     else "", f"−{self.removed:,} removed" if self.removed else ""]
-            return ", ".join(p for p in parts if p) or "already up to date"
+            text = SyncResult("", "", added=self.added, changed=self.changed, removed=self.removed).describe()
+            return "already up to date" if text == "no changes" else text
         if self.added:
             return f"{self.added:,} new record{'s' if self.added != 1 else ''}"
         return "no new records"

@@ -191,15 +191,19 @@ class MapalyzeTab(QWidget):
         """(form id or None, since or None)."""
         return self.form_id(), self.since()
 
+    def describe_form(self):
+        """"Tree survey (form_TreeSurvey)", "form_X" or "all forms"."""
+        form_id = self.form_id()
+        if not form_id:
+            return "all forms"
+        name = self.form_names.get(form_id)
+        return f"{name} ({form_id})" if name else form_id
+
     def describe_filters(self):
-        """"Tree survey (form_TreeSurvey), since 2025-03-14 09:22:11 UTC" / "all forms, every record"."""
-        form_id, since = self.filters()
-        what = "all forms"
-        if form_id:
-            name = self.form_names.get(form_id)
-            what = f"{name} ({form_id})" if name else form_id
+        """"Tree survey (form_TreeSurvey), created since 2025-03-14 09:22:11 UTC" / "all forms, every record"."""
+        since = self.since()
         when = f"created since {since[:10]} {since[11:19]} UTC" if since else "every record"
-        return f"{what}, {when}"
+        return f"{self.describe_form()}, {when}"
 
     def showEvent(self, event):  # noqa: N802 - Qt API name
         super().showEvent(event)
@@ -261,7 +265,7 @@ class MapalyzeTab(QWidget):
         if existing:
             layer = existing[0]
             answer = ask(self, "Mapbridge – Mapalyze",
-                         f"“{layer.name()}” already holds the records of {self.describe_filters().split(',')[0]}.",
+                         f"“{layer.name()}” already holds the records of {self.describe_form()}.",
                          [("refresh", "Refresh it"), ("sync", "Sync it"), ("copy", "Load a second copy"),
                           ("cancel", "Cancel")],
                          informative="Refresh adds the records that reached Mapalyze since it was loaded. Sync also "
