@@ -300,8 +300,13 @@ def _point(blob, with_z):
 
 
 def _meaning(value, kind):
-    """What a stored value means, comparable and hashable: JSON parsed (key order aside), the rest as stored."""
-    if value is None or kind not in (mt.STRLIST, mt.JSON):
+    """What a stored value means, comparable and hashable: JSON parsed (key order aside), timestamps in one form
+    (GDAL writes "…:17.000Z" on insert but, from 3.10 on, "…:17Z" on update), the rest as stored."""
+    if value is None:
+        return None
+    if kind == mt.DATETIME:
+        return mt.canonical_timestamp(value) if isinstance(value, str) and mt.is_timestamp(value) else value
+    if kind not in (mt.STRLIST, mt.JSON):
         return value
     try:
         return json.dumps(json.loads(value), sort_keys=True, ensure_ascii=False)
