@@ -1,7 +1,8 @@
 """The plugin object QGIS loads: toolbar action, layer context-menu entries, Processing provider, and the dock.
 
 Start-up stays light: only the action, the menu entries and the provider (whose algorithms import their jobs
-when they run) are made when QGIS starts. The dock and its tabs are built the first time they are needed.
+when they run) are made when QGIS starts. The dock and its tabs are built the first time they are needed (or
+just after start when it was left open, or auto-refresh is on); nothing then asks for the master password.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ PLUGIN_DIR = os.path.dirname(__file__)
 ICON_PATH = os.path.join(PLUGIN_DIR, "icons", "mapbridge.svg")
 MENU = "&Mapbridge"
 REFRESH_TEXT = "Refresh from Mapalyze"
+SYNC_TEXT = "Sync with Mapalyze"
 PUSH_TEXT = "Push to…"
+
+
+def _dock_open_key():
+    from .core import settings_keys
+
+    return settings_keys.DOCK_OPEN
 
 
 class MapbridgePlugin:
@@ -29,6 +37,7 @@ class MapbridgePlugin:
         self.action = None
         self.push_action = None       # "Push to…" on vector layers
         self.refresh_action = None    # "Refresh from Mapalyze" on Mapalyze layers
+        self.sync_action = None       # "Sync with Mapalyze" on Mapalyze layers
         self.dock = None
 
     def initProcessing(self):  # noqa: N802 - QGIS API name
@@ -61,8 +70,17 @@ class MapbridgePlugin:
             tooltip="Send this layer's (selected) features to Mapiry, Mapsemble or Mapalyze")
         self.refresh_action = LayerAction(
             self.iface, REFRESH_TEXT, "mapbridge_mapalyze_refresh_action",
-            lambda layer: self.ensure_dock().mapalyze_tab.refresh_layer(layer), applies_to=is_mapalyze_layer)
-        if QgsSettings().value(settings_keys.MAPALYZE_AUTO_REFRESH_MINUTES, 0, type=int):
+            lambda layer: self.ensure_dock().mapalyze_tab.refresh_layer(layer), applies_to=is_mapalyze_layer,
+            tooltip="Add the records that reached Mapalyze since the last load or refresh")
+        self.sync_action = LayerAction(
+            self.iface, SYNC_TEXT, "mapbridge_mapalyze_sync_action",
+            lambda layer: self.ensure_dock().mapalyze_tab.sync_layer(layer), applies_to=is_mapalyze_layer,
+            tooltip="Bring the layer fully up to date: add, update and remove records in place")
+        settings = QgsSettings()
+        if settings.value(settings_keys.DOCK_OPEN, False, type=bool):
+            # Left open last time: show it again once QGIS has started (it asks for nothing by itself).
+            QTimer.singleShot(0, lambda: self.ensure_dock().show())
+        elif settings.value(settings_keys.MAPALYZE_AUTO_REFRESH_MINUTES, 0, type=int):
             # Auto-refresh lives in the dock: build it once QGIS has started, still hidden.
             QTimer.singleShot(0, self.ensure_dock)
 
@@ -73,6 +91,7 @@ class MapbridgePlugin:
 
             self.dock = MapbridgeDock(self.iface, self.iface.mainWindow())
             self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+            self.iface.mainWindow().restoreDockWidget(self.dock)     # where the user left it, if QGIS kept that
             self.dock.hide()
             self.dock.visibilityChanged.connect(self._dock_visibility_changed)
         return self.dock
@@ -90,19 +109,23 @@ class MapbridgePlugin:
     def _dock_visibility_changed(self, visible):
         if self.action is not None and self.action.isChecked() != visible:
             self.action.setChecked(visible)
+        window = self.iface.mainWindow()
+        if window is None or window.isVisible():     # not QGIS closing its window: the user opened or closed it
+            QgsSettings().setValue(_dock_open_key(), bool(visible))
 
     def unload(self):
         """Undo everything initGui and initProcessing did."""
-        for layer_action in (self.push_action, self.refresh_action):
+        for layer_action in (self.push_action, self.refresh_action, self.sync_action):
             if layer_action is not None:
                 layer_action.remove()
-        self.push_action = self.refresh_action = None
+        self.push_action = self.refresh_action = self.sync_action = None
         if self.action is not None:
             self.iface.removePluginMenu(MENU, self.action)
             self.iface.removeToolBarIcon(self.action)
             self.action.deleteLater()
             self.action = None
         if self.dock is not None:
+            self.dock.visibilityChanged.disconnect(self._dock_visibility_changed)
             self.dock.shutdown()
             self.iface.removeDockWidget(self.dock)
             self.dock.setParent(None)

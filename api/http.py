@@ -379,11 +379,15 @@ class ServiceClient:
             self._ro_session.headers.update(self.session.headers)
         return self._ro_session
 
-    def read_all(self, method, path, **kwargs):
-        """The whole body of a streamed request, read in one go; cancel aborts the reading too."""
+    def read_all(self, method, path, on_response=None, **kwargs):
+        """The whole body of a streamed request, read in one go; cancel aborts the reading too.
+
+        `on_response` sees the response (its headers) before the body is read."""
         with self.watch() as watch:
             response = self.request(method, path, stream=True, **kwargs)
             try:
+                if on_response is not None:
+                    on_response(response)
                 return response.raw.read(decode_content=True)
             except Exception as exc:  # noqa: BLE001 - urllib3's and the socket's errors alike
                 if self.cancelled() or (watch is not None and watch.check()):
@@ -393,11 +397,6 @@ class ServiceClient:
                                    hint="Check your network and try again") from None
             finally:
                 response.close()
-
-    def not_this_service(self, path, what):
-        """The error for a well-formed answer that is not what this service answers (a wrong base URL)."""
-        return ServiceError(f"the answer from {path} does not look like {self.title}'s API ({what})",
-                            service=self.service, hint="Check the base URL in Mapbridge ▸ Settings")
 
     def get_json(self, path, **kwargs):
         """GET an endpoint and return its parsed JSON body."""

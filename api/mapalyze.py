@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from email.utils import parsedate_to_datetime
+
+from . import probe as probing
+from .config import DEFAULT_URLS
 from .http import ServiceClient
 
 MAX_PAGE_SIZE = 500  # the documented maximum of `limit` on /records
@@ -18,30 +22,61 @@ def _query(form_id=None, since=None, **extra):
     return params
 
 
+def server_time(response):
+    """Epoch seconds of a response's Date header (the server's own clock), or None."""
+    value = response.headers.get("Date")
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
 class MapalyzeClient(ServiceClient):
     """Client of the Mapalyze API (records, forms, exports, jobs)."""
 
     service = "mapalyze"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.first_server_time = None   # the Date of the first /records answer: the server's clock then
+
+    def _note_time(self, response):
+        if self.first_server_time is None:
+            self.first_server_time = server_time(response)
+
+    def probe(self):
+        """Prove the URL is the Mapalyze API and the token is accepted (ProbeResult), else MapbridgeError."""
+        path, params = "/records", {"limit": 1, "format": "geojson"}
+        answer = probing.ask(self, "GET", path, params)
+        body = answer.body
+        if answer.status == 200 and isinstance(body, dict) and body.get("type") == "FeatureCollection" \
+                and isinstance(body.get("features"), list):
+            probing.require_token_check(self, path, DEFAULT_URLS["mapalyze"], params)
+            total = body.get("total")
+            account = f"{total:,} records" if isinstance(total, int) and not isinstance(total, bool) else ""
+            return probing.ProbeResult("mapalyze", account=account)
+        # The docs: every error is a JSON body with a code and a message.
+        if answer.status in (401, 403) and isinstance(body, dict) and answer.message:
+            raise probing.token_refused(self, answer)
+        raise probing.not_the_api(self, path, answer, DEFAULT_URLS["mapalyze"])
+
     def ping(self):
-        """Cheapest authenticated call: one record of any form; the answer must be a page of records."""
+        """Cheapest authenticated call (one record of any form); probe() is the proof a connection works."""
         body = self.get_json("/records", params={"limit": 1, "format": "geojson"})
-        records = None
-        if isinstance(body, dict):
-            records = next((body[key] for key in ("features", "records", "data") if isinstance(body.get(key), list)),
-                           None)
-        if records is None:
-            raise self.not_this_service("/records", "no list of records")
-        total = body.get("total")
-        return f"{total} records" if isinstance(total, int) else f"{len(records)} record(s) read"
+        total = body.get("total") if isinstance(body, dict) else None
+        return f"{total} records" if isinstance(total, int) else "connected"
 
     def records(self, *, offset=0, limit=MAX_PAGE_SIZE, form_id=None, since=None, fmt="geojson", raw=False):
         """GET /records: one page (parsed JSON, or the raw body bytes when raw=True)."""
         params = _query(form_id, since, format=fmt, limit=int(limit), offset=int(offset))
         if not raw:
-            return self.get_json("/records", params=params)
+            response = self.request("GET", "/records", params=params)
+            self._note_time(response)
+            return self.json_of(response, "/records")
         # The whole body in one read: requests' 10 KB chunks would each wait for the GIL in busy loads.
-        return self.read_all("GET", "/records", params=params)
+        return self.read_all("GET", "/records", params=params, on_response=self._note_time)
 
     def forms(self):
         """GET /forms: the list of forms (dicts with at least an id; undocumented, read leniently)."""

@@ -8,6 +8,8 @@ import uuid
 import requests
 
 from . import cancel
+from . import probe as probing
+from .config import DEFAULT_URLS
 from .encoding import segment
 from .errors import CancelledError, ServiceError
 from .http import ServiceClient
@@ -152,13 +154,27 @@ class MapflowClient(ServiceClient):
         """GET /user/status: billing, balance, AOI limit and data providers."""
         return self.get_json("/user/status")
 
+    def probe(self):
+        """Prove the URL is the Mapflow API and the token is accepted (ProbeResult), else MapbridgeError.
+
+        GET /user/status answers the account (billingType, remainingCredits, aoiAreaLimit…, see the notes)."""
+        default = DEFAULT_URLS["mapflow"]
+        answer = probing.ask(self, "GET", "/user/status")
+        body = answer.body
+        if answer.status == 200 and isinstance(body, dict) and any(key in body for key in STATUS_KEYS):
+            probing.require_token_check(self, "/user/status", default)
+            credits = body.get("remainingCredits")
+            account = f"{credits:,} credits left" if isinstance(credits, (int, float)) else ""
+            return probing.ProbeResult("mapflow", account=account)
+        if answer.status in (401, 403) and answer.is_json:
+            raise probing.token_refused(self, answer)
+        raise probing.not_the_api(self, "/user/status", answer, default)
+
     def ping(self):
-        """Cheapest authenticated call: the account status, which must read like Mapflow's."""
+        """Cheapest authenticated call (the account status); probe() is the proof a connection works."""
         status = self.user_status()
-        if not isinstance(status, dict) or not any(key in status for key in STATUS_KEYS):
-            raise self.not_this_service("/user/status", "no account status")
-        credits = status.get("remainingCredits")
-        return f"{credits} credits left" if credits is not None else f"billing {status.get('billingType') or 'read'}"
+        credits = status.get("remainingCredits") if isinstance(status, dict) else None
+        return f"{credits} credits left" if credits is not None else "connected"
 
     # -- projects ----------------------------------------------------------------------------
     def default_project(self):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from . import probe as probing
+from .config import DEFAULT_URLS
 from .encoding import JSON_HEADERS, compact_json, json_with_array, segment
 from .errors import ServiceError
 from .http import ServiceClient
@@ -15,6 +17,8 @@ SAFE_PAGE_SIZE = 20     # the page size the docs' own example uses
 BUCKET_GENERAL = "general"
 BUCKET_MAPS = "maps"
 BUCKET_BULK = "bulk"
+PROBE_MAP_ID = "mapbridge-connection-check"   # no map has this id: Mapiry's ids are cuids (no dashes)
+TOKEN_CODES = ("MISSING_API_KEY", "INVALID_API_KEY", "API_KEY_EXPIRED")
 _BULK_PATH = re.compile(r"/maps/[^/]+/locations/bulk/?\Z")
 
 
@@ -56,36 +60,67 @@ class MapiryClient(ServiceClient):
         """The last known RateLimitState of a bucket, or None."""
         return self.rate_limits.get(bucket)
 
-    def ping(self):
-        """Cheapest authenticated call: the account's API keys (or, where /keys is not offered, a map lookup).
+    def probe(self):
+        """Prove the URL is the Mapiry API and the key is accepted, and find what it may do; changes nothing.
 
-        OK only for answers in Mapiry's documented shapes: {"data": ...} on success, {"error": {"code":
-        "NOT_FOUND"}} for the lookup of a map that cannot exist.
-        """
-        try:
-            body = self.get_json("/keys")
-        except ServiceError as exc:
-            if exc.status not in (404, 405):
-                raise
-            # No key listing here: a lookup of a map that cannot exist still proves the token is accepted
-            # (a bad token answers 401/403 before the 404).
-            try:
-                self.get_json("/maps/mapbridge-connection-check")
-            except ServiceError as lookup:
-                if lookup.status != 404:
-                    raise
-                if lookup.code != "NOT_FOUND":
-                    raise self.not_this_service("/maps/…", "a 404 without Mapiry's NOT_FOUND error") from None
-                return "token accepted"
-            raise self.not_this_service("/maps/…", "a map that cannot exist was found") from None
-        keys = unwrap(body)
-        if not isinstance(body, dict) or "data" not in body:
-            raise self.not_this_service("/keys", "no data envelope")
+        GET /keys (documented) answers {"data": [...]}; where it is not offered, a lookup of a map that cannot
+        exist must give Mapiry's own NOT_FOUND error. Either way the same request without the key must be
+        refused. Then DELETE of that map that cannot exist tells the key's scope: READ_ONLY keys get 403
+        INSUFFICIENT_SCOPE, READ_WRITE keys 404 (nothing is deleted: there is nothing to delete)."""
+        default = DEFAULT_URLS["mapiry"]
+        path = "/keys"
+        answer = probing.ask(self, "GET", path)
+        self._refused(answer)
+        account = ""
+        if answer.status == 200 and isinstance(answer.body, dict) and "data" in answer.body:
+            keys = unwrap(answer.body)
+            keys = keys.get("keys") if isinstance(keys, dict) else keys
+            if not isinstance(keys, list):
+                raise probing.not_the_api(self, path, answer, default)
+            account = f"{len(keys):,} API key{'s' if len(keys) != 1 else ''} on the account"
+        elif answer.status in (404, 405):
+            path = f"/maps/{PROBE_MAP_ID}"
+            answer = probing.ask(self, "GET", path)
+            self._refused(answer)
+            if not (answer.status == 404 and self._mapiry_error(answer, "NOT_FOUND")):
+                raise probing.not_the_api(self, path, answer, default)
+        else:
+            raise probing.not_the_api(self, path, answer, default)
+        probing.require_token_check(self, path, default)
+        return probing.ProbeResult("mapiry", account=account, **self._scope())
+
+    def _scope(self):
+        answer = probing.ask(self, "DELETE", f"/maps/{PROBE_MAP_ID}")
+        if answer.status == 403 and answer.code == "INSUFFICIENT_SCOPE":
+            return {"access": "read only", "warnings": [
+                "This key is READ_ONLY: Mapiry refuses every push with it. Create a READ_WRITE key in Mapiry's "
+                "Account Settings ▸ API Keys."]}
+        if answer.status == 404:
+            return {"access": "read and write"}
+        return {"warnings": [f"Whether this key may write is unknown (the check answered HTTP {answer.status})."]}
+
+    @staticmethod
+    def _mapiry_error(answer, code):
+        error = answer.body.get("error") if isinstance(answer.body, dict) else None
+        return isinstance(error, dict) and error.get("code") == code
+
+    def _refused(self, answer):
+        """Raise the clear error for a key Mapiry refuses (the documented 401 codes, or no Pro subscription)."""
+        if answer.status == 401 and answer.code in TOKEN_CODES:
+            raise probing.token_refused(self, answer)
+        if answer.status == 403 and answer.code == "PRO_SUBSCRIPTION_REQUIRED":
+            raise ServiceError(
+                "the key is accepted but the account has no active Pro subscription, which the API needs "
+                f"({answer.code})", service=self.service, status=403, code=answer.code,
+                server_message=answer.message,
+                hint="Subscribe to Mapiry Pro, or use a key of an account that has it")
+
+    def ping(self):
+        """Cheapest authenticated call (the account's API keys); probe() is the proof a connection works."""
+        keys = unwrap(self.get_json("/keys"))
         if isinstance(keys, dict):
-            keys = keys.get("keys")
-        if not isinstance(keys, list):
-            raise self.not_this_service("/keys", "no list of keys")
-        return f"{len(keys)} API keys"
+            keys = keys.get("keys", [])
+        return f"{len(keys)} API keys" if isinstance(keys, list) else "connected"
 
     # -- maps ------------------------------------------------------------------------------
     def create_map(self, title, description=None):

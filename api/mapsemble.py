@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import probe as probing
+from .config import DEFAULT_URLS
 from .encoding import JSON_HEADERS, compact_json, json_with_array, segment
 from .errors import ServiceError
 from .http import ServiceClient
@@ -68,15 +70,33 @@ class MapsembleClient(ServiceClient):
         """The account's maps as a list of dicts."""
         return items_of(self.get_json("/maps"), "maps", "results", "items")
 
+    def probe(self):
+        """Prove the URL is the Mapsemble API and the token is accepted (ProbeResult), else MapbridgeError.
+
+        Assumption (the docs show `curl .../api/v1/maps` and no answer): GET /maps answers a list of maps, bare or
+        under "data"; the same request without the token is refused."""
+        default = DEFAULT_URLS["mapsemble"]
+        answer = probing.ask(self, "GET", "/maps")
+        body = answer.body
+        maps = body if isinstance(body, list) else (body.get("data") if isinstance(body, dict) else None)
+        if isinstance(maps, dict):
+            maps = items_of(maps, "maps", "items", "results")
+        if answer.status == 200 and isinstance(maps, list) and all(isinstance(m, dict) for m in maps):
+            probing.require_token_check(self, "/maps", default)
+            warnings = []
+            free = [m for m in maps if str(m.get("plan") or "").lower() == "free"]
+            if free:
+                which = "1 map is" if len(free) == 1 else f"{len(free):,} maps are"
+                warnings.append(f"{which} on the Free plan, which takes 100 features via the API.")
+            return probing.ProbeResult("mapsemble", account=f"{len(maps):,} map{'s' if len(maps) != 1 else ''}",
+                                       warnings=warnings)
+        if answer.status in (401, 403) and answer.is_json and answer.message:
+            raise probing.token_refused(self, answer)
+        raise probing.not_the_api(self, "/maps", answer, default)
+
     def ping(self):
-        """Cheapest authenticated call: the account's maps; the answer must be a list of maps."""
-        body = self.get_json("/maps")
-        maps = body if isinstance(body, list) else next(
-            (body[key] for key in ("data", "maps", "results", "items") if isinstance(body, dict)
-             and isinstance(body.get(key), list)), None)
-        if maps is None or any(not isinstance(m, dict) or "id" not in m for m in maps):
-            raise self.not_this_service("/maps", "no list of maps")
-        return f"{len(maps)} maps"
+        """Cheapest authenticated call (the account's maps); probe() is the proof a connection works."""
+        return f"{len(self.list_maps())} maps"
 
     def get_map(self, map_id):
         """GET /maps/{map_id}: the map's settings (remoteField, fields) as a dict."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, QThread
 
+from ..api.config import token_env_var
 from ..api.errors import ConfigurationError, service_title
 from . import settings_keys
 
@@ -38,6 +41,19 @@ def ensure_master_password():
             "the QGIS master password was not entered, so stored tokens cannot be read",
             hint="Enter it when QGIS asks, or set MAPBRIDGE_<SERVICE>_TOKEN in the environment",
         )
+
+
+def token_without_prompt(service):
+    """True when a token can be had without asking for the master password (background loads only run then).
+
+    An environment token, or a stored one once the master password was entered in this session; never a prompt
+    the user did not ask for (at QGIS start, when the dock opens, on a timer)."""
+    if os.environ.get(token_env_var(service)):
+        return True
+    if not authcfg_id(service):
+        return False
+    manager = QgsApplication.authManager()
+    return not manager.isDisabled() and manager.masterPasswordIsSet()
 
 
 def authcfg_id(service):

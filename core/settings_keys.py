@@ -15,6 +15,9 @@ def service_authcfg(service):
 
 MAPALYZE_OUTPUT_FOLDER = f"{PREFIX}/mapalyze/output_folder"
 MAPALYZE_AUTO_REFRESH_MINUTES = f"{PREFIX}/mapalyze/auto_refresh_minutes"
+MAPALYZE_EXPORT_FOLDER = f"{PREFIX}/mapalyze/export_folder"
+PUSH_REPORT_FOLDER = f"{PREFIX}/push/report_folder"
+DOCK_OPEN = f"{PREFIX}/dock_open"
 MAPFLOW_AUTO_LOAD_RESULTS = f"{PREFIX}/mapflow/auto_load_results"
 MAPFLOW_TRACKED_PROCESSINGS = f"{PREFIX}/mapflow/tracked_processings"
 MAPFLOW_PROJECT_ID = f"{PREFIX}/mapflow/project_id"

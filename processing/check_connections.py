@@ -55,7 +55,10 @@ class CheckConnectionsAlgorithm(MapbridgeAlgorithm):
                 lines.append(f"{title}: skipped, no token set")
             else:
                 try:
-                    lines.append(f"{title}: OK ({client.ping()}) at {client.config.base_url}")
+                    found = client.probe()       # the same proof as Settings ▸ Test connection
+                    about = "; ".join(part for part in ("token accepted", found.access, found.account) if part)
+                    lines.append(f"{title}: OK ({about}) at {client.config.base_url}")
+                    lines.extend(f"{title}: WARNING: {warning}" for warning in found.warnings)
                     connected += 1
                 except MapbridgeError as exc:
                     lines.append(f"{title}: FAILED: {exc.user_message()}")

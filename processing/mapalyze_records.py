@@ -33,7 +33,9 @@ class MapalyzeRecordsAlgorithm(MapbridgeAlgorithm):
         "all records: integer, double, boolean, date-time (ISO 8601), string; lists of strings as string lists "
         "(JSON arrays in a GeoPackage); objects and mixed lists as JSON text.\n\n"
         "FORM_ID: only this form (empty: every form). SINCE: only records created after this ISO 8601 "
-        "timestamp, e.g. 2025-03-14T09:22:11Z (empty: all). OUTPUT: a GeoPackage is written directly and "
+        "timestamp, e.g. 2025-03-14T09:22:11Z (empty: all); Mapalyze filters on when records reached the "
+        "server, not on their capture time. WATERMARK: the server's own time of this load; refreshing from it "
+        "(minus a margin) catches every record created since. OUTPUT: a GeoPackage is written directly and "
         "streamed page by page; other formats are converted from a temporary GeoPackage.\n\n"
         "The token and base URL come from Mapbridge ▸ Settings (or MAPBRIDGE_MAPALYZE_URL/_TOKEN)."
     )
@@ -42,6 +44,7 @@ class MapalyzeRecordsAlgorithm(MapbridgeAlgorithm):
     OUTPUT = "OUTPUT"
     RECORDS = "RECORDS"
     NEWEST = "NEWEST"
+    WATERMARK = "WATERMARK"
     FORM_IDS = "FORM_IDS"
 
     def name(self):
@@ -58,7 +61,9 @@ class MapalyzeRecordsAlgorithm(MapbridgeAlgorithm):
                                                             source_type("VectorPoint")))
         self.addOutput(QgsProcessingOutputNumber(self.RECORDS, "Records loaded"))
         self.addOutput(QgsProcessingOutputString(self.NEWEST, "Newest capture timestamp"))
-        self.addOutput(QgsProcessingOutputString(self.FORM_IDS, "Form ids found (JSON list)"))
+        self.addOutput(QgsProcessingOutputString(
+            self.WATERMARK, "Server time of this load (a refresh asks for the records created since then)"))
+        self.addOutput(QgsProcessingOutputString(self.FORM_IDS, "Form ids found, most records first (JSON list)"))
 
     def run_job(self, parameters, context, feedback):
         import json
@@ -82,12 +87,13 @@ class MapalyzeRecordsAlgorithm(MapbridgeAlgorithm):
 
         def style_and_mark(layer):
             if isinstance(layer, QgsVectorLayer):
-                mapalyze_layer.mark(layer, form_id=form_id, newest=result.newest, source_url=source_url)
+                mapalyze_layer.mark(layer, form_id=form_id, newest=result.newest, source_url=source_url,
+                                    watermark=result.watermark, since=since or "")
                 mapalyze_layer.apply_default_style(layer, result.form_ids)
 
         when_loaded(context, output, style_and_mark)
         return {self.OUTPUT: output, self.RECORDS: result.count, self.NEWEST: result.newest or "",
-                self.FORM_IDS: json.dumps(result.form_ids, ensure_ascii=False)}
+                self.WATERMARK: result.watermark or "", self.FORM_IDS: json.dumps(result.form_ids, ensure_ascii=False)}
 
     def _through_sink(self, client, parameters, context, feedback, form_id, since):
         """Other outputs (memory, other formats): load into a temporary GeoPackage, then copy into the sink.

@@ -21,7 +21,8 @@ class MapsemblePushAlgorithm(PushAlgorithm):
     FIELDS = "FIELDS"
     help_text = (
         "Sends the features to the Mapsemble map MAP_ID as GeoJSON (WGS84, lon/lat). LABEL_FIELD (required "
-        "except for delete) becomes the label; the FIELDS (default all; binary fields are left out) become "
+        "except for delete) becomes the label; the FIELDS (default all but a GeoPackage's fid, which only numbers "
+        "the file's rows; binary fields are left out) become "
         "properties under their field names (the map's field slugs). METHOD: create (POST), replace (PUT), "
         "update (PATCH) or delete (DELETE). REMOTE_ID_FIELD holds each feature's remote id: on a map with a "
         "remoteField it is sent in that property, so pushing again updates instead of duplicating (upsert); on a "

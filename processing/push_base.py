@@ -23,7 +23,7 @@ def field_parameter(name, description, parent, optional=True, multiple=False):
 
 
 class PushAlgorithm(MapbridgeAlgorithm):
-    """INPUT → payloads → job → OUTPUT report; the result also carries CREATED/UPDATED/DELETED/SKIPPED/FAILED."""
+    """INPUT → payloads → job → OUTPUT report; the result also carries the counts (CREATED … FAILED, NOT_SENT)."""
 
     INPUT = "INPUT"
     OUTPUT = "OUTPUT"
@@ -98,7 +98,8 @@ class PushAlgorithm(MapbridgeAlgorithm):
             # The report is the record of the remote ids: a push whose report is lost does not end as a success.
             saved = save_remote_ids(items, job.service, dest_id, feedback)
             raise report_failure(items, tally, job.service, dest_id, problem, saved)
-        feedback.setProgress(100.0)
+        if not feedback.isCanceled():
+            feedback.setProgress(100.0)     # a cancelled push's bar stays where the push stopped
         results = {self.OUTPUT: dest_id}
         results.update(tally)
         results.update(self.extra_results(job))

@@ -3,8 +3,14 @@
 # Choices where the docs are silent:
 # - errors {"code", "message"}; codes validation_error (400), unauthorized (401), form_not_found /
 #   record_not_found / job_not_found / not_found (404), job_not_ready (409).
-# - limit outside 1..500 → 400 (not clamped). `since` keeps records whose captured_at is strictly after it
-#   (naive timestamps are UTC). Order: captured_at ascending, then id.
+# - limit outside 1..500 → 400 (not clamped). `since` keeps records *created on the server* strictly after it
+#   (the docs: "Return records created after this timestamp"; naive timestamps are UTC). A record's server
+#   creation time is its own: later than its captured_at (set by the device, or by the client when it posts
+#   one), by minutes for most, by days for records synced after working offline. It is not in the answers
+#   (the docs show no such property). Order: creation time ascending, then id, so new records page last.
+# - The server's clock (creation times, the HTTP Date header) may differ from the client's: `clock_offset`.
+# - Records change and disappear on the server (the docs' record.updated / record.deleted webhooks, done in the
+#   dashboard): update_record() / delete_record() model that for tests; there is no public endpoint for it.
 # - format=json → {"total", "limit", "offset", "records": [{id, form_id, coordinates, captured_at, data}]}.
 # - GET /forms → {"forms": [{id, name, fields: [{name, label, type, required[, options]}]}]}; GET /forms/{id},
 #   GET /records/{id} (a Feature) are conveniences.
@@ -38,22 +44,27 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 class Record:
     """One field record; its Feature / plain JSON is serialized once and cached."""
 
-    __slots__ = ("id", "form_id", "coordinates", "captured_at", "ts", "properties", "_feature", "_plain")
+    __slots__ = ("id", "form_id", "coordinates", "captured_at", "ts", "created", "properties", "_feature", "_plain")
 
-    def __init__(self, rec_id, form_id, coordinates, captured_at, ts, properties):
+    def __init__(self, rec_id, form_id, coordinates, captured_at, ts, properties, created=None):
         self.id = rec_id
         self.form_id = form_id
         self.coordinates = coordinates
         self.captured_at = captured_at
         self.ts = ts
+        self.created = ts if created is None else created
         self.properties = properties
         self._feature = None
         self._plain = None
 
     @property
     def key(self):
-        """Sort key: captured_at, then id."""
-        return (self.ts, self.id)
+        """Sort key: server creation time, then id."""
+        return (self.created, self.id)
+
+    def changed(self):
+        """Forget the cached JSON after an update."""
+        self._feature = self._plain = None
 
     def feature(self):
         """The GeoJSON Feature dict."""
@@ -119,6 +130,7 @@ class Mapalyze(Service):
         self.seed = seed
         self.forms = {f["id"]: f for f in seeding.FORMS}
         self.job_seconds = 1.0   # how long an async export takes
+        self.clock_offset = 0.0  # seconds the server's clock is ahead of this computer's (negative: behind)
         self.fail_jobs = False   # set True to make new export jobs end "failed"
         self.jobs = {}
         self._rng = seeding.rng_for(seed, "mapalyze-ids")
@@ -129,7 +141,7 @@ class Mapalyze(Service):
         for raw in seeding.mapalyze_records(records, seed):
             self._ids.add(raw["id"])
             self._all.append(Record(raw["id"], raw["form_id"], raw["coordinates"], raw["captured_at"],
-                                    raw["ts"], raw["properties"]))
+                                    raw["ts"], raw["properties"], raw["created"]))
         self._all.sort(key=lambda r: r.key)
         for rec in self._all:   # pre-serialize once so a page is a string join
             rec.feature_json()
@@ -150,10 +162,54 @@ class Mapalyze(Service):
         recs = self._all if form_id is None else self._by_form.get(form_id, ([], []))[0]
         return [r.feature() for r in recs]
 
-    def add_record(self, form_id, coordinates, data, captured_at=None):
-        """Create a record (validated like POST /records) and return it as a Feature dict."""
+    def now(self):
+        """The server's clock (epoch seconds)."""
+        return time.time() + self.clock_offset
+
+    def add_record(self, form_id, coordinates, data, captured_at=None, created=None):
+        """Create a record (validated like POST /records) and return it as a Feature dict.
+
+        `created` (epoch seconds) backdates its arrival on the server; default: now on the server's clock."""
         with self.lock:
-            return self._create(form_id, coordinates, data, captured_at).feature()
+            return self._create(form_id, coordinates, data, captured_at, created).feature()
+
+    def created_at(self, rec_id):
+        """When a record reached the server (epoch seconds), or None."""
+        rec = self._find(rec_id)
+        return rec.created if rec is not None else None
+
+    def created_after(self, epoch, form_id=None):
+        """Ids of the records created strictly after `epoch`, in server order."""
+        recs = self._all if form_id is None else self._by_form.get(form_id, ([], []))[0]
+        return [r.id for r in recs if r.created > epoch]
+
+    def update_record(self, rec_id, properties=None, coordinates=None):
+        """Change a record as the dashboard would (its creation time stays); returns the Feature dict."""
+        with self.lock:
+            rec = self._find(rec_id)
+            if rec is None:
+                raise KeyError(rec_id)
+            if properties:
+                rec.properties.update(properties)
+            if coordinates is not None:
+                rec.coordinates = list(coordinates)
+            rec.changed()
+            return rec.feature()
+
+    def delete_record(self, rec_id):
+        """Remove a record as the dashboard would (what the record.deleted webhook announces); True when it existed."""
+        with self.lock:
+            rec = self._find(rec_id)
+            if rec is None:
+                return False
+            for recs, keys in ((self._all, self._all_keys), self._by_form[rec.form_id]):
+                pos = bisect.bisect_left(keys, rec.key)
+                del recs[pos]
+                del keys[pos]
+            return True
+
+    def _find(self, rec_id):
+        return next((r for r in self._all if r.id == rec_id), None)
 
     def _new_id(self):
         rec_id = "rec_" + seeding.base62(self._rng)
@@ -162,7 +218,7 @@ class Mapalyze(Service):
         self._ids.add(rec_id)
         return rec_id
 
-    def _create(self, form_id, coordinates, data, captured_at):
+    def _create(self, form_id, coordinates, data, captured_at, created=None):
         if not isinstance(form_id, str) or not form_id:
             raise ApiError(400, "'form_id' is required and must be a string")
         if form_id not in self.forms:
@@ -174,8 +230,9 @@ class Mapalyze(Service):
             raise ApiError(400, f"'coordinates' out of range (lng -180..180, lat -90..90): {coordinates}")
         if not isinstance(data, dict):
             raise ApiError(400, "'data' is required and must be an object")
+        arrived = self.now() if created is None else float(created)
         if captured_at is None:
-            when = time.time()
+            when = arrived
         else:
             parsed = parse_time(captured_at)
             if parsed is None:
@@ -190,7 +247,7 @@ class Mapalyze(Service):
         for key, value in data.items():
             if key not in props:
                 props[key] = value
-        rec = Record(self._new_id(), form_id, list(coordinates), captured, when, props)
+        rec = Record(self._new_id(), form_id, list(coordinates), captured, when, props, arrived)
         pos = bisect.bisect_right(self._all_keys, rec.key)
         self._all.insert(pos, rec)
         self._all_keys.insert(pos, rec.key)
@@ -214,20 +271,6 @@ class Mapalyze(Service):
                 self._create(rec.form_id, list(rec.coordinates), data, rec.captured_at)
             else:
                 raise ValueError(f"unknown record change {kind!r}")
-
-    def delete_record(self, rec_id):
-        """Remove a record (what the record.deleted webhook announces); True when it existed."""
-        with self.lock:
-            for i, rec in enumerate(self._all):
-                if rec.id == rec_id:
-                    del self._all[i]
-                    del self._all_keys[i]
-                    recs, keys = self._by_form[rec.form_id]
-                    j = recs.index(rec)
-                    del recs[j]
-                    del keys[j]
-                    return True
-        return False
 
     def _select(self, req):
         """Records matching form_id/since (a slice view start index + list)."""
@@ -287,9 +330,9 @@ class Mapalyze(Service):
 
     def get_record(self, req, rec_id):
         """GET /records/{id} (not in the docs; a convenience) → Feature."""
-        for rec in self._all:
-            if rec.id == rec_id:
-                return Response(200, raw=rec.feature_json())
+        rec = self._find(rec_id)
+        if rec is not None:
+            return Response(200, raw=rec.feature_json())
         raise ApiError(404, f"Record '{rec_id}' not found", "record_not_found")
 
     def list_forms(self, req):

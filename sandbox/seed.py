@@ -145,9 +145,23 @@ def _form_fields(rng, form_id, ts):
     }
 
 
+def sync_delay(rng):
+    """Seconds between a record's capture and its arrival on the server: mostly minutes, some offline for days."""
+    roll = rng.random()
+    if roll < 0.7:
+        return rng.uniform(5, 600)
+    if roll < 0.95:
+        return rng.uniform(3600, 2 * 86400)
+    return rng.uniform(2 * 86400, 20 * 86400)
+
+
 def mapalyze_records(count, seed):
-    """`count` record dicts {id, form_id, coordinates, captured_at, ts, properties}."""
+    """`count` record dicts {id, form_id, coordinates, captured_at, ts, created, properties}.
+
+    `created` is when the record reached the server (epoch seconds): after its capture, by a sync delay drawn
+    from its own generator so the records themselves stay the same for a seed."""
     rng = rng_for(seed, "mapalyze")
+    delays = rng_for(seed, "mapalyze-sync")
     seen = set()
     out = []
     for _ in range(count):
@@ -173,7 +187,7 @@ def mapalyze_records(count, seed):
         }
         props.update(_form_fields(rng, form_id, ts))
         out.append({"id": rec_id, "form_id": form_id, "coordinates": coords, "captured_at": captured,
-                    "ts": float(ts), "properties": props})
+                    "ts": float(ts), "created": round(ts + sync_delay(delays), 3), "properties": props})
     return out
 
 

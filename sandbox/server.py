@@ -40,6 +40,14 @@ PREFIXES = {
     "mapsemble": "/mapsemble/api/v1",
 }
 CONTROL = "/_sandbox"
+# Web servers that are not any of the services, for connection tests: a site answering every path with an HTML
+# 404 page, and an open JSON server answering 200 to everything (any token, or none) in shapes the services use.
+IMPOSTORS = {
+    "/impostor/html": lambda: Response(404, raw="<html><body><h1>404 Not Found</h1></body></html>",
+                                       content_type="text/html; charset=utf-8"),
+    "/impostor/open": lambda: Response(200, {"type": "FeatureCollection", "features": [], "total": 0, "data": [],
+                                             "remainingCredits": 0, "billingType": "NONE"}),
+}
 LOG_BODY_LIMIT = 10 * 1024          # /_sandbox/requests leaves out bodies larger than this
 LOG_MAX_BODY = 16 * 1024 * 1024     # the in-process log keeps at most this much of a body
 LOG_MAX_RECORDS = 100_000           # and at most this many records (oldest dropped)
@@ -144,6 +152,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - silence the default stderr log
         pass
 
+    def date_time_string(self, timestamp=None):
+        """The Date header, on the sandbox's (possibly skewed) server clock."""
+        if timestamp is None:
+            timestamp = time.time() + self.server.sandbox.clock_offset
+        return super().date_time_string(timestamp)
+
     def _dispatch(self):
         self.server.sandbox._dispatch(self)
 
@@ -162,6 +176,7 @@ class SandboxServer:
         self._mapiry_rate_limits = mapiry_rate_limits
         self._result_features = result_features
         self.latency_ms = 0
+        self._clock_offset = 0.0
         self.tokens = dict(DEFAULT_TOKENS)
         self.faults = FaultSet()
         self._log_lock = threading.Lock()
@@ -293,6 +308,16 @@ class SandboxServer:
         self.state.mapflow.processing_seconds = float(value)
 
     @property
+    def clock_offset(self):
+        """Seconds the services' clock (Date headers, Mapalyze creation times) is ahead of this computer's."""
+        return self._clock_offset
+
+    @clock_offset.setter
+    def clock_offset(self, value):
+        self._clock_offset = float(value)
+        self.state.mapalyze.clock_offset = float(value)
+
+    @property
     def mapiry_rate_limits(self):
         """Whether Mapiry enforces its rate limits."""
         return self._mapiry_rate_limits
@@ -316,17 +341,21 @@ class SandboxServer:
         """Replace Mapalyze's state with `records` seeded records."""
         self.records = int(records)
         self.state.mapalyze = Mapalyze(self.tokens["mapalyze"], records=self.records, seed=self.seed)
+        self.state.mapalyze.clock_offset = self._clock_offset
 
     def config(self):
         """Current configuration."""
-        return {"latency_ms": self.latency_ms, "processing_seconds": self.processing_seconds,
+        return {"latency_ms": self.latency_ms, "clock_offset": self.clock_offset,
+                "processing_seconds": self.processing_seconds,
                 "mapiry_rate_limits": self.mapiry_rate_limits, "result_features": self.result_features,
                 "records": self.records, "seed": self.seed}
 
     # -- internals --------------------------------------------------------------------------
     def _build_state(self):
+        mapalyze = Mapalyze(self.tokens["mapalyze"], records=self.records, seed=self.seed)
+        mapalyze.clock_offset = getattr(self, "_clock_offset", 0.0)
         return SandboxState(
-            Mapalyze(self.tokens["mapalyze"], records=self.records, seed=self.seed),
+            mapalyze,
             Mapiry(self.tokens["mapiry"], seed=self.seed, rate_limits=self._mapiry_rate_limits),
             Mapsemble(self.tokens["mapsemble"], seed=self.seed),
             Mapflow(self.tokens["mapflow"], seed=self.seed, processing_seconds=self._processing_seconds,
@@ -372,6 +401,11 @@ class SandboxServer:
             return
         if path == CONTROL or path.startswith(CONTROL + "/"):
             self._send(handler, self._control(handler.command, path[len(CONTROL):], body))
+            return
+        impostor = next((make for prefix, make in IMPOSTORS.items()
+                         if path == prefix or path.startswith(prefix + "/")), None)
+        if impostor is not None:
+            self._send(handler, impostor())
             return
         service = next((name for name, prefix in PREFIXES.items()
                         if path == prefix or path.startswith(prefix + "/")), None)
@@ -578,11 +612,14 @@ class SandboxServer:
     def _apply_config(self, data):
         if not isinstance(data, dict):
             raise ValueError("config body must be an object")
-        unknown = set(data) - {"latency_ms", "processing_seconds", "mapiry_rate_limits", "result_features", "records"}
+        unknown = set(data) - {"latency_ms", "clock_offset", "processing_seconds", "mapiry_rate_limits",
+                               "result_features", "records"}
         if unknown:
             raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
         if "latency_ms" in data:
             self.latency_ms = float(data["latency_ms"] or 0)
+        if "clock_offset" in data:
+            self.clock_offset = data["clock_offset"] or 0
         if "processing_seconds" in data:
             self.processing_seconds = data["processing_seconds"]
         if "mapiry_rate_limits" in data:

@@ -76,6 +76,7 @@ def sandbox(sandbox_server):
     sandbox_server.reset()
     yield sandbox_server
     sandbox_server.clear_faults()
+    sandbox_server.clock_offset = 0.0
 
 
 @pytest.fixture

@@ -37,10 +37,30 @@ def test_desktop_loads_plugin_and_opens_dock(tmp_path):
         assert Path(png).stat().st_size > 10_000, "a real screenshot, not an empty image"
 
 
-def test_desktop_dock_loads_records_and_pushes_the_selection(tmp_path):
+def test_desktop_dock_loads_syncs_pushes_asks_cancels_and_tests(tmp_path):
+    """The scene `make screenshots` shoots, at the dock's default width, as an end-to-end test."""
     report = run_in_desktop("screenshot_scene.py", tmp_path / "scene")
     assert report["mapalyze_features"] == 1500, "all sandbox records loaded through the Mapalyze tab"
+    assert report["legend"] == ["Grid inspection", "Tree survey", "Water point", "Incident", "Other forms"]
+    assert report["sync_status"] == ("Mapalyze records (all forms): +1 added, ~1 changed, −1 removed "
+                                     "(1,500 records)")
     assert report["selected"] == 20, "20 features of the shown city selected"
+    assert report["push_preview"] == "20 features will be sent"
     assert report["push_report"] == {"created": 20}, report.get("push_status_text")
     assert report["mapiry_locations"] == 20, "the 20 selected features arrived on the new Mapiry map"
-    assert len(report["screenshots"]) == 4
+    assert "/push_reports/push_report_Mapalyze_records_all_forms_to_mapiry_" in report["push_report_path"]
+    question, informative = report["question"]
+    assert question == "Push all 1,499 features of “Mapalyze records (all forms)” to a new Mapiry map “Everything”?"
+    assert "Nothing is selected, so the whole layer goes." in informative and "15 bulk requests" in informative
+    assert report["cancel_status_text"].startswith("Mapiry: push cancelled: 1 skipped, 1,499 not sent. The new map "
+                                                   "“Everything”")
+    assert "was created and is empty" in report["cancel_status_text"]
+    # A push cancelled after more than 5 s: one message, ours; no "Task failed" from QGIS beside it.
+    assert report["bars"]["after_cancel"] == ["Mapbridge: " + report["cancel_status_text"]]
+    assert report["settings_status"].startswith("Connected to Mapiry: token accepted (read and write)")
+    assert report["settings_env"].endswith("The token comes from the environment (MAPBRIDGE_MAPIRY_TOKEN).")
+    assert len(report["bars"]["after_test"]) == 1
+    assert report["failed_test_seconds"] > 5 and "answered HTTP 503" in report["failed_test_status"]
+    assert report["bars"]["after_failed_test"] == ["Mapbridge: " + report["failed_test_status"]], \
+        "a test failing after 5 s: one message, no 'Task failed' beside it"
+    assert len(report["screenshots"]) == 6

@@ -124,3 +124,88 @@ def test_start_up_imports_only_the_toolbar_menu_entries_and_provider(tmp_path):
                                                  "mapbridge.core.mapalyze.load", "mapbridge.core.mapflow.result"))}
     assert heavy == set()
 
+
+
+class CountingCredentials:
+    """Stands in for QGIS's master-password dialog: counts the prompts and answers with the right password."""
+
+    def __init__(self, password):
+        from qgis.core import QgsCredentials
+
+        class Credentials(QgsCredentials):
+            asked = 0
+
+            def request(self, realm, username, password, message=""):
+                return False, username, password
+
+            def requestMasterPassword(self, password="", stored=False):  # noqa: N802 - QGIS API name
+                Credentials.asked += 1
+                return True, CountingCredentials.password
+
+        CountingCredentials.password = password
+        self.instance = Credentials()
+        self.instance.setInstance(self.instance)
+
+    @property
+    def asked(self):
+        return type(self.instance).asked
+
+
+def test_no_master_password_prompt_at_start_up_until_the_user_asks(qgis_iface, qgis_new_project, sandbox, tmp_path):
+    """Dock left open, auto-refresh on, a Mapalyze layer in the project, tokens stored: QGIS starts, the dock shows,
+    every tab is looked at, auto-refresh ticks; nothing asks for the master password until Load is clicked."""
+    from qgis.core import QgsApplication, QgsProject, QgsSettings
+
+    from mapbridge.core import credentials, settings_keys
+    from mapbridge.core.mapalyze.layer import mark
+    from mapbridge.tests.conftest import MASTER_PASSWORD
+    from mapbridge.tests.core.mapalyze.helpers import wait_for
+
+    manager = QgsApplication.authManager()
+    for service in ("mapalyze", "mapflow", "mapiry", "mapsemble"):
+        QgsSettings().setValue(settings_keys.service_url(service), sandbox.base_urls[service])
+        credentials.store_token(service, sandbox.tokens[service])
+    from qgis.core import QgsVectorLayer
+
+    old = QgsVectorLayer("Point?crs=EPSG:4326&field=record_id:string&field=form_id:string", "old records", "memory")
+    mark(old, form_id="form_Incident", watermark="2026-01-01T00:00:00Z")
+    QgsProject.instance().addMapLayer(old)
+    QgsSettings().setValue(settings_keys.DOCK_OPEN, True)
+    QgsSettings().setValue(settings_keys.MAPALYZE_AUTO_REFRESH_MINUTES, 1)
+    counting = CountingCredentials(MASTER_PASSWORD)
+    manager.clearMasterPassword()
+    assert not manager.masterPasswordIsSet()
+    plugin = mapbridge.classFactory(qgis_iface)
+    try:
+        plugin.initProcessing()
+        plugin.initGui()                        # what QGIS does at start
+        wait_for(lambda: plugin.dock is not None and not plugin.dock.isHidden(), timeout=5)
+        dock = plugin.dock
+        for name in ("Mapalyze", "Mapflow", "Push", "Settings"):
+            dock.show_tab(name)
+        push = dock.push_tab
+        for service in ("mapiry", "mapsemble", "mapalyze"):
+            push.service_combo.setCurrentIndex(push.service_combo.findData(service))
+            push.target().activate()            # what showing it does
+        dock.mapalyze_tab.refresh_all()         # what the auto-refresh timer does
+        from mapbridge.tests.core.mapalyze.helpers import settle
+
+        settle(1.0)
+        assert counting.asked == 0 and not manager.masterPasswordIsSet(), "nothing asked before the user did"
+        assert "waits for the QGIS master password" in dock.mapalyze_tab.status.text()
+        assert "lists yours" in push.targets[1].status_label.text()
+
+        tab = dock.show_tab("Mapalyze")
+        tab.folder_widget.setFilePath(str(tmp_path / "out"))
+        tab.form_combo.setEditText("form_WaterPoint")
+        tab.load_button.click()                 # the user asks for something that needs the token
+        assert counting.asked == 1 and manager.masterPasswordIsSet()
+        wait_for(lambda: not tab.loader.busy)
+        assert "Loaded" in tab.status.text()
+    finally:
+        plugin.unload()
+        QgsProject.instance().removeAllMapLayers()
+        if not manager.masterPasswordIsSet():
+            manager.setMasterPassword(MASTER_PASSWORD, True)
+        for service in ("mapalyze", "mapflow", "mapiry", "mapsemble"):
+            credentials.clear_token(service)

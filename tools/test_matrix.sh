@@ -16,6 +16,8 @@ MIRROR=${MAPBRIDGE_MIRROR:-$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*debian\)
   /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 VENV_IN_ROOT=/opt/mapbridge-venv
+MAPBRIDGE_GIT_COMMON=$(git -C "$CHECKOUT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
+export MAPBRIDGE_GIT_COMMON
 # Bump when the provisioning below changes: cached roots are then provisioned again (not bootstrapped again).
 PROVISION_VERSION=3
 APT_PACKAGES=(qgis python3-qgis qgis-providers python3-gdal gdal-bin xvfb xauth python3-venv python3-pip
@@ -58,6 +60,13 @@ mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"
 mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
 mkdir -p "$root$checkout"
 mount --bind "$checkout" "$root$checkout"
+# A git worktree keeps its repository elsewhere (.git is a file naming it): the zip tests need git to read it.
+if [ -n "${MAPBRIDGE_GIT_COMMON:-}" ] && [ -d "$MAPBRIDGE_GIT_COMMON" ]; then
+  case "$MAPBRIDGE_GIT_COMMON" in
+    "$checkout"/*) ;;
+    *) mkdir -p "$root$MAPBRIDGE_GIT_COMMON"; mount --bind "$MAPBRIDGE_GIT_COMMON" "$root$MAPBRIDGE_GIT_COMMON" ;;
+  esac
+fi
 # The test profile (pytest-qgis keeps it in the checkout) is private to this run: a host run may share the folder.
 mkdir -p "$checkout/.qgis-settings"
 mount -t tmpfs -o mode=755 tmpfs "$root$checkout/.qgis-settings"

@@ -4,6 +4,10 @@ Every run reports progress (percent, last log line) while it goes and ends with 
 thread: ok and results, or the MapbridgeError (cancelled or not), plus partial results and warnings. Nothing is
 ever read back out of a message. Runs cancel through their feedback only (QgsTask.cancel() on a task QGIS 3.22
 has queued but not started can crash it); a run whose owner goes away is detached and ends quietly.
+
+The dock says how each run ended, once: QGIS's own "Task complete" / "Task failed" notice for tasks over 5 s is
+turned off (QgsTask Silent, QGIS >= 3.26); where QGIS has no such flag and shows that notice in the message bar
+(no desktop notifications), the notice for our run is taken down again.
 """
 
 from __future__ import annotations
@@ -28,6 +32,33 @@ from ..core.log import log_exception
 # Runs whose owner went away stay referenced until their task ends: the task still uses their feedback.
 _DETACHED = set()
 POLL_MS = 200
+QGIS_NOTICES = ("Task complete", "Task failed")    # QGIS's titles of its own end-of-task notice
+
+
+def task_flags(hidden=False):
+    """CanCancel, Silent (no QGIS end-of-task notice: the dock says it) and, for runs nobody needs to see, Hidden."""
+    flags = QgsTask.Flag.CanCancel
+    if hasattr(QgsTask.Flag, "Silent"):        # QGIS >= 3.26
+        flags = flags | QgsTask.Flag.Silent
+    if hidden and hasattr(QgsTask.Flag, "Hidden"):   # QGIS >= 3.26: kept out of the task bar
+        flags = flags | QgsTask.Flag.Hidden
+    return flags
+
+
+def _take_down_qgis_notice(description):
+    """Remove QGIS's "Task failed/complete: <description>" bar (QGIS < 3.26 without desktop notifications)."""
+    if hasattr(QgsTask.Flag, "Silent"):
+        return
+    try:
+        from qgis.utils import iface
+    except ImportError:
+        return
+    bar = iface.messageBar() if iface is not None and hasattr(iface, "messageBar") else None
+    if bar is None or not hasattr(bar, "items"):
+        return
+    for item in list(bar.items()):
+        if item.title() in QGIS_NOTICES and item.text() == description:
+            bar.popWidget(item)
 
 
 @dataclass
@@ -56,10 +87,7 @@ class _JobTask(QgsTask):
     """Runs job(feedback) in a worker thread; keeps its return value or its error."""
 
     def __init__(self, description, job, feedback, client, hidden):
-        flags = QgsTask.Flag.CanCancel
-        if hidden and hasattr(QgsTask.Flag, "Hidden"):   # QGIS >= 3.26: kept out of the task bar
-            flags = flags | QgsTask.Flag.Hidden
-        super().__init__(description, flags)
+        super().__init__(description, task_flags(hidden))
         self.job = job
         self.feedback = feedback
         self.client = client
@@ -134,7 +162,7 @@ class Run(QObject):
         self._timer.start()
 
     def _poll(self):
-        state = (self.feedback.progress(), self.feedback.last_line)
+        state = self.feedback.snapshot()
         if state != self._last and self.on_progress is not None:
             self._last = state
             self.on_progress(*state)
@@ -146,6 +174,9 @@ class Run(QObject):
         self._timer.stop()
         self._poll()
         self.task = None
+        description = self.description
+        for delay in (0, 500):      # QGIS shows its notice after the task's own signals
+            QTimer.singleShot(delay, lambda: _take_down_qgis_notice(description))
         _DETACHED.discard(self)
         if outcome.error is not None and not outcome.cancelled and not getattr(outcome.error, "logged", False):
             log_exception(outcome.error)
@@ -192,7 +223,10 @@ class BackgroundRunner(QObject):
         run.context = QgsProcessingContext()
         run.context.setProject(project or QgsProject.instance())
         # The constructor calls prepareAlgorithm() here, on the main thread (auth DB, settings, proxy).
-        task = QgsProcessingAlgRunnerTask(algorithm, parameters, run.context, run.feedback)
+        try:
+            task = QgsProcessingAlgRunnerTask(algorithm, parameters, run.context, run.feedback, task_flags())
+        except TypeError:       # QGIS < 3.26 takes no flags here
+            task = QgsProcessingAlgRunnerTask(algorithm, parameters, run.context, run.feedback)
         task.setDescription(description)
         task.executed.connect(lambda ok, results: run._finish(self._executed(run, ok, results)))
         if task.isCanceled():       # prepareAlgorithm failed: report it like any other failure

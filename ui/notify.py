@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from qgis.core import Qgis
+from qgis.PyQt.QtWidgets import QMessageBox
 
 from ..api.errors import LEVEL_WARNING, MapbridgeError
 from ..core.log import TAG, log, log_exception
 
 MESSAGE_SECONDS = 8
+QUESTION_NAME = "MapbridgeQuestion"     # object name of every question box (tests answer them by it)
 
 
 def show_error(iface, exc):
@@ -43,3 +45,28 @@ def show_message(iface, message, level=Qgis.MessageLevel.Info):
 def show_success(iface, message):
     """Report a finished job."""
     return show_message(iface, message, Qgis.MessageLevel.Success)
+
+
+def ask(parent, title, text, answers, informative=""):
+    """Ask before doing something big; returns the key of the answer chosen, or None (closed, Esc).
+
+    `answers`: [(key, button text)], the first is the default, a key "cancel" is the escape button."""
+    box = QMessageBox(parent)
+    box.setObjectName(QUESTION_NAME)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle(title)
+    box.setText(text)
+    if informative:
+        box.setInformativeText(informative)
+    keys = {}
+    for n, (key, label) in enumerate(answers):
+        role = QMessageBox.ButtonRole.RejectRole if key == "cancel" else QMessageBox.ButtonRole.AcceptRole
+        button = box.addButton(label, role)
+        button.setObjectName(f"answer_{key}")
+        keys[button] = key
+        if n == 0:
+            box.setDefaultButton(button)
+        if key == "cancel":
+            box.setEscapeButton(button)
+    box.exec()
+    return keys.get(box.clickedButton())

@@ -10,6 +10,7 @@ import uuid
 import requests
 
 from ...api.errors import CancelledError, MapbridgeError, ServiceError
+from ..feedback import set_status
 
 DONE = ("completed", "complete", "done", "succeeded", "success", "finished", "ready")
 FAILED = ("failed", "error", "errored", "cancelled", "canceled", "expired")
@@ -60,13 +61,18 @@ def _progress(job):
 
 def wait_for_job(client, job_id, feedback=None, poll=(0.5, 3.0), max_wait=6 * 3600):
     """Poll /jobs/{id} until it completes; return its download URL. Raises with the service's own message."""
-    interval, started = poll[0], time.monotonic()
+    interval, started, last = poll[0], time.monotonic(), None
     while True:
         job = client.job(job_id)
         status = _status(job)
         progress = _progress(job)
-        if feedback is not None and progress is not None:
-            feedback.setProgress(min(90.0, 0.9 * progress))
+        if feedback is not None:
+            if status != last:      # the log first: the status line below is what the dock then shows
+                feedback.pushInfo(f"Export job {job_id}: {status or 'waiting'}")
+            # One number for bar and text: the export's share of the whole job (preparing is 90 %).
+            overall = min(90.0, 0.9 * progress) if progress is not None else None
+            set_status(feedback, f"Mapalyze is preparing the export ({status or 'waiting'})", overall)
+        last = status
         if status in DONE:
             url = _download_url(job)
             # Assumption: a finished job without a download_url serves its file at /jobs/{id}/download.
@@ -81,9 +87,6 @@ def wait_for_job(client, job_id, feedback=None, poll=(0.5, 3.0), max_wait=6 * 36
         if time.monotonic() - started > max_wait:
             raise ServiceError(f"the export job {job_id} did not finish in {max_wait // 3600} hours",
                                service="mapalyze", hint="Try again later")
-        if feedback is not None:
-            feedback.pushInfo(f"Export job {job_id}: {status or 'waiting'}"
-                              + (f" ({progress:.0f}%)" if progress is not None else ""))
         _sleep(interval, feedback)
         interval = min(poll[1], interval * 1.5)
 
@@ -103,7 +106,8 @@ def _save(response, path, feedback, base_progress):
                 out.write(chunk)
                 size += len(chunk)
                 if feedback is not None and length:
-                    feedback.setProgress(base_progress + (100.0 - base_progress) * size / length)
+                    set_status(feedback, f"Downloading the export: {size / 1e6:,.1f} of {length / 1e6:,.1f} MB",
+                               base_progress + (100.0 - base_progress) * size / length)
         if length and size < length:
             raise ServiceError(f"the download stopped after {size:,} of {length:,} bytes", service="mapalyze",
                                hint="Try the export again")

@@ -23,6 +23,8 @@ GEOM_COLUMN = "geom"
 FID_COLUMN = "fid"
 ID_COLUMN = "record_id"
 ALIASES_KEY = "MAPBRIDGE_PROPERTY_NAMES"  # layer metadata: {column: property name} for renamed properties
+WATERMARK_NOTE = "MAPBRIDGE_WATERMARK"    # layer metadata: the server's clock at the last load/refresh/sync
+SINCE_NOTE = "MAPBRIDGE_SINCE"            # layer metadata: the `since` filter the layer was loaded with
 BATCH_ROWS = 10_000  # rows per transaction
 Z_CHUNK_ROWS = 2_000  # features held at once while points get their Z
 MAX_EXACT_DOUBLE = 2 ** 53
@@ -212,6 +214,14 @@ class GpkgLayer:
         if rec_id is not None and "UNIQUE" in message.upper():
             return  # already in the layer: the duplicate is skipped
         raise GpkgError(f"cannot write the record {rec_id}: {message or 'GDAL reported an error'}")
+
+    def note(self, key):
+        """A Mapbridge note kept in the layer's metadata, or None."""
+        return self.lyr.GetMetadataItem(key) or None
+
+    def set_note(self, key, value):
+        """Keep a note in the layer's metadata (GDAL writes it with the layer)."""
+        self.lyr.SetMetadataItem(key, value or "")
 
     def count(self):
         """Number of rows in the layer."""

@@ -1,4 +1,11 @@
-"""The Mapalyze load and refresh jobs: pages of /records into a GeoPackage layer, exactly once, cancellable."""
+"""The Mapalyze load and refresh jobs: pages of /records into a GeoPackage layer, exactly once, cancellable.
+
+Refresh asks for what was *created on the server* since the last load or refresh (the API's `since`), not for
+what was captured since: a record captured offline yesterday reaches the server today. Each load and refresh
+keeps a watermark, the server's own clock at its first answer (its Date header), on the layer and in the
+GeoPackage; the next refresh asks from the watermark minus a safety margin, and records already in the layer
+are recognised by record_id and skipped.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +20,12 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from ...api.errors import CancelledError, MapbridgeError
+from ..feedback import set_status
 from ..gc_guard import quiet_gc
-from ..timestamps import parse_iso
+from ..timestamps import epoch_seconds, iso_utc, parse_iso
 from . import field_kinds as mt
 from .fetch import DEFAULT_WORKERS, PageFetcher, RecordsShifted
-from .gpkg_layer import GpkgError
+from .gpkg_layer import SINCE_NOTE, WATERMARK_NOTE, GpkgError
 from .record_writer import RecordWriter
 
 PROGRESS_SECONDS = 1.0  # at most one progress line per second in the log
@@ -28,6 +36,9 @@ SQLITE_MAX_COLUMNS = 2000
 PARTIAL_SUFFIX = ".partial.gpkg"
 _ACTIVE_PARTIALS = set()          # temporary files of loads running in this process
 _ACTIVE_LOCK = threading.Lock()
+# A refresh asks from this long before the watermark: records the server files a little late (replicas, long
+# transactions) are still caught; the few already in the layer are skipped by record_id.
+WATERMARK_MARGIN_SECONDS = 600
 
 
 @dataclass
@@ -41,7 +52,9 @@ class LoadResult:
     received: int = 0         # records the service sent (duplicates included)
     total: int | None = None  # records the service announced
     newest: str | None = None
-    form_ids: list = field(default_factory=list)
+    watermark: str | None = None   # the server's clock at the first answer (ISO 8601 UTC)
+    since: str | None = None       # the `since` asked for
+    form_ids: list = field(default_factory=list)   # most records first
     fields: list = field(default_factory=list)
     with_z: bool = False
     widened: list = field(default_factory=list)
@@ -109,23 +122,27 @@ def remove_stale_partials(folder, base):
 
 
 class _Progress:
-    """Progress bar and an occasional "N of M records" line."""
+    """Progress bar and status line from the same numbers, every page; a log line at most once a second."""
 
-    def __init__(self, feedback, verb):
+    def __init__(self, feedback, verb, span=(0.0, 99.0)):
         self.feedback = feedback
         self.verb = verb
+        self.start, self.width = span[0], span[1] - span[0]
         self.last = 0.0
 
     def page(self, received, total, force=False):
         if self.feedback is None:
             return
+        of = f" of {total:,}" if total is not None else ""
+        line = f"{self.verb} {received:,}{of} records"
         if total:
-            self.feedback.setProgress(min(99.0, 100.0 * received / total))
+            set_status(self.feedback, line, self.start + self.width * min(1.0, received / total))
+        else:
+            set_status(self.feedback, line)
         now = time.monotonic()
         if force or now - self.last >= PROGRESS_SECONDS:
             self.last = now
-            of = f" of {total:,}" if total is not None else ""
-            self.feedback.pushInfo(f"{self.verb} {received:,}{of} records")
+            self.feedback.pushInfo(line)
 
 
 def _run_pages(fetcher, writer, progress, track_ids=None):
@@ -151,7 +168,7 @@ def _feed(fetcher, writer, progress, track_ids):
 def _stopped(exc, writer, fetcher, outcome):
     """The error, saying how far the job got and what was (not) kept."""
     if isinstance(exc, CancelledError):
-        exc.message = f"Cancelled by the user; {outcome}"
+        exc.message = f"Cancelled; {outcome}"
     elif writer.received == 0:
         exc.message = f"{exc.message} ({outcome})"
     elif "records announced arrived" not in exc.message:
@@ -226,15 +243,19 @@ def _kept_changing(exc, outcome):
                                  "at a time")
 
 
-def _report(feedback, writer, text):
+def _report(feedback, writer, text, final=True):
     if feedback is not None:
-        feedback.setProgress(100.0)
+        if final:
+            feedback.setProgress(100.0)
         _report_oddities(writer, feedback)
         feedback.pushInfo(text)
 
 
-def load_records(client, path, layer_name, *, form_id=None, since=None, feedback=None, workers=DEFAULT_WORKERS):
+def load_records(client, path, layer_name, *, form_id=None, since=None, feedback=None, workers=DEFAULT_WORKERS,
+                 verb="Loaded", span=(0.0, 99.0)):
     """Write every matching record to a new GeoPackage at `path` (replacing it only once complete).
+
+    `verb` and `span` (the part of the progress bar) let a bigger job (a sync) show this as one of its steps.
 
     Records added or deleted on the server while paging are noticed (RecordsShifted) and everything is read again,
     up to MAX_ATTEMPTS times; the saved layer holds exactly the `total` records the service announced.
@@ -247,34 +268,61 @@ def load_records(client, path, layer_name, *, form_id=None, since=None, feedback
             feedback.pushInfo(f"Removed {os.path.basename(stale)}, left behind by an interrupted load")
     for attempt in _attempts(feedback, "loading"):
         try:
-            return _load_once(client, path, folder, base, layer_name, form_id, since, feedback, workers)
+            return _load_once(client, path, folder, base, layer_name, form_id, since, feedback, workers, verb, span)
         except RecordsShifted as exc:
             if attempt == MAX_ATTEMPTS:
                 raise _kept_changing(exc, "nothing was saved") from None
     raise AssertionError("unreachable")
 
 
-def _load_once(client, path, folder, base, layer_name, form_id, since, feedback, workers):
+def _load_once(client, path, folder, base, layer_name, form_id, since, feedback, workers, verb, span):
     temp = _partial_path(folder, base)
     with _ACTIVE_LOCK:
         _ACTIVE_PARTIALS.add(temp)
     try:
         fetcher = PageFetcher(client, form_id=form_id, since=since, feedback=feedback, workers=workers)
         writer = RecordWriter(temp, layer_name)
+        started = time.time()
         with _guarded(writer, fetcher, outcome="nothing was saved", write_failure=f"could not write {path}; "
                       "nothing was saved", cleanup=lambda: _remove_file(temp)):
-            _run_pages(fetcher, writer, _Progress(feedback, "Loaded"))
+            _run_pages(fetcher, writer, _Progress(feedback, verb, span))
             if not writer.started:
                 writer.add_page([])
             count = writer.count()
             _check_complete(count, fetcher, "nothing was saved")
+            watermark = _watermark(fetcher, started, feedback)
+            writer.layer.set_note(WATERMARK_NOTE, watermark)
+            if since:
+                writer.layer.set_note(SINCE_NOTE, since)
             writer.finish()
             _replace(temp, path)
     finally:
         with _ACTIVE_LOCK:
             _ACTIVE_PARTIALS.discard(temp)
-    _report(feedback, writer, f"Loaded {count:,} records into {path}")
-    return _result(path, layer_name, writer, fetcher, count=count, added=count)
+    _report(feedback, writer, f"Loaded {count:,} records into {path}", final=span[1] >= 99.0)
+    return _result(path, layer_name, writer, fetcher, count=count, added=count, watermark=watermark, since=since)
+
+
+def _watermark(fetcher, started, feedback):
+    """The server's clock at its first answer (ISO 8601); this computer's clock then when it sent no Date."""
+    server = getattr(fetcher.client, "first_server_time", None)
+    if server is None:
+        # Assumption: every HTTP server sends Date (RFC 9110 requires it of servers with a clock); without it
+        # our own clock at the start is the best there is, and the margin has to cover any skew.
+        if feedback is not None:
+            feedback.pushInfo("Mapalyze sent no Date header; the next refresh counts from this computer's clock")
+        server = started
+    return iso_utc(server)
+
+
+def refresh_since(watermark, floor=None):
+    """The `since` a refresh asks for: the watermark minus the margin (never before the layer's own filter)."""
+    epoch = epoch_seconds(watermark) if watermark else None
+    if epoch is None:
+        return floor or None
+    since = iso_utc(epoch - WATERMARK_MARGIN_SECONDS)
+    floor_epoch = epoch_seconds(floor) if floor else None
+    return floor if floor_epoch is not None and floor_epoch > epoch - WATERMARK_MARGIN_SECONDS else since
 
 
 def _replace(temp, path):
@@ -285,37 +333,49 @@ def _replace(temp, path):
                              "remove its layer from the project or choose another file", details=str(exc)) from None
 
 
-def refresh_records(client, path, layer_name, *, form_id=None, since=None, feedback=None,
-                    workers=DEFAULT_WORKERS):
-    """Append the records newer than `since` that the layer does not hold yet (all or nothing; read again when
-    the records change on the server meanwhile)."""
+def refresh_records(client, path, layer_name, *, form_id=None, watermark=None, floor=None, since=None,
+                    feedback=None, workers=DEFAULT_WORKERS):
+    """Append the records created on the server since the layer's watermark that it does not hold (all or nothing;
+    read again when the records change on the server meanwhile).
+
+    `watermark`: the server time of the last load or refresh (the layer keeps it; else the GeoPackage's note;
+    else every record is checked). `floor`: the layer's own `since` filter. `since` overrides both."""
     for attempt in _attempts(feedback, "refreshing"):
         try:
-            return _refresh_once(client, path, layer_name, form_id, since, feedback, workers)
+            return _refresh_once(client, path, layer_name, form_id, watermark, floor, since, feedback, workers)
         except RecordsShifted as exc:
             if attempt == MAX_ATTEMPTS:
                 raise _kept_changing(exc, "the layer was left unchanged") from None
     raise AssertionError("unreachable")
 
 
-def _refresh_once(client, path, layer_name, form_id, since, feedback, workers):
-    fetcher = PageFetcher(client, form_id=form_id, since=since, feedback=feedback, workers=workers)
+def _refresh_once(client, path, layer_name, form_id, watermark, floor, since, feedback, workers):
     try:
         writer = RecordWriter(path, layer_name, append=True)
     except (GpkgError, OSError) as exc:
-        fetcher.close()
         raise MapbridgeError(f"could not open the layer's GeoPackage {path}",
                              hint="Check the file still exists and is writable; otherwise load the records again",
                              details=str(exc)) from None
+    if since is None:
+        watermark = watermark or writer.layer.note(WATERMARK_NOTE)
+        since = refresh_since(watermark, floor or writer.layer.note(SINCE_NOTE))
+    fetcher = PageFetcher(client, form_id=form_id, since=since, feedback=feedback, workers=workers)
+    if feedback is not None:
+        feedback.pushInfo(f"Asking for the records created since {since}" if since
+                          else "No watermark on this layer yet: checking every record")
     seen = set()
+    started = time.time()
     with _guarded(writer, fetcher, outcome="the layer was left unchanged",
                   write_failure=f"could not append to {path}; the layer was left unchanged"):
         _run_pages(fetcher, writer, _Progress(feedback, "Checked"), track_ids=seen)
         _check_complete(len(seen), fetcher, "the layer was left unchanged")
         count = writer.count()
+        new_watermark = _watermark(fetcher, started, feedback)
+        writer.layer.set_note(WATERMARK_NOTE, new_watermark)
         writer.finish()
     _report(feedback, writer, f"Added {writer.inserted:,} new records ({count:,} in the layer)")
-    return _result(path, layer_name, writer, fetcher, count=count, added=writer.inserted)
+    return _result(path, layer_name, writer, fetcher, count=count, added=writer.inserted, watermark=new_watermark,
+                   since=since)
 
 
 def _report_oddities(writer, feedback):
@@ -328,10 +388,11 @@ def _report_oddities(writer, feedback):
         feedback.pushInfo(f"Field {name}: {old} values met a {new} value later on; stored as {new}")
 
 
-def _result(path, layer_name, writer, fetcher, *, count, added):
+def _result(path, layer_name, writer, fetcher, *, count, added, watermark=None, since=None):
     return LoadResult(
         path=path, layer_name=layer_name, count=count, added=added, received=writer.received,
         total=fetcher.latest_total, newest=mt.display_timestamp(writer.newest) if writer.newest else None,
-        form_ids=sorted(writer.form_ids), fields=writer.fields(), with_z=writer.layer.with_z,
+        watermark=watermark, since=since, form_ids=writer.form_ids_by_size(), fields=writer.fields(),
+        with_z=writer.layer.with_z,
         widened=list(writer.widened), requests=fetcher.requests,
     )

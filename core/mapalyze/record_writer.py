@@ -9,6 +9,8 @@ in memory beyond the pages in flight, and no value is ever rounded or truncated 
 
 from __future__ import annotations
 
+from collections import Counter
+
 from . import field_kinds as mt
 from .gpkg_layer import FID_COLUMN, GEOM_COLUMN, ID_COLUMN, GpkgLayer
 from .gpkg_ogr import GpkgError
@@ -91,7 +93,7 @@ class RecordWriter:
         self.without_id = 0
         self.without_geometry = 0
         self.newest = None
-        self.form_ids = set()
+        self.form_counts = Counter()   # records written per form id
         self.widened = []
         self.start_fid = 0
         if append:
@@ -248,7 +250,7 @@ class RecordWriter:
     def _note(self, key, name, values):
         """Track the newest timestamp and the form ids."""
         if key == "form_id":
-            self.form_ids.update(v for v in set(values) if type(v) is str)
+            self.form_counts.update(v for v in values if type(v) is str)
         elif self.layer.columns.get(name) == mt.DATETIME and key == self._timestamp_key():
             present = [v for v in values if v is not None]
             if present:
@@ -278,6 +280,10 @@ class RecordWriter:
                 self.layer.delete_after(self.start_fid)
         finally:
             self.layer.close()
+
+    def form_ids_by_size(self):
+        """The form ids seen, the form with the most records first (ties by id)."""
+        return [form_id for form_id, _ in sorted(self.form_counts.items(), key=lambda item: (-item[1], item[0]))]
 
     def fields(self):
         """[(column, kind)] of the layer."""

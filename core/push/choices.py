@@ -11,4 +11,7 @@ METHODS = ("create (POST)", "replace (PUT)", "update (PATCH)", "delete (DELETE)"
 METHOD_VERBS = ("POST", "PUT", "PATCH", "DELETE")
 
 CREATED, UPDATED, DELETED, SKIPPED, FAILED = "created", "updated", "deleted", "skipped", "failed"
-COUNT_KEYS = {CREATED: "CREATED", UPDATED: "UPDATED", DELETED: "DELETED", SKIPPED: "SKIPPED", FAILED: "FAILED"}
+NOT_SENT = "not_sent"       # never sent (the push was cancelled or stopped before it); unlike failed: refused, or
+#                             sent without an answer
+COUNT_KEYS = {CREATED: "CREATED", UPDATED: "UPDATED", DELETED: "DELETED", SKIPPED: "SKIPPED", FAILED: "FAILED",
+              NOT_SENT: "NOT_SENT"}

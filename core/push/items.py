@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .choices import COUNT_KEYS, CREATED, DELETED, FAILED, SKIPPED, UPDATED
+from .choices import COUNT_KEYS, CREATED, DELETED, FAILED, NOT_SENT, SKIPPED, UPDATED
 from .geometry import SkipFeature
 
-STATUSES = (CREATED, UPDATED, DELETED, SKIPPED, FAILED)
+STATUSES = (CREATED, UPDATED, DELETED, SKIPPED, FAILED, NOT_SENT)
 
 
 class PushItem:
@@ -48,16 +48,16 @@ def build_item(index, feature, make_payload):
         return PushItem(index, feature, status=SKIPPED, error=skip.reason)
 
 
-def fail_pending(items, reason):
-    """Mark every feature still pending as failed (not sent) with the reason."""
+def mark_not_sent(items, reason):
+    """Mark every feature still pending as not sent, with the reason."""
     for item in items:
         if item.pending:
-            item.done(FAILED, error=reason)
+            item.done(NOT_SENT, error=reason)
 
 
 def counts(items):
-    """{"CREATED": n, ...} over all items (pending ones count as failed)."""
-    tally = Counter(item.status or FAILED for item in items)
+    """{"CREATED": n, ...} over all items (pending ones count as not sent)."""
+    tally = Counter(item.status or NOT_SENT for item in items)
     return {key: tally.get(status, 0) for status, key in COUNT_KEYS.items()}
 
 
@@ -67,6 +67,6 @@ def skip_reasons(items):
 
 
 def describe_counts(tally):
-    """"12 created, 3 skipped" from a counts() dict (zero counts left out)."""
-    parts = [f"{tally[key]} {status}" for status, key in COUNT_KEYS.items() if tally.get(key)]
+    """"1,200 created, 3 skipped, 40 not sent" from a counts() dict (zero counts left out)."""
+    parts = [f"{tally[key]:,} {status.replace('_', ' ')}" for status, key in COUNT_KEYS.items() if tally.get(key)]
     return ", ".join(parts) or "nothing to push"

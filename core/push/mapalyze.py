@@ -1,7 +1,14 @@
-"""Push features as new Mapalyze records (one POST each), checking unknown outcomes before sending again."""
+"""Push features as new Mapalyze records (one POST each), never creating a record twice.
+
+Features that came from Mapalyze (a record_id the form holds) are recognised and skipped: the API has no update,
+and creating them would duplicate them. Features with a capture time that match a record of the form (same place,
+time and values, compared by meaning) are skipped too, and an answer lost in transit is looked for on the service
+before anything is sent again.
+"""
 
 from __future__ import annotations
 
+import json
 import time
 
 from ...api.errors import CancelledError, MapbridgeError, ServiceError
@@ -47,6 +54,55 @@ class RecordMatcher:
         return None
 
 
+def _number(value):
+    """A JSON number (not a bool) as a float, a text holding one as a float, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _parsed(text):
+    """A JSON object or array kept as text (a Mapalyze layer keeps lists and objects so), parsed; else None."""
+    stripped = text.strip()
+    if not stripped.startswith(("[", "{")):
+        return None
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        return None
+
+
+def same_value(ours, theirs):
+    """True when two values mean the same: 1 and 1.0, "1.5" and 1.5, two spellings of one instant, a list and
+    its JSON text, objects key by key; not their text (str(0.1 + 0.2) differs from "0.3" yet JSON may carry it)."""
+    if ours is None or theirs is None:
+        return ours is None and theirs is None
+    if isinstance(ours, bool) or isinstance(theirs, bool):
+        return isinstance(ours, bool) and isinstance(theirs, bool) and ours == theirs
+    if isinstance(ours, str) and isinstance(theirs, (list, dict)):
+        ours = _parsed(ours)
+    elif isinstance(theirs, str) and isinstance(ours, (list, dict)):
+        theirs = _parsed(theirs)
+    if isinstance(ours, list) and isinstance(theirs, list):
+        return len(ours) == len(theirs) and all(same_value(a, b) for a, b in zip(ours, theirs))
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        return ours.keys() == theirs.keys() and all(same_value(ours[k], theirs[k]) for k in ours)
+    if isinstance(ours, str) and isinstance(theirs, str):
+        if ours == theirs:
+            return True
+        a, b = epoch_seconds(ours), epoch_seconds(theirs)
+        return a is not None and b is not None and abs(a - b) < 0.001
+    a, b = _number(ours), _number(theirs)
+    return a is not None and b is not None and a == b
+
+
 def _matches(feature, payload):
     coords = (feature.get("geometry") or {}).get("coordinates") or feature.get("coordinates")
     if not isinstance(coords, list) or len(coords) < 2:
@@ -63,9 +119,8 @@ def _matches(feature, payload):
             return False
     data = props.get("data") if isinstance(props.get("data"), dict) else props
     for key, value in payload["data"].items():
-        if value is None or isinstance(value, (list, dict)) or key not in data:
-            continue
-        if str(data[key]) != str(value) and data[key] != value:
+        # Assumption: a property the service left out was not kept by it (nothing to compare).
+        if key in data and not same_value(value, data[key]):
             return False
     return True
 
@@ -91,13 +146,34 @@ class MapalyzePush(PushJob):
 
     def send(self, batch):
         """All records in one go (sender thread): those already there are skipped, the others created one by one."""
-        pending = self._skip_already_there([item for item in batch if item.pending])
+        pending = self._skip_known_records([item for item in batch if item.pending])
+        pending = self._skip_already_there(pending)
         if pending:
-            self.info(f"creating {len(pending)} records in form {self.form_id}")
+            self.info(f"creating {len(pending):,} records in form {self.form_id}")
         for item in pending:
             if self.feedback.isCanceled():
                 raise CancelledError()
             self.send_batch([item])
+
+    def _skip_known_records(self, pending):
+        """Features that came from this form (their record_id is one of its records) are not created again."""
+        if not any(item.payload.get("record_id") for item in pending):
+            return pending
+        held = {str(record_id(r)) for r in self._records_since(None)}
+        left = []
+        for item in pending:
+            rec_id = item.payload.get("record_id")
+            if rec_id and rec_id in held:
+                self.known_ids.add(rec_id)
+                item.done(SKIPPED, remote_id=rec_id,
+                          error="already in this Mapalyze form (it came from there: same record_id); not created "
+                                "again")
+            else:
+                left.append(item)
+        if len(left) < len(pending):
+            self.info(f"{len(pending) - len(left):,} features are records of form {self.form_id} already (their "
+                      "record_id); they are not created again")
+        return left
 
     def _skip_already_there(self, pending):
         """Records with a capture time that already exist (same place and time) are not created again."""
@@ -116,16 +192,17 @@ class MapalyzePush(PushJob):
                 item.done(SKIPPED, remote_id=rec_id or None,
                           error="already in Mapalyze (same place and capture time); not sent again")
         if len(left) < len(pending):
-            self.info(f"{len(pending) - len(left)} records are already there; they are not sent again")
+            self.info(f"{len(pending) - len(left):,} records are already there; they are not sent again")
         return left
 
     def _records_since(self, since):
-        """Records of the form created after `since` (GET /records?form_id&since, paged by limit/offset)."""
+        """Records of the form created after `since` (every one for None), GET /records paged by limit/offset."""
         out, offset, firsts = [], 0, set()
+        since_text = iso_utc(since) if since is not None else None
         while True:
             try:
                 body = self.paced(lambda o=offset: self.client.records(offset=o, limit=PAGE, form_id=self.form_id,
-                                                                       since=iso_utc(since)))
+                                                                       since=since_text))
             except ServiceError as exc:
                 if exc.status == 404:
                     raise self._form_not_found(exc) from None

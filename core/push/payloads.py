@@ -5,9 +5,27 @@ from __future__ import annotations
 from qgis.PyQt.QtCore import QDate
 
 from ...api.errors import MapbridgeError
+from ..qgis_compat import FIELD_INT, FIELD_LONG
 from .choices import METHOD_CREATE, METHOD_DELETE, METHOD_UPDATE, MODE_POINT_ON_SURFACE
 from .geometry import SkipFeature, WgsConverter
 from .values import BinaryValue, attributes_by_index, json_value, sendable_field_names, text_value
+
+ROW_ID_NAMES = ("fid", "ogc_fid")   # a GeoPackage's (OGR's) row number: the file's, not the data's
+RECORD_ID_FIELD = "record_id"       # a Mapalyze layer's record id (core/mapalyze): names a record, is not its data
+
+
+def row_id_fields(fields):
+    """Names of the integer fields that only number a file's rows (a GeoPackage's fid)."""
+    return [f.name() for f in fields if f.name().lower() in ROW_ID_NAMES and f.type() in (FIELD_INT, FIELD_LONG)]
+
+
+def default_field_names(fields, service):
+    """What a push sends when no fields are chosen: every sendable field but the file's row id, and, into
+    Mapalyze, but a Mapalyze record id (it says which record a feature is, see MapalyzePayloads)."""
+    left_out = set(row_id_fields(fields))
+    if service == "mapalyze":
+        left_out.add(RECORD_ID_FIELD)
+    return [name for name in sendable_field_names(fields) if name not in left_out]
 
 
 
@@ -73,7 +91,8 @@ class MapsemblePayloads:
         self.remote_id_field = remote_id_field or None
         # On a map with a remoteField the id goes in that property; otherwise it is taken as the Mapsemble id.
         self.remote_key = remote_key or None
-        self.names = sendable_field_names(fields, field_names)
+        self.names = sendable_field_names(fields, field_names) if field_names else \
+            default_field_names(fields, "mapsemble")
         self.columns = [(fields.lookupField(name), name) for name in self.names]
         self.label_index = fields.lookupField(self.label_field) if self.label_field else -1
         self.remote_index = fields.lookupField(self.remote_id_field) if self.remote_id_field else -1
@@ -120,7 +139,9 @@ class MapsemblePayloads:
 
 
 class MapalyzePayloads:
-    """{"coordinates", "data"[, "captured_at"]} per feature: a point (or a point on surface) and its fields."""
+    """{"coordinates", "data"[, "captured_at"][, "record_id"]} per feature: a point (or a point on surface), its
+    fields, and the Mapalyze record it came from when the layer has a record_id (never sent as data by default:
+    the push recognises such records instead of creating them again)."""
 
     local_is_utc = False
 
@@ -129,7 +150,8 @@ class MapalyzePayloads:
             _field_index(fields, name, "field")
         self.captured_index = _field_index(fields, captured_at_field, "captured-at field")
         self.captured_at_field = captured_at_field or None
-        names = sendable_field_names(fields, field_names)
+        self.record_index = fields.lookupField(RECORD_ID_FIELD)
+        names = sendable_field_names(fields, field_names) if field_names else default_field_names(fields, "mapalyze")
         if not field_names and self.captured_at_field:
             names = [n for n in names if n != self.captured_at_field]
         self.names = names
@@ -158,4 +180,8 @@ class MapalyzePayloads:
         captured = self.captured_at(values)
         if captured:
             record["captured_at"] = captured
+        if self.record_index >= 0:
+            rec_id = text_value(values[self.record_index])
+            if rec_id:
+                record["record_id"] = rec_id
         return record

@@ -8,20 +8,21 @@ from ..log import log_exception
 from .items import (
     CREATED,
     DELETED,
-    FAILED,
+    NOT_SENT,
     SKIPPED,
     UPDATED,
     PushItem,
     build_item,
     counts,
     describe_counts,
-    fail_pending,
+    mark_not_sent,
     skip_reasons,
 )
 from .geometry import SkipFeature
 from .batch_sender import BatchSender
 
 ARRIVED = (CREATED, UPDATED, DELETED)
+CANCELLED = "not sent: the push was cancelled"
 
 
 def run_push(job, features, make_payload, feedback, total=0, report=None):
@@ -48,8 +49,8 @@ def run_push(job, features, make_payload, feedback, total=0, report=None):
         job.finish()
         job.report_text_changes()
     except CancelledError:
-        _drain(features, make_payload, items, "not sent: cancelled")
-        fail_pending(items, "not sent: cancelled")
+        _drain(features, make_payload, items, CANCELLED)
+        mark_not_sent(items, CANCELLED)
         feedback.pushInfo(f"{service_title(job.service)}: cancelled; the report tells which features arrived")
     except MapbridgeError as exc:
         _stop(job, features, make_payload, items, feedback, exc, exc.user_message())
@@ -70,7 +71,7 @@ def _produce(job, features, make_payload, feedback, items, sender, idle=None):
     for feature in features:
         index = len(items)
         if not index % 64 and feedback.isCanceled():
-            items.append(PushItem(index, feature, status=FAILED, error="not sent: cancelled"))
+            items.append(PushItem(index, feature, status=NOT_SENT, error=CANCELLED))
             break
         try:
             item = PushItem(index, feature, make_payload(feature))
@@ -100,7 +101,7 @@ def _drain(features, make_payload, items, reason):
     for feature in features:
         item = build_item(len(items), feature, make_payload)
         if item.pending:
-            item.done(FAILED, error=reason)
+            item.done(NOT_SENT, error=reason)
         items.append(item)
 
 
@@ -110,7 +111,7 @@ def _stop(job, features, make_payload, items, feedback, exc, message):
     _drain(features, make_payload, items, f"not sent: {message}")
     if not _anything_done(job, items):
         raise exc
-    fail_pending(items, f"not sent: {message}")
+    mark_not_sent(items, f"not sent: {message}")
     feedback.reportError(f"{message} The push stopped part-way; the report tells which features arrived.")
 
 

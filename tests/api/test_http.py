@@ -253,9 +253,9 @@ def test_proxy_password_is_scrubbed_from_error_details(sandbox):
 
 def test_mapiry_connection_check_without_key_listing(sandbox):
     sandbox.add_fault("mapiry", "error", path="^/keys$", status=404, count=None)
-    assert client(sandbox, "mapiry").ping() == "token accepted"
+    assert client(sandbox, "mapiry").probe().access == "read and write"
     with pytest.raises(ServiceError) as info:
-        client(sandbox, "mapiry", token="mk_live_wrong").ping()
+        client(sandbox, "mapiry", token="mk_live_wrong").probe()
     assert info.value.status == 401
 
 

@@ -94,3 +94,72 @@ def test_a_listing_that_ignores_offset_does_not_keep_the_push_checking_forever(s
                                                     "OUTPUT": "memory:"})
     assert result["CREATED"] == 1
     assert len(requests_of(sandbox, "mapalyze", "GET", "/records")) <= 3
+
+
+def mapalyze_layer(sandbox, tmp_path, form_id):
+    """Records of a form as the Mapalyze tab loads them: a GeoPackage layer with fid, record_id, lists, JSON."""
+    from qgis.core import QgsVectorLayer
+
+    from mapbridge.api.config import resolve
+    from mapbridge.api.mapalyze import MapalyzeClient
+    from mapbridge.core.mapalyze.load import load_records
+
+    path = str(tmp_path / f"{form_id}.gpkg")
+    client = MapalyzeClient(resolve("mapalyze", sandbox.base_urls["mapalyze"], sandbox.tokens["mapalyze"],
+                                    environ={}))
+    load_records(client, path, "records", form_id=form_id)
+    client.close()
+    layer = QgsVectorLayer(f"{path}|layername=records", "records", "ogr")
+    assert layer.isValid() and "fid" in layer.fields().names() and "record_id" in layer.fields().names()
+    return layer
+
+
+def test_records_that_came_from_the_form_are_recognised_and_never_created_again(sandbox_env, tmp_path):
+    sandbox = sandbox_env
+    layer = mapalyze_layer(sandbox, tmp_path, FORM)
+    before = len(records(sandbox))
+    result, feedback = run_alg("mapbridge:mapalyze_push", {"INPUT": layer, "FORM_ID": FORM,
+                                                           "CAPTURED_AT_FIELD": "captured_at", "OUTPUT": "memory:"})
+    assert (result["CREATED"], result["SKIPPED"]) == (0, layer.featureCount())
+    assert requests_of(sandbox, "mapalyze", "POST") == [] and len(records(sandbox)) == before
+    rows = report_rows(result["OUTPUT"])
+    assert {r["remote_id"] for r in rows} == {r["record_id"] for r in rows}
+    assert "same record_id" in rows[0]["push_error"]
+    assert "are records of form" in feedback.text()
+
+
+def test_records_copied_into_another_form_send_neither_fid_nor_record_id(sandbox_env, tmp_path):
+    sandbox = sandbox_env
+    layer = mapalyze_layer(sandbox, tmp_path, "form_Incident")
+    layer.setSubsetString("fid <= 3")
+    result, _ = run_alg("mapbridge:mapalyze_push", {"INPUT": layer, "FORM_ID": FORM, "OUTPUT": "memory:"})
+    assert result["CREATED"] == 3
+    for post in requests_of(sandbox, "mapalyze", "POST", "/records"):
+        data = post.json["data"]
+        assert "fid" not in data and "record_id" not in data, "the file's row id and the record id are not data"
+        assert isinstance(data["photos"], list), "lists go as lists"
+    explicit, _ = run_alg("mapbridge:mapalyze_push", {"INPUT": layer, "FORM_ID": FORM, "FIELDS": ["fid", "severity"],
+                                                      "OUTPUT": "memory:"})
+    assert requests_of(sandbox, "mapalyze", "POST", "/records")[-1].json["data"].keys() == {"fid", "severity"}, \
+        "chosen explicitly, fid is sent"
+
+
+def test_already_there_compares_values_by_meaning(sandbox_env):
+    """1 and 1.0, a timestamp with and without milliseconds, a list and its JSON text: the same record."""
+    from mapbridge.core.push.mapalyze import same_value
+
+    sandbox = sandbox_env
+    sandbox.state.mapalyze.add_record(FORM, [10.5, 59.5], {"dbh_cm": 40, "height_m": 12.0, "tags": ["a", "b"],
+                                                           "inspected": "2025-05-01T10:00:00Z"},
+                                      captured_at="2025-05-01T10:00:00Z")
+    layer = memory_layer("Point", "EPSG:4326", ["dbh_cm:double", "height_m:integer", "tags:string",
+                                                "inspected:string", "seen:string"],
+                         [("POINT(10.5 59.5)", [40.0, 12, '["a", "b"]', "2025-05-01T10:00:00.000Z",
+                                                "2025-05-01T10:00:00.000Z"])])
+    result, _ = run_alg("mapbridge:mapalyze_push", {"INPUT": layer, "FORM_ID": FORM, "CAPTURED_AT_FIELD": "seen",
+                                                    "OUTPUT": "memory:"})
+    assert (result["CREATED"], result["SKIPPED"]) == (0, 1)
+    assert requests_of(sandbox, "mapalyze", "POST") == []
+    assert same_value(0.1 + 0.2, 0.30000000000000004) and not same_value("0.1", 0.2)
+    assert same_value({"ok": True, "n": [1, 2]}, '{"n": [1.0, 2], "ok": true}')
+    assert not same_value(True, 1) and not same_value(None, "") and same_value(None, None)

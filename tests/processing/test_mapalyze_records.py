@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 from qgis.core import (
@@ -14,6 +15,7 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
+from mapbridge.core.timestamps import epoch_seconds, iso_utc
 from mapbridge.core.qgis_compat import (
     FIELD_BOOL,
     FIELD_DATETIME,
@@ -36,6 +38,11 @@ from mapbridge.tests.core.mapalyze.helpers import (
     run_records,
     settle,
 )
+
+def a_minute_ago():
+    """A `since` that keeps only the records a test adds now (the seeded ones reached the server in 2025)."""
+    return iso_utc(time.time() - 60)
+
 
 KINDS = {
     "form_id": "string", "operator": "string", "captured_at": "datetime", "gps_accuracy_m": "double",
@@ -96,7 +103,7 @@ def test_unicode_quotes_newlines_and_nulls_survive(sandbox_env, tmp_path):
         "form_Incident", [2.35, 48.85, 35.5], {"description": text, "operator": None, "severity": None},
         captured_at="2031-01-01T00:00:00Z")
     out = str(tmp_path / "unicode.gpkg")
-    run_records({"FORM_ID": "form_Incident", "SINCE": "2030-12-31T00:00:00Z", "OUTPUT": out})
+    run_records({"FORM_ID": "form_Incident", "SINCE": a_minute_ago(), "OUTPUT": out})
     feature = features_by_id(gpkg_layer(out))[added["id"]]
     assert feature["description"] == text
     assert is_null(feature["operator"]) and is_null(feature["severity"])
@@ -104,11 +111,16 @@ def test_unicode_quotes_newlines_and_nulls_survive(sandbox_env, tmp_path):
 
 
 def test_form_filter_and_since_reach_the_server(sandbox_env, tmp_path):
-    since = "2025-07-01T00:00:00Z"
+    svc = sandbox_env.state.mapalyze
+    # Just after the capture of a record that reached the server days later: since filters on the latter.
+    late = next(r for r in svc.records("form_TreeSurvey")
+                if svc.created_at(r["id"]) - epoch_seconds(r["properties"]["captured_at"]) > 2 * 86400)
+    since = iso_utc(epoch_seconds(late["properties"]["captured_at"]) + 3600)
     out = str(tmp_path / "trees.gpkg")
     results = run_records({"FORM_ID": "form_TreeSurvey", "SINCE": since, "OUTPUT": out})
-    expected = [r for r in sandbox_env.state.mapalyze.records("form_TreeSurvey")
-                if r["properties"]["captured_at"] > since]
+    created = set(sandbox_env.state.mapalyze.created_after(epoch_seconds(since), "form_TreeSurvey"))
+    expected = [r for r in sandbox_env.state.mapalyze.records("form_TreeSurvey") if r["id"] in created]
+    assert any(r["properties"]["captured_at"] < since for r in expected), "captured before, created after"
     assert results["RECORDS"] == len(expected) > 0
     requests = record_requests(sandbox_env)
     assert requests and all(r.query["form_id"] == ["form_TreeSurvey"] and r.query["since"] == [since]
@@ -155,7 +167,7 @@ def test_types_are_inferred_across_all_pages(sandbox_env, tmp_path):
                                                                              f"{i % 60:02d}Z"))
     out = str(tmp_path / "widen.gpkg")
     feedback = LogFeedback()
-    results = run_records({"FORM_ID": "form_Incident", "SINCE": "2030-12-31T00:00:00Z", "OUTPUT": out}, feedback)
+    results = run_records({"FORM_ID": "form_Incident", "SINCE": a_minute_ago(), "OUTPUT": out}, feedback)
     assert results["RECORDS"] == 1100
     layer = gpkg_layer(out)
     fields = layer.fields()
@@ -274,7 +286,7 @@ def load_outputs_like_the_toolbox(context, feedback):
 
 
 def test_toolbox_run_loads_a_styled_marked_layer(sandbox_env, qgis_new_project, tmp_path):
-    from qgis.core import QgsCategorizedSymbolRenderer, QgsProject
+    from qgis.core import QgsProject, QgsSingleSymbolRenderer
 
     out = str(tmp_path / "toolbox.gpkg")
     context, feedback = QgsProcessingContext(), LogFeedback()
@@ -288,7 +300,8 @@ def test_toolbox_run_loads_a_styled_marked_layer(sandbox_env, qgis_new_project, 
     assert layer.customProperty("mapbridge/service") == "mapalyze"
     assert layer.customProperty("mapbridge/form_id") == "form_WaterPoint"
     assert layer.customProperty("mapbridge/newest")
-    assert isinstance(layer.renderer(), QgsCategorizedSymbolRenderer) and not layer.labelsEnabled()
+    assert layer.customProperty("mapbridge/watermark")
+    assert isinstance(layer.renderer(), QgsSingleSymbolRenderer) and not layer.labelsEnabled(), "one form"
     QgsProject.instance().removeAllMapLayers()
 
 
@@ -309,13 +322,13 @@ def test_reserved_and_case_clashing_names_keep_their_columns_across_a_refresh(sa
     first = sandbox_env.state.mapalyze.add_record("form_Incident", [1.0, 2.0], data,
                                                   captured_at="2031-01-01T00:00:00Z")
     out = str(tmp_path / "names.gpkg")
-    results = run_records({"FORM_ID": "form_Incident", "SINCE": "2030-12-31T00:00:00Z", "OUTPUT": out})
+    results = run_records({"FORM_ID": "form_Incident", "SINCE": a_minute_ago(), "OUTPUT": out})
     names = gpkg_layer(out).fields().names()
     assert {"fid_2", "geom_2", "record_id_2", "Name", "name_2"} <= set(names)
     second = sandbox_env.state.mapalyze.add_record("form_Incident", [1.0, 2.0], data,
                                                    captured_at="2031-01-02T00:00:00Z")
     client = client_for("mapalyze")
-    refresh_records(client, out, "names", form_id="form_Incident", since=results["NEWEST"])
+    refresh_records(client, out, "names", form_id="form_Incident", watermark=results["WATERMARK"])
     client.close()
     layer = gpkg_layer(out)
     assert layer.fields().names() == names

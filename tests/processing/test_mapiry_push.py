@@ -153,11 +153,12 @@ def test_empty_bulk_bucket_waits_with_the_clock_time_and_a_rerun_finishes_withou
                                                   "OUTPUT": tmp_gpkg}, feedback)
     map_id = result["MAP_ID"]
     assert re.search(r"bulk creation rate limit is used up.*going on at \d\d:\d\d:\d\d", feedback.text())
-    assert (result["CREATED"], result["FAILED"]) == (100, 50)
+    assert (result["CREATED"], result["NOT_SENT"], result["FAILED"]) == (100, 50, 0)
     report = QgsVectorLayer(tmp_gpkg, "report", "ogr")
     assert report.isValid() and report.featureCount() == 150, "the GeoPackage report is complete after a cancel"
     rows = report_rows(report)
-    assert all(r["push_error"] == "not sent: cancelled" for r in rows if r["push_status"] == "failed")
+    assert {r["push_status"] for r in rows} == {"created", "not_sent"}
+    assert all(r["push_error"] == "not sent: the push was cancelled" for r in rows if r["push_status"] == "not_sent")
     assert not [r for r in sandbox.requests if r.status == 429], "paced on X-RateLimit-Remaining, no 429 earned"
 
     sandbox.state.mapiry.reset_rate_limits()
@@ -237,7 +238,7 @@ def test_long_retry_after_is_announced_with_the_clock_time_and_can_be_cancelled(
     assert re.search(r"rate limit reached \(HTTP 429\); waiting 10 min, going on at \d\d:\d\d:\d\d", feedback.text())
     # The request that met the 429 waits until cancelled; another one may have gone alongside it.
     created = result["CREATED"]
-    assert created in (100, 150, 200) and result["FAILED"] == 250 - created
+    assert created in (100, 150, 200) and result["NOT_SENT"] == 250 - created and result["FAILED"] == 0
     assert len(locations(sandbox, result["MAP_ID"])) == created
 
 

@@ -350,3 +350,24 @@ def test_a_push_whose_report_cannot_be_written_fails_saying_what_arrived(sandbox
     assert len(arrived) == 1500 and all(entry["remote_id"] and entry["status"] == "created" for entry in arrived)
     stored = {f["id"] for f in features(sandbox_env, "ms_plain")}
     assert {entry["remote_id"] for entry in arrived} <= stored
+
+
+def test_a_geopackage_fid_is_not_sent_unless_chosen(sandbox_env, tmp_path):
+    from qgis.core import QgsProject, QgsVectorFileWriter, QgsVectorLayer
+
+    sandbox = sandbox_env
+    memory = memory_layer("Point", "EPSG:4326", ["name:string", "rank:integer"], [("POINT(1 2)", ["One", 1])])
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    path = str(tmp_path / "one.gpkg")
+    QgsVectorFileWriter.writeAsVectorFormatV3(memory, path, QgsProject.instance().transformContext(), options)
+    layer = QgsVectorLayer(path, "one", "ogr")
+    assert layer.fields().names() == ["fid", "name", "rank"]
+    run_alg("mapbridge:mapsemble_push", {"INPUT": layer, "MAP_ID": "ms_plain", "LABEL_FIELD": "name",
+                                         "OUTPUT": "memory:"})
+    sent = requests_of(sandbox, "mapsemble", "POST", "/features")[-1].json["features"][0]["properties"]
+    assert set(sent) == {"name", "rank", "label"}, "the file's row number is not the feature's data"
+    run_alg("mapbridge:mapsemble_push", {"INPUT": layer, "MAP_ID": "ms_plain", "LABEL_FIELD": "name",
+                                         "FIELDS": ["fid", "rank"], "OUTPUT": "memory:"})
+    sent = requests_of(sandbox, "mapsemble", "POST", "/features")[-1].json["features"][0]["properties"]
+    assert set(sent) == {"fid", "rank", "label"}

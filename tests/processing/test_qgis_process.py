@@ -7,6 +7,8 @@ import json
 
 from qgis.core import QgsGeometry, QgsRectangle, QgsVectorLayer
 
+from mapbridge.core.timestamps import epoch_seconds
+
 ALG = "mapbridge:mapalyze_records"  # the two Mapalyze runs below
 MOSCOW = QgsRectangle(37.6156, 55.7558, 37.6256, 55.7608)  # the Processing page's example AOI
 
@@ -53,11 +55,10 @@ def test_qgis_process_writes_the_geopackage(qgis_process, sandbox, tmp_path):
     code, result, stderr = qgis_process.run_json(ALG, FORM_ID="form_WaterPoint", SINCE="2025-06-01T00:00:00Z",
                                                  OUTPUT=out)
     assert code == 0, stderr
-    expected = [r for r in sandbox.state.mapalyze.records("form_WaterPoint")
-                if r["properties"]["captured_at"] > "2025-06-01T00:00:00Z"]
+    expected = set(sandbox.state.mapalyze.created_after(epoch_seconds("2025-06-01T00:00:00Z"), "form_WaterPoint"))
     assert result["results"]["RECORDS"] == len(expected)
     layer = QgsVectorLayer(out, "water", "ogr")
-    assert layer.featureCount() == len(expected)
+    assert {f["record_id"] for f in layer.getFeatures()} == expected, "since is on the server's creation time"
     assert {r.query.get("since", [""])[0] for r in sandbox.requests if r.path == "/records"} == {
         "2025-06-01T00:00:00Z"}
 

@@ -34,6 +34,7 @@ from ...core.mapflow.aoi import save_aoi_geojson
 from ...core.mapflow.polling import DONE
 from ...core.mapflow.tracked import TrackedProcessings, current_project_id
 from ...core.output_folders import default_output_folder
+from ...core import credentials
 from ...core.service_factory import client_for
 from ..background import BackgroundRunner
 from .aoi_panel import AoiPanel
@@ -76,7 +77,8 @@ class MapflowTab(QWidget):
         return self.project_panel.started
 
     def _resume_if_waiting(self):
-        if not self.closed and not self.started and any(
+        # Only without a master-password prompt: building the dock at start is not the user asking for anything.
+        if not self.closed and not self.started and credentials.token_without_prompt("mapflow") and any(
                 item.get("status") not in DONE for item in self.store.all()):
             self.refresh_account()
 

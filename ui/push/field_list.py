@@ -1,4 +1,4 @@
-"""The checkable list of attributes to send (binary fields shown but never sent)."""
+"""The checkable list of attributes to send (binary fields shown but never sent; a file's row id unticked)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,18 @@ from ...core.push.values import is_binary_field
 
 
 class FieldChecklist(QListWidget):
-    """One checkable row per field of the layer; all checked by default."""
+    """One checkable row per field of the layer; what the push sends by default is ticked."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("PushFields")
         self.setMaximumHeight(120)
+        self.defaults = None        # the names ticked by default (what the algorithm sends without FIELDS)
 
-    def set_layer(self, layer):
-        """Show the layer's fields, all checked (binary ones disabled)."""
+    def set_layer(self, layer, defaults=None):
+        """Show the layer's fields, `defaults` ticked (None: all; binary ones disabled)."""
         self.clear()
+        self.defaults = None if defaults is None else set(defaults)
         if layer is None:
             return
         for field in layer.fields():
@@ -28,21 +30,25 @@ class FieldChecklist(QListWidget):
             if binary:
                 flags &= ~Qt.ItemFlag.ItemIsEnabled
                 item.setToolTip("Binary fields are never sent")
+            elif self.defaults is not None and field.name() not in self.defaults:
+                item.setToolTip("Not sent unless ticked: it numbers the file's rows or names the record, it is not "
+                                "data of the feature")
             item.setFlags(flags)
-            item.setCheckState(Qt.CheckState.Unchecked if binary else Qt.CheckState.Checked)
+            ticked = not binary and (self.defaults is None or field.name() in self.defaults)
+            item.setCheckState(Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked)
 
     def checked_names(self):
-        """Names of the checked fields, or None when every sendable field is checked (the default: all)."""
-        names, all_checked = [], True
+        """Names of the ticked fields, or None when exactly the defaults are ticked (the algorithm's default)."""
+        names, enabled = [], []
         for i in range(self.count()):
             item = self.item(i)
             if not item.flags() & Qt.ItemFlag.ItemIsEnabled:
                 continue
+            enabled.append(item.text())
             if item.checkState() == Qt.CheckState.Checked:
                 names.append(item.text())
-            else:
-                all_checked = False
-        return None if all_checked else names
+        default = set(enabled) if self.defaults is None else self.defaults & set(enabled)
+        return None if set(names) == default else names
 
     def set_checked(self, names):
         """Check exactly these fields."""

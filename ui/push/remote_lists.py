@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from qgis.PyQt.QtCore import Qt, QTimer
+
 from ...api.errors import ConfigurationError, MapbridgeError
+from ...core import credentials
 from ...core.log import log_exception
 from ...core.service_factory import client_for
 from ..background import BackgroundRunner
@@ -14,8 +17,8 @@ def _label(item, id_key="id"):
     name = item.get("name") or item.get("title") or ""
     count = item.get("featureCount")
     label = f"{name} ({item_id})" if name else item_id
-    if isinstance(count, int):
-        label += f" · {count} features"
+    if isinstance(count, int) and not isinstance(count, bool):
+        label += f" · {count:,} feature{'s' if count != 1 else ''}"
     return label, item_id
 
 
@@ -31,10 +34,18 @@ class RemoteList:
         self.runner = BackgroundRunner()
         self.run = None
         self.loaded = False
+        self.items = {}         # id -> the map's or form's dict, as listed
+        # After the combo has put the entry's text in its line edit (which leaves the cursor at the end).
+        combo.currentIndexChanged.connect(lambda *args: QTimer.singleShot(0, self._show_start))
 
-    def load(self):
-        """Start loading (main thread: the client reads settings and the auth DB here)."""
+    def load(self, quiet=False):
+        """Start loading (main thread: the client reads settings and the auth DB here).
+
+        quiet: only when the token needs no master-password prompt (showing the tab is not asking for it)."""
         if self.run is not None:
+            return
+        if quiet and not credentials.token_without_prompt(self.service):
+            self._status("↻ lists yours (the token is read once you ask)")
             return
         try:
             client = client_for(self.service, timeout=(5.0, 20.0))
@@ -57,13 +68,17 @@ class RemoteList:
         result = outcome.results
         current = self.current_id() or self.remembered
         self.combo.clear()
+        self.items = {}
         for item in result or []:
             if isinstance(item, dict) and item.get("id") is not None:
                 label, item_id = _label(item)
+                self.items[item_id] = item
                 self.combo.addItem(label, item_id)
+                self.combo.setItemData(self.combo.count() - 1, label, Qt.ItemDataRole.ToolTipRole)
         self.loaded = True
         self.select(current)
-        self._status(f"{self.combo.count()} found" if self.combo.count() else "none found; type an id")
+        count = self.combo.count()
+        self._status(f"{count:,} found" if count else "none found; type an id")
 
     def select(self, item_id):
         """Show an id: its entry when listed, else the id typed in."""
@@ -74,6 +89,17 @@ class RemoteList:
             self.combo.setCurrentIndex(index)
         else:
             self.combo.setEditText(item_id)
+        QTimer.singleShot(0, self._show_start)
+
+    def _show_start(self, *args):
+        """A long entry in a narrow dock shows its start (the name), not its end."""
+        try:
+            edit = self.combo.lineEdit()
+        except RuntimeError:
+            return      # the combo is gone (the dock closed)
+        if edit is not None:
+            edit.setCursorPosition(0)
+            self.combo.setToolTip(self.combo.currentText())
 
     def current_id(self):
         """The chosen id: the listed entry's id, or the text typed in."""

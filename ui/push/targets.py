@@ -18,17 +18,33 @@ from qgis.PyQt.QtWidgets import (
 
 from ...core import settings_keys
 from ...core.push.choices import GEOMETRY_MODES, METHOD_CREATE, METHOD_DELETE, METHODS, MODE_POINT_ON_SURFACE
-from ...core.push.payloads import MapalyzePayloads, MapiryPayloads, MapsemblePayloads
+from ...core.push.payloads import MapalyzePayloads, MapiryPayloads, MapsemblePayloads, default_field_names
 from .remote_lists import RemoteList
 
 
 NO_ATTRIBUTES = "Tick at least one attribute to send, or tick them all."
 
 
+def _narrow(combo, length=10):
+    """A combo that never widens the dock for a long entry (it elides instead)."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(length)
+    return combo
+
+
 def _field_combo(parent, allow_empty=True):
     combo = QgsFieldComboBox(parent)
     combo.setAllowEmptyFieldName(allow_empty)
-    return combo
+    return _narrow(combo)
+
+
+def _remote_combo(parent, name, tooltip):
+    """An editable combo of the account's maps or forms that never widens the dock (long names are elided)."""
+    combo = QComboBox(parent)
+    combo.setObjectName(name)
+    combo.setEditable(True)
+    combo.setToolTip(tooltip)
+    return _narrow(combo)
 
 
 def _current_field(combo):
@@ -47,6 +63,7 @@ class PushTarget(QWidget):
         super().__init__(parent)
         self.form = QFormLayout(self)
         self.form.setContentsMargins(0, 0, 0, 0)
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.field_combos = []
         self.remote = None          # a RemoteList of maps or forms, loaded when first shown
 
@@ -59,9 +76,21 @@ class PushTarget(QWidget):
         return combo
 
     def activate(self):
-        """Load the account's maps/forms the first time this target is shown."""
+        """Load the account's maps/forms the first time this target is shown (when that needs no prompt)."""
         if self.remote is not None and not self.remote.loaded:
-            self.remote.load()
+            self.remote.load(quiet=True)
+
+    def default_fields(self, fields):
+        """The fields ticked by default: all that are data (not a GeoPackage's fid; into Mapalyze, no record_id)."""
+        return default_field_names(fields, self.service)
+
+    def describe(self):
+        """Where the features go, for the question before a big push: "the Mapiry map map_demo"."""
+        return self.service
+
+    def plan(self):
+        """The target's plan when the service tells it (Mapsemble maps: "free"/"pro"), else None."""
+        return None
 
     def set_layer(self, layer):
         """Field combos follow the chosen layer."""
@@ -116,7 +145,7 @@ class MapiryTarget(PushTarget):
         form.addRow(self.existing_radio, self.map_id_edit)
         form.addRow(self.new_radio, self.title_edit)
         self.description_combo = self.field_combo("Description field")
-        self.mode_combo = QComboBox(self)
+        self.mode_combo = _narrow(QComboBox(self))
         self.mode_combo.addItems(list(GEOMETRY_MODES))
         self.mode_combo.setCurrentIndex(MODE_POINT_ON_SURFACE)
         form.addRow("Lines and polygons become", self.mode_combo)
@@ -131,6 +160,7 @@ class MapiryTarget(PushTarget):
     def use_map(self, map_id):
         """Switch to an existing map (after a push created it)."""
         self.map_id_edit.setText(map_id)
+        self.map_id_edit.setCursorPosition(0)
         self.existing_radio.setChecked(True)
 
     def payload_problem(self, name_field, field_names):
@@ -146,6 +176,11 @@ class MapiryTarget(PushTarget):
             return "Enter a title for the new map."
         return None
 
+    def describe(self):
+        if self.existing_radio.isChecked():
+            return f"the Mapiry map {self.map_id_edit.text().strip()}"
+        return f"a new Mapiry map “{self.title_edit.text().strip()}”"
+
     def parameters(self, name_field, field_names):
         """Algorithm parameters of this target."""
         params = {"NAME_FIELD": name_field, "DESCRIPTION_FIELD": _current_field(self.description_combo),
@@ -157,10 +192,11 @@ class MapiryTarget(PushTarget):
             params["NEW_MAP_TITLE"] = self.title_edit.text().strip()
         return params
 
-    def payloads(self, layer, transform_context, name_field, field_names):
-        """The payload builder the preview uses (the same as the algorithm's)."""
-        return MapiryPayloads(layer.fields(), layer.crs(), transform_context, name_field,
-                              _current_field(self.description_combo), self.mode_combo.currentIndex())
+    def payload_factory(self, layer, transform_context, name_field, field_names):
+        """A callable making the payload builder the algorithm uses (called where the count runs)."""
+        fields, crs = layer.fields(), layer.crs()
+        description, mode = _current_field(self.description_combo), self.mode_combo.currentIndex()
+        return lambda: MapiryPayloads(fields, crs, transform_context, name_field, description, mode)
 
 
 class MapsembleTarget(PushTarget):
@@ -175,10 +211,7 @@ class MapsembleTarget(PushTarget):
         super().__init__(parent)
         form = self.form
         row = QHBoxLayout()
-        self.map_combo = QComboBox(self)
-        self.map_combo.setObjectName("MapsembleMap")
-        self.map_combo.setEditable(True)
-        self.map_combo.setToolTip("One of your Mapsemble maps (or type its id)")
+        self.map_combo = _remote_combo(self, "MapsembleMap", "One of your Mapsemble maps (or type its id)")
         self.refresh_button = QToolButton(self)
         self.refresh_button.setText("↻")
         self.refresh_button.setToolTip("Reload your maps")
@@ -188,7 +221,7 @@ class MapsembleTarget(PushTarget):
         self.status_label = QLabel(self)
         self.status_label.setWordWrap(True)
         form.addRow("", self.status_label)
-        self.method_combo = QComboBox(self)
+        self.method_combo = _narrow(QComboBox(self))
         self.method_combo.addItems(list(METHODS))
         self.method_combo.setCurrentIndex(METHOD_CREATE)
         form.addRow("Method", self.method_combo)
@@ -221,10 +254,20 @@ class MapsembleTarget(PushTarget):
         return _with_fields({"MAP_ID": map_id, "LABEL_FIELD": name_field, "METHOD": self.method_combo.currentIndex(),
                              "REMOTE_ID_FIELD": _current_field(self.remote_combo)}, field_names)
 
-    def payloads(self, layer, transform_context, name_field, field_names):
-        """The payload builder the preview uses (the same as the algorithm's)."""
-        return MapsemblePayloads(layer.fields(), layer.crs(), transform_context, self.method_combo.currentIndex(),
-                                 name_field, field_names, _current_field(self.remote_combo))
+    def describe(self):
+        map_id = self.remote.current_id()
+        name = (self.remote.items.get(map_id) or {}).get("name")
+        return f"the Mapsemble map “{name}” ({map_id})" if name else f"the Mapsemble map {map_id}"
+
+    def plan(self):
+        plan = (self.remote.items.get(self.remote.current_id()) or {}).get("plan")
+        return str(plan).lower() if plan else None
+
+    def payload_factory(self, layer, transform_context, name_field, field_names):
+        """A callable making the payload builder the algorithm uses (called where the count runs)."""
+        fields, crs = layer.fields(), layer.crs()
+        method, remote = self.method_combo.currentIndex(), _current_field(self.remote_combo)
+        return lambda: MapsemblePayloads(fields, crs, transform_context, method, name_field, field_names, remote)
 
 
 class MapalyzeTarget(PushTarget):
@@ -236,17 +279,22 @@ class MapalyzeTarget(PushTarget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.form_combo = QComboBox(self)
-        self.form_combo.setObjectName("MapalyzeForm")
-        self.form_combo.setEditable(True)
-        self.form_combo.setToolTip("The form the new records belong to (or type its id)")
-        self.form.addRow("Form", self.form_combo)
+        self.form_combo = _remote_combo(self, "MapalyzeForm", "The form the new records belong to (or type its id)")
+        self.refresh_button = QToolButton(self)
+        self.refresh_button.setText("↻")
+        self.refresh_button.setToolTip("Reload your forms")
+        row = QHBoxLayout()
+        row.addWidget(self.form_combo, 1)
+        row.addWidget(self.refresh_button)
+        self.form.addRow("Form", row)
         self.status_label = QLabel(self)
+        self.status_label.setWordWrap(True)
         self.form.addRow("", self.status_label)
         self.captured_combo = self.field_combo("Capture time field")
         self.remote = RemoteList("mapalyze", self.form_combo, lambda client: client.forms(), self.status_label,
                                  QgsSettings().value(settings_keys.PUSH_MAPALYZE_FORM_ID, "", type=str))
         self.remote.select(self.remote.remembered)
+        self.refresh_button.clicked.connect(self.remote.load)
 
     def problem(self, name_field, field_names):
         if not self.remote.current_id():
@@ -260,7 +308,18 @@ class MapalyzeTarget(PushTarget):
         return _with_fields({"FORM_ID": form_id, "CAPTURED_AT_FIELD": _current_field(self.captured_combo)},
                             field_names)
 
-    def payloads(self, layer, transform_context, name_field, field_names):
-        """The payload builder the preview uses (the same as the algorithm's)."""
-        return MapalyzePayloads(layer.fields(), layer.crs(), transform_context, field_names,
-                                _current_field(self.captured_combo))
+    def describe(self):
+        form_id = self.remote.current_id()
+        name = (self.remote.items.get(form_id) or {}).get("name")
+        return f"the Mapalyze form “{name}” ({form_id})" if name else f"the Mapalyze form {form_id}"
+
+    def set_layer(self, layer):
+        """Field combos follow the layer; a Mapalyze layer's capture time is its captured_at."""
+        super().set_layer(layer)
+        if layer is not None and layer.fields().lookupField("captured_at") >= 0:
+            self.captured_combo.setField("captured_at")
+
+    def payload_factory(self, layer, transform_context, name_field, field_names):
+        """A callable making the payload builder the algorithm uses (called where the count runs)."""
+        fields, crs, captured = layer.fields(), layer.crs(), _current_field(self.captured_combo)
+        return lambda: MapalyzePayloads(fields, crs, transform_context, field_names, captured)

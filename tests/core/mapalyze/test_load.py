@@ -1,10 +1,14 @@
-"""Paging against other readings of the docs: a server that caps `limit`, omits `total`, answers in plain JSON,
-repeats a record across pages, or loses one (a small real HTTP server, not the sandbox)."""
+"""The load and refresh jobs (core/mapalyze/load.py).
+
+Paging against other readings of the docs: a server that caps `limit`, omits `total`, answers in plain JSON,
+repeats a record across pages, or loses one (a small real HTTP server, not the sandbox). Refresh against the
+sandbox: it asks for what was created on the server since the watermark (the server's clock), not captured."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,7 +17,9 @@ import pytest
 from mapbridge.api.config import resolve
 from mapbridge.api.errors import MapbridgeError
 from mapbridge.api.mapalyze import MapalyzeClient
-from mapbridge.core.mapalyze.load import load_records
+from mapbridge.core.mapalyze.gpkg_layer import WATERMARK_NOTE, GpkgLayer
+from mapbridge.core.mapalyze.load import WATERMARK_MARGIN_SECONDS, load_records, refresh_records
+from mapbridge.core.timestamps import epoch_seconds
 from mapbridge.tests.core.mapalyze.helpers import features_by_id, gpkg_layer
 
 TOKEN = "variant-token"
@@ -246,3 +252,63 @@ def test_cancel_while_a_records_page_stalls_takes_effect_within_two_seconds(sand
         client.close()
     assert time.monotonic() - start < 2.7, "cancelled within 2 s of the request"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_refresh_catches_records_captured_long_ago_but_created_since(sandbox, tmp_path):
+    """The watermark is the server's clock (an hour behind ours here), and `since` is on server creation time."""
+    svc = sandbox.state.mapalyze
+    sandbox.clock_offset = -3600.0
+    path = str(tmp_path / "incidents.gpkg")
+    client = sandbox_client(sandbox)
+    first = load_records(client, path, "incidents", form_id="form_Incident")
+    assert abs(epoch_seconds(first.watermark) - (time.time() - 3600)) < 5, "the server's clock, not ours"
+    # Captured offline a week ago (older than every record's capture in the layer) and synced now.
+    offline = svc.add_record("form_Incident", [2.0, 45.0], {"severity": 3}, captured_at="2025-01-01T00:00:00Z")
+    pushed = svc.add_record("form_Incident", [2.1, 45.1], {"severity": 1}, captured_at="2024-06-01T12:00:00Z")
+    assert first.newest > offline["properties"]["captured_at"]
+    sandbox.clear_requests()
+    again = refresh_records(client, path, "incidents", form_id="form_Incident", watermark=first.watermark)
+    assert again.added == 2
+    asked = {r.query["since"][0] for r in sandbox.requests if r.path == "/records"}
+    assert asked == {again.since} and \
+        epoch_seconds(again.since) == epoch_seconds(first.watermark) - WATERMARK_MARGIN_SECONDS
+    ids = set(features_by_id(gpkg_layer(path)))
+    assert {offline["id"], pushed["id"]} <= ids and len(ids) == first.count + 2
+    assert epoch_seconds(again.watermark) >= epoch_seconds(first.watermark)
+    client.close()
+
+
+def test_refresh_within_the_margin_skips_what_the_layer_holds_and_reads_the_files_watermark(sandbox, tmp_path):
+    svc = sandbox.state.mapalyze
+    path = str(tmp_path / "trees.gpkg")
+    client = sandbox_client(sandbox)
+    first = load_records(client, path, "trees", form_id="form_TreeSurvey")
+    recent = [svc.add_record("form_TreeSurvey", [10.0, 59.9], {"species": f"t{i}"}) for i in range(3)]
+    second = refresh_records(client, path, "trees", form_id="form_TreeSurvey", watermark=first.watermark)
+    assert second.added == 3
+    # Inside the margin: the same three come again and are recognised by record_id; one more is new.
+    newer = svc.add_record("form_TreeSurvey", [10.1, 59.9], {"species": "t3"})
+    sandbox.clear_requests()
+    third = refresh_records(client, path, "trees", form_id="form_TreeSurvey")   # no watermark given: the file's
+    assert third.received >= 4 and third.added == 1
+    layer = GpkgLayer(path, "trees").open()
+    assert layer.note(WATERMARK_NOTE) == third.watermark
+    layer.close()
+    assert set(features_by_id(gpkg_layer(path))) >= {r["id"] for r in recent + [newer]}
+    assert len(features_by_id(gpkg_layer(path))) == first.count + 4
+    client.close()
+
+
+def test_a_layer_without_a_watermark_is_checked_in_full(sandbox, tmp_path):
+    path = str(tmp_path / "old.gpkg")
+    client = sandbox_client(sandbox)
+    first = load_records(client, path, "old", form_id="form_WaterPoint")
+    layer = GpkgLayer(path, "old").open()
+    layer.set_note(WATERMARK_NOTE, "")
+    layer.finish()
+    new = sandbox.state.mapalyze.add_record("form_WaterPoint", [1.0, 1.0], {"source_type": "well"})
+    sandbox.clear_requests()
+    result = refresh_records(client, path, "old", form_id="form_WaterPoint")
+    assert result.since is None and all("since" not in r.query for r in sandbox.requests if r.path == "/records")
+    assert result.added == 1 and result.count == first.count + 1 and new["id"] in features_by_id(gpkg_layer(path))
+    client.close()
