@@ -5,6 +5,8 @@ from __future__ import annotations
 import struct
 import time
 
+from mapbridge.tests.rasters import geotiff_bytes
+
 AOI = {"type": "Polygon", "coordinates": [[[37.6156, 55.7558], [37.6256, 55.7558], [37.6256, 55.7608],
                                            [37.6156, 55.7608], [37.6156, 55.7558]]]}
 DOC_SEARCH_AOI = {"type": "Polygon", "coordinates": [[
@@ -25,25 +27,8 @@ def tiny_tiff(width=4, height=3, big_endian=False):
 
 
 def geotiff(width, height, bands=3, epsg=4326):
-    """The bytes of a small georeferenced GeoTIFF made with GDAL."""
-    from osgeo import gdal, osr
-
-    path = f"/vsimem/sandbox-{width}-{height}-{bands}-{epsg}.tif"
-    dataset = gdal.GetDriverByName("GTiff").Create(path, width, height, bands, gdal.GDT_Byte)
-    origin, step = ((37.6, 55.76), 0.0001) if epsg == 4326 else ((4_187_000.0, 7_508_000.0), 10.0)
-    dataset.SetGeoTransform((origin[0], step, 0, origin[1], 0, -step))
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(epsg)
-    dataset.SetProjection(srs.ExportToWkt())
-    dataset = None
-    handle = gdal.VSIFOpenL(path, "rb")
-    gdal.VSIFSeekL(handle, 0, 2)
-    size = gdal.VSIFTellL(handle)
-    gdal.VSIFSeekL(handle, 0, 0)
-    data = gdal.VSIFReadL(1, size, handle)
-    gdal.VSIFCloseL(handle)
-    gdal.Unlink(path)
-    return bytes(data)
+    """The bytes of a small georeferenced GeoTIFF."""
+    return geotiff_bytes(width, height, bands, epsg)
 
 
 def test_mapflow_accepts_basic_and_bearer_everywhere(api):
