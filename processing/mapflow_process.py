@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from qgis.core import (
+    QgsProcessingOutputMultipleLayers,
     QgsProcessingParameterAuthConfig,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
@@ -66,6 +67,7 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
     AREA_KM2 = "AREA_KM2"
     COST = "COST"
     FEATURE_COUNT = "FEATURE_COUNT"
+    LAYERS = "LAYERS"
 
     # Polling schedule (tests and the sandbox may shorten it through the class attributes).
     poll_initial = 1.0
@@ -109,6 +111,8 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.AREA_KM2, "AOI area (km²)"))
         self.addOutput(QgsProcessingOutputNumber(self.COST, "Cost (credits, when priced)"))
         self.addOutput(QgsProcessingOutputNumber(self.FEATURE_COUNT, "Features in the result"))
+        self.addOutput(QgsProcessingOutputMultipleLayers(
+            self.LAYERS, "Every result layer (one per geometry type when the result mixes them)"))
 
     def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         """Main thread: the custom source's login from the auth DB, and the QGIS project the run belongs to."""
@@ -194,16 +198,16 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
             RUNS.lease(processing_id, WRITE_LEASE)
             with ResultDownload(processing_id) as download:
                 download_result(client, processing_id, download, feedback, progress_range=None)
-                destination, count = write_result_output(
+                destination, count, layers = write_result_output(
                     self, parameters, self.OUTPUT, context, feedback, download.path, "mapflow_result",
-                    progress_range=None)
+                    progress_range=None, processing_id=processing_id)
             written = {"status": "OK", "percent": 100, "loaded": True}
         finally:
             RUNS.release(processing_id, **written)
         feedback.pushInfo(f"Wrote {count} features of processing {processing_id}.")
         cost_final = final.get("cost") if isinstance(final.get("cost"), (int, float)) else cost
         return {self.OUTPUT: destination, self.PROCESSING_ID: processing_id, self.AREA_KM2: aoi.area_km2,
-                self.COST: cost_final, self.FEATURE_COUNT: count}
+                self.COST: cost_final, self.FEATURE_COUNT: count, self.LAYERS: layers}
 
     @staticmethod
     def _on_status(processing_id, answer):

@@ -110,3 +110,20 @@ def start_processing(client, body):
         raise ServiceError("the processing was created but its id is missing from the answer", service=MAPFLOW,
                            hint="Look for it in the Mapflow tab's processings list or on mapflow.ai")
     return answer
+
+
+# Status words shown to the user; the running ones carry the percentage.
+STATUS_WORDS = {"UNPROCESSED": "Queued", "AWAITING": "Waiting", "IN_PROGRESS": "Running", "OK": "Finished",
+                "FAILED": "Failed", "CANCELLED": "Cancelled", "REFUNDED": "Refunded", "NOT_FOUND": "Deleted"}
+
+
+def status_text(status, percent=0.0, messages=None):
+    """A processing's status in words: "Running 35 %", "Finished", "Failed: <reason>"."""
+    status = (status or "").upper()
+    words = STATUS_WORDS.get(status, status.title() or "Unknown")
+    if status in RUNNING and status != "UNPROCESSED":
+        return f"{words} {float(percent or 0):.0f} %"
+    if status in FAILED:
+        reason = "; ".join(t for t in (message_text(m) for m in messages or []) if t)
+        return f"{words}: {reason}" if reason else words
+    return words
