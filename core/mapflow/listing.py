@@ -4,8 +4,10 @@ tracked processings elsewhere, and what a round means (rows, tracked updates, fi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from ...api.errors import ServiceError
+from ..timestamps import epoch_seconds
 from .account import default_project_id
 from .models import number
 from .processings import FINAL, model_of, status_of, status_text
@@ -38,6 +40,14 @@ class ListQuery:
         return self.offset == 0 and not self.terms.strip()
 
 
+def short_local_time(text):
+    """A service time as local 'YYYY-MM-DD HH:MM' for the list (the details show the zone)."""
+    epoch = epoch_seconds(str(text or "")[:35])
+    if epoch is None:
+        return str(text or "")[:16].replace("T", " ")
+    return f"{datetime.fromtimestamp(epoch):%Y-%m-%d %H:%M}"
+
+
 def row_of(processing):
     """A table row from a service answer or a stored entry (raw: the answer, for details, tiles and duplicate)."""
     status, percent = status_of(processing)
@@ -51,7 +61,7 @@ def row_of(processing):
         "status_text": status_text(status, percent, processing.get("messages")),
         "area_km2": area / 1e6 if area is not None else None,
         "cost": number(processing.get("cost")),
-        "created": str(processing.get("created") or "")[:19].replace("T", " "),
+        "created": short_local_time(processing.get("created")),
         "projectId": processing.get("projectId") or "",
         "messages": processing.get("messages") or [],
         "raw": processing if "workflowDef" in processing else {},

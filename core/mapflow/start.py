@@ -120,6 +120,16 @@ def read_project(client, project_id, notes):
     return project_id, project if isinstance(project, dict) else {}
 
 
+def request_body(choice, aoi, project_id, models):
+    """(create body, Model or None, option block names) of a choice: the body the cost is asked with and sent."""
+    model = find_model(models, choice.model)
+    options = tuple(model.option_names(choice.options)) if model else choice.options
+    body = processing_body(choice.name, model.name if model else choice.model, aoi.geojson(),
+                           project_id=project_id, model_id=model.id if model and model.id else None,
+                           blocks=model.blocks_body(options) if model else None, source=choice.source)
+    return body, model, options
+
+
 def refuse_problems(found):
     """Raise the first blocking problem: nothing is sent."""
     for problem in found:
@@ -136,11 +146,7 @@ def plan(client, aoi, choice, feedback=None):
     account = account.with_project(project)
     models = models_of(project)
     refuse_problems(problems(account, aoi, choice.source, models, choice.model, choice.options))
-    model = find_model(models, choice.model)
-    options = tuple(model.option_names(choice.options)) if model else choice.options
-    body = processing_body(choice.name, model.name if model else choice.model, aoi.geojson(),
-                           project_id=project_id, model_id=model.id if model and model.id else None,
-                           blocks=model.blocks_body(options) if model else None, source=choice.source)
+    body, model, options = request_body(choice, aoi, project_id, models)
     cost, cost_note = price_preview(client, body)
     check_limits(account, aoi, cost)
     resolved = replace(choice, model=model.name if model else choice.model, project_id=project_id, options=options)

@@ -21,8 +21,9 @@ VECTOR_ZOOMS = (14, 25)
 RASTER_ZOOMS = (0, 21)
 
 
-def xyz_uri(url, zmin, zmax, kind="XYZ", username="", password=""):
-    """A QGIS 'xyz' data source URI of a tile URL; TMS counts rows from the south ({-y})."""
+def xyz_uri(url, zmin, zmax, kind="XYZ", authcfg=""):
+    """A QGIS 'xyz' data source URI of a tile URL (a login through a QGIS authentication configuration); TMS counts
+    rows from the south ({-y}); Quadkey URLs use {q} as they are."""
     if kind.upper() == "TMS":
         url = url.replace("{y}", "{-y}")
     uri = QgsDataSourceUri()
@@ -30,15 +31,14 @@ def xyz_uri(url, zmin, zmax, kind="XYZ", username="", password=""):
     uri.setParam("url", url)
     uri.setParam("zmin", str(int(zmin)))
     uri.setParam("zmax", str(int(zmax)))
-    if username:
-        uri.setParam("username", username)
-        uri.setParam("password", password)
+    if authcfg:
+        uri.setAuthConfigId(authcfg)
     return bytes(uri.encodedUri()).decode("utf-8")
 
 
-def raster_tiles_layer(url, name, zooms=RASTER_ZOOMS, kind="XYZ"):
+def raster_tiles_layer(url, name, zooms=RASTER_ZOOMS, kind="XYZ", authcfg=""):
     """A raster layer of XYZ/TMS/Quadkey tiles."""
-    return QgsRasterLayer(xyz_uri(url, zooms[0], zooms[1], kind), name, "wms")
+    return QgsRasterLayer(xyz_uri(url, zooms[0], zooms[1], kind, authcfg), name, "wms")
 
 
 def vector_tiles_layer(url, name, zooms=VECTOR_ZOOMS):
