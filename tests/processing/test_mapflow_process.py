@@ -268,9 +268,10 @@ def test_custom_source_login_comes_from_the_auth_database(sandbox_env, tmp_gpkg)
     config.setName("tiles login")
     config.setConfig("username", "tile-user")
     config.setConfig("password", "tile-secret")
-    assert QgsApplication.authManager().storeAuthenticationConfig(config)[0]
+    stored, config = QgsApplication.authManager().storeAuthenticationConfig(config)
+    assert stored
+    authcfg = config.id()
     try:
-        authcfg = QgsApplication.authManager().configIds()[-1]
         result, feedback = run("mapbridge:mapflow_process", {
             "AOI": polygon_layer([QgsGeometry.fromRect(MOSCOW)]), "OUTPUT": tmp_gpkg,
             "SOURCE_URL": "https://tiles.example.com/{z}/{x}/{y}.jpg", "SOURCE_AUTHCFG": authcfg})

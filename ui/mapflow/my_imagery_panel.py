@@ -131,12 +131,12 @@ class MyImageryPanel(QWidget):
         return self.runner.job(f"Mapbridge: {description}", lambda feedback: job(client, feedback), done,
                                client=client, **kwargs)
 
-    def refresh(self):
-        """Read the mosaics, their images and the storage."""
+    def refresh(self, message=""):
+        """Read the mosaics, their images and the storage; `message` is shown after (else the counts)."""
         self.loaded = True
-        return self._job("Reading My imagery", browse, self._browsed, hidden=True)
+        return self._job("Reading My imagery", browse, lambda outcome: self._browsed(outcome, message), hidden=True)
 
-    def _browsed(self, outcome):
+    def _browsed(self, outcome, message=""):
         if not outcome.ok:
             self.status.setText(show_error(self.iface, outcome.error))
             return
@@ -168,8 +168,8 @@ class MyImageryPanel(QWidget):
                 item.setSelected(True)
         self._show_storage()
         count = sum(len(m.images) for m in self.mosaics)
-        self.status.setText(f"{len(self.mosaics)} mosaic(s), {count} image(s)." if self.mosaics
-                            else "No imagery yet: create a mosaic and upload GeoTIFFs.")
+        self.status.setText(message or (f"{len(self.mosaics)} mosaic(s), {count} image(s)." if self.mosaics
+                                        else "No imagery yet: create a mosaic and upload GeoTIFFs."))
         self._enable()
 
     def _items(self):
@@ -220,9 +220,7 @@ class MyImageryPanel(QWidget):
                          self._changed)
 
     def _changed(self, outcome):
-        if not outcome.ok:
-            self.status.setText(show_error(self.iface, outcome.error))
-        self.refresh()
+        self.refresh(show_error(self.iface, outcome.error) if not outcome.ok else "")
 
     def rename(self):
         """Rename the selected mosaic or image."""
@@ -296,13 +294,13 @@ class MyImageryPanel(QWidget):
         self.cancel_button.setVisible(False)
         self.upload_run = None
         if not outcome.ok:
-            self.status.setText(show_error(self.iface, outcome.error))
+            message = show_error(self.iface, outcome.error)
         else:
             report = outcome.results
             text = report.summary()
-            self.status.setText(show_success(self.iface, text) if not report.refused and not report.failed
-                                else show_error(self.iface, MapbridgeError(text, service="mapflow")))
-        self.refresh()
+            message = show_success(self.iface, text) if not report.refused and not report.failed \
+                else show_error(self.iface, MapbridgeError(text, service="mapflow"))
+        self.refresh(message)
 
     # -- on the map and to the processing -------------------------------------------------------
     def preview(self):
