@@ -43,4 +43,15 @@ def test_desktop_dock_loads_records_and_pushes_the_selection(tmp_path):
     assert report["selected"] == 20, "20 features of the shown city selected"
     assert report["push_report"] == {"created": 20}, report.get("push_status_text")
     assert report["mapiry_locations"] == 20, "the 20 selected features arrived on the new Mapiry map"
-    assert len(report["screenshots"]) == 4
+    assert [Path(p).name for p in report["screenshots"]] == [
+        "dock-mapalyze.png", "dock-push.png", "dock-settings.png", "dock-mapflow-new.png",
+        "dock-mapflow-processings.png", "dock-mapflow-catalog.png", "dock-mapflow-myimagery.png"]
+    # Each Mapflow sub-page at the default width, 350 and 1,200 px: nothing cut.
+    assert set(report["mapflow_clipped"]) == {f"{page}@{width}" for page in ("new", "processings", "catalog",
+                                                                               "myimagery") for width in
+                                              (400, 350, 1200)}
+    assert all(problems == [] for problems in report["mapflow_clipped"].values()), report["mapflow_clipped"]
+    assert "credits" in report["mapflow_cost"] and report["mapflow_catalog_rows"] > 0
+    assert report["mapflow_images"] == 1 and "used" in report["mapflow_storage"]
+    assert any(text.startswith("Running") for text in report["mapflow_rows"])
+    assert any(text.startswith("Failed:") for text in report["mapflow_rows"])

@@ -199,6 +199,7 @@ class BatchReport:
     """What an upload of several files did."""
 
     mosaic_id: str = ""
+    mosaic_name: str = ""
     mosaic_created: bool = False
     uploaded: list = field(default_factory=list)     # [(file name, image id)]
     refused: list = field(default_factory=list)      # [(file name, reason)] checked before sending
@@ -206,7 +207,8 @@ class BatchReport:
 
     def summary(self):
         """One line for the user."""
-        parts = [f"{len(self.uploaded)} file(s) uploaded to mosaic {self.mosaic_id}" if self.uploaded
+        mosaic = f"'{self.mosaic_name}'" if self.mosaic_name else self.mosaic_id
+        parts = [f"{len(self.uploaded)} file(s) uploaded to mosaic {mosaic}" if self.uploaded
                  else "Nothing was uploaded"]
         if self.refused:
             parts.append(f"{len(self.refused)} not sent: " + "; ".join(r for _, r in self.refused[:3]))
@@ -220,9 +222,11 @@ def upload_many(client, paths, feedback, *, mosaic_id="", mosaic_name="", tags=(
     progress over all bytes; a new mosaic is created only when a file is about to be sent."""
     if not mosaic_id and not (mosaic_name or "").strip():
         raise MapbridgeError("no mosaic was chosen", service=MAPFLOW, hint="Choose a mosaic or name a new one")
-    report = BatchReport(mosaic_id=mosaic_id)
+    report = BatchReport(mosaic_id=mosaic_id, mosaic_name=(mosaic_name or "").strip())
     storage = Storage.from_json(client.memory())
     mosaic = _mosaic_with_images(client, mosaic_id) if mosaic_id else None
+    if mosaic is not None:
+        report.mosaic_name = mosaic.name
     accepted, budget = [], storage.free
     for path in paths:
         try:

@@ -84,11 +84,18 @@ def button_grid(buttons, parent, columns=2):
     return ButtonGrid(buttons, parent, columns)
 
 
+def wrapping_policy():
+    """A wrapped label's size policy: any width, the height that width needs (height-for-width kept)."""
+    policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    policy.setHeightForWidth(True)
+    return policy
+
+
 def wrapped_label(text, parent, name=""):
     """A label that wraps at any width and never forces the page wider."""
     label = QLabel(text, parent)
     label.setWordWrap(True)
-    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    label.setSizePolicy(wrapping_policy())
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     if name:
         label.setObjectName(name)

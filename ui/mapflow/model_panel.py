@@ -10,14 +10,13 @@ from qgis.PyQt.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from ...core.mapflow.choices import DEFAULT_MODEL, FALLBACK_MODELS
 from ...core.mapflow.models import Model
-from .layout import narrow, set_row_visible, wrap_layout, wrapped_label
+from .layout import narrow, set_row_visible, wrap_layout, wrapping_policy
 
 
 class ClickLabel(QLabel):
@@ -27,7 +26,8 @@ class ClickLabel(QLabel):
         super().__init__(text, parent)
         self.box = box
         self.setWordWrap(True)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setSizePolicy(wrapping_policy())
 
     def mousePressEvent(self, event):  # noqa: N802 - Qt API name
         self.box.toggle()
@@ -61,8 +61,6 @@ class ModelPanel(QWidget):
         self.combo.setObjectName("mapflow_model")
         narrow(self.combo)
         form.addRow("Model", self.combo)
-        self.description = wrapped_label("", self)
-        form.addRow("", self.description)
         self.options_layout = QVBoxLayout()
         self.options_widget = wrap_layout(self.options_layout, self)
         form.addRow("Options", self.options_widget)
@@ -82,6 +80,8 @@ class ModelPanel(QWidget):
         self.combo.clear()
         for model in self.models:
             self.combo.addItem(model.name, model.id)
+            if model.description:
+                self.combo.setItemData(self.combo.count() - 1, model.description, Qt.ItemDataRole.ToolTipRole)
         names = [m.name for m in self.models]
         wanted = current if current in names else (DEFAULT_MODEL if DEFAULT_MODEL in names else names[0])
         self.combo.setCurrentIndex(names.index(wanted))
@@ -114,8 +114,7 @@ class ModelPanel(QWidget):
             row.deleteLater()
         self.option_boxes = []
         model = self.model()
-        self.description.setText(model.description)
-        self.description.setVisible(bool(model.description))
+        self.combo.setToolTip(model.description)
         for block in model.optional_blocks:
             price = f" (+{block.price:g} credits/km²)" if block.price else ""
             row, box = option_row(f"{block.label}{price}", self.options_widget)

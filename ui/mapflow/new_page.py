@@ -130,6 +130,7 @@ class NewProcessingPage(ScrollPage):
         """The account as the picked project sees it (limits, balance, providers)."""
         self.account = account
         self.source_panel.set_providers(account.providers if account is not None else [])
+        self._show_cost(self.cost, self.cost_note)   # "of N left" follows the balance
         self._inputs_changed()
 
     def set_project(self, project_id, models):

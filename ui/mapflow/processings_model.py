@@ -6,7 +6,7 @@ from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, Qt
 from qgis.PyQt.QtGui import QBrush, QColor, QFont
 from qgis.PyQt.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionProgressBar
 
-from ...core.mapflow.processings import FAILED, RUNNING, messages_text, status_text
+from ...core.mapflow.processings import FAILED, FINAL, RUNNING, messages_text, status_text
 
 # (key, title): the keys are the service's sort keys (listing.SORT_KEYS).
 COLUMNS = (("name", "Name"), ("status", "Status"), ("created", "Created"), ("area", "Area km²"),
@@ -93,8 +93,9 @@ class ProcessingsModel(QAbstractTableModel):
         """A running algorithm's fresher status of one processing (the list and the status line agree)."""
         for number, row in enumerate(self.rows):
             if row["id"] == processing_id:
-                if row["status"] == status and status in RUNNING and percent < row["percent"]:
-                    return row
+                if row["status"] in FINAL or (row["status"] == status and status in RUNNING
+                                              and percent < row["percent"]):
+                    return row   # the list knows better: it has finished, or it is further on
                 row.update(status=status, percent=percent, status_text=status_text(status, percent,
                                                                                     row.get("messages")))
                 self.dataChanged.emit(self.index(number, 0), self.index(number, len(COLUMNS) - 1))

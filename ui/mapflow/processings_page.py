@@ -236,7 +236,7 @@ class ProcessingsPage(QWidget):
     def fit_columns(self):
         """Show as many columns as fit the width, in order of use; the name takes what is left."""
         fit_table_columns(self.table, [key for key, _ in COLUMNS], COLUMN_PRIORITY, self.column_width, "name",
-                          self.table.fontMetrics().horizontalAdvance("M" * 6))
+                          self.table.fontMetrics().horizontalAdvance("M" * 10))
 
     def visible_columns(self):
         """Keys of the shown columns."""

@@ -48,6 +48,14 @@ class FakeAsker:
         return self._answer("files", title) or []
 
 
+@pytest.fixture(autouse=True)
+def _sandbox_config_restored(sandbox_server):
+    """Tests that slow processings down or change results leave the session sandbox as they found it."""
+    saved = (sandbox_server.processing_seconds, sandbox_server.result_features, sandbox_server.latency_ms)
+    yield
+    sandbox_server.processing_seconds, sandbox_server.result_features, sandbox_server.latency_ms = saved
+
+
 @pytest.fixture
 def canvas(qgis_iface):
     canvas = qgis_iface.mapCanvas()

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsProject, QgsRectangle, QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, QEvent
-from qgis.PyQt.QtWidgets import QAbstractButton, QLabel, QScrollArea, QTableView
+from qgis.PyQt.QtWidgets import QAbstractButton
 
 from mapbridge.core import settings_keys
 from mapbridge.core.mapflow.tracked import TrackedProcessings
+from mapbridge.tests.ui.fit import clipped
 from mapbridge.tests.ui.mapflow.conftest import (
     DOC_AOI,
     MOSCOW,
@@ -23,35 +24,6 @@ from mapbridge.ui.mapflow.aoi_panel import SELECTED
 from mapbridge.ui.mapflow.tab import IMAGERY, NEW, PROCESSINGS, MapflowTab
 
 pytestmark = pytest.mark.usefixtures("fresh_runs", "mapbridge_processing")  # tests/conftest.py
-
-
-def clipped(tab):
-    """Everything on the visible page that is cut: wider than its room, wrapped text cut at the bottom, buttons
-    whose text does not fit, table columns out of view."""
-    problems = []
-    for area in tab.findChildren(QScrollArea):
-        if area.isVisible() and area.widget() is not None and \
-                area.widget().minimumSizeHint().width() > area.viewport().width():
-            problems.append(f"{area.objectName() or type(area).__name__}: content needs "
-                            f"{area.widget().minimumSizeHint().width()} px, has {area.viewport().width()}")
-    for label in tab.findChildren(QLabel):
-        if label.isVisible() and label.wordWrap() and label.text() and label.width() > 0 \
-                and label.height() < label.heightForWidth(label.width()):
-            problems.append(f"label '{label.text()[:40]}' cut at the bottom")
-        elif label.isVisible() and not label.wordWrap() and label.text() and \
-                label.sizeHint().width() > label.width() + 1:
-            problems.append(f"label '{label.text()[:40]}' cut at the side")
-    for button in tab.findChildren(QAbstractButton):
-        if button.isVisible() and button.text() and button.sizeHint().width() > button.width() + 1:
-            problems.append(f"button '{button.text()}' needs {button.sizeHint().width()} px, has {button.width()}")
-    for table in tab.findChildren(QTableView):
-        if not table.isVisible():
-            continue
-        for column in range(table.model().columnCount()):
-            if not table.isColumnHidden(column) and \
-                    table.columnViewportPosition(column) + table.columnWidth(column) > table.viewport().width() + 1:
-                problems.append(f"{table.objectName()}: column {column} out of view")
-    return problems
 
 
 def test_every_sub_page_fits_from_350_to_1200_px(tab, canvas, sandbox_env):
