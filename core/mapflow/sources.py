@@ -102,7 +102,7 @@ def my_imagery_source(mosaic_id="", image_ids=(), label=""):
     return Source(MY_IMAGERY, provider="", mosaic_id=mosaic_id or "", image_ids=list(image_ids), label=label)
 
 
-def custom_source(url, url_type="XYZ", zoom=None, crs="epsg:3857", login="", password=""):
+def custom_source(url, url_type="XYZ", zoom=None, crs="epsg:3857", login=None, password=None):
     """A user XYZ/TMS/Quadkey tile URL (optionally with a login), checked before anything is sent."""
     url, url_type, crs = (url or "").strip(), (url_type or "XYZ").upper(), (crs or "epsg:3857").lower()
     problem = custom_url_problem(url, url_type)
