@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from osgeo import gdal, osr
 
-from ...api.errors import CancelledError, MapbridgeError, ServiceError
+from ...api.errors import CancelledError, MapbridgeError, OutcomeUnknownError, ServiceError
 from ..gdal_calls import attempt
 from .my_imagery import Image, Storage, mosaic_facts, size_text
 
@@ -185,6 +185,25 @@ def upload_geotiff(client, path, feedback, *, mosaic_id="", mosaic_name="", tags
     return UploadResult(mosaic_id, image_id, created, size)
 
 
+def _look_for_upload(client, report, mosaic_name, file_name, known_before):
+    """After an upload without an answer: the id of the image if it arrived (and of the mosaic, if one was being
+    created); raises, stopping the batch, when it cannot be told."""
+    if not report.mosaic_id:
+        new = [m for m in client.mosaics() if isinstance(m, dict) and m.get("id") not in known_before
+               and m.get("name") == mosaic_name.strip()]
+        if len(new) != 1:
+            raise ServiceError(f"no answer while creating mosaic '{mosaic_name}' with {file_name}, and it "
+                               f"{'is not' if not new else 'is more than once'} on Mapflow; nothing more was sent. "
+                               + report.summary(), service=MAPFLOW, hint="Look at My imagery, then upload again")
+        report.mosaic_id, report.mosaic_created = str(new[0]["id"]), True
+    found = [i for i in client.mosaic_images(report.mosaic_id)
+             if isinstance(i, dict) and i.get("filename") == file_name]
+    if not found:
+        raise ServiceError(f"no answer while uploading {file_name}, and it is not in the mosaic; nothing more was "
+                           f"sent. {report.summary()}", service=MAPFLOW, hint="Upload it again")
+    return str(found[-1].get("id") or "")
+
+
 def _mosaic_with_images(client, mosaic_id):
     """The mosaic (GET /rasters/mosaic/{id}) with its images' facts."""
     from .my_imagery import Mosaic
@@ -247,6 +266,7 @@ def upload_many(client, paths, feedback, *, mosaic_id="", mosaic_name="", tags=(
                              service=MAPFLOW, hint="Fix the files, or free storage on mapflow.ai")
     total = sum(f.size for f in accepted)
     done = 0
+    known_before = {m.get("id") for m in client.mosaics() if isinstance(m, dict)} if not mosaic_id else set()
     for facts in accepted:
         if feedback.isCanceled():
             raise CancelledError(report.summary(), service=MAPFLOW)
@@ -267,6 +287,9 @@ def upload_many(client, paths, feedback, *, mosaic_id="", mosaic_name="", tags=(
                                                       cancelled=feedback.isCanceled), "id", "image_id", "imageId")
         except CancelledError:
             raise CancelledError(f"Upload cancelled during {name}. {report.summary()}", service=MAPFLOW) from None
+        except OutcomeUnknownError:
+            # No answer: look on the service before anything is sent again (never a second mosaic or copy).
+            image_id = _look_for_upload(client, report, mosaic_name, name, known_before)
         except ServiceError as exc:
             if exc.status in (401, 403):
                 raise

@@ -122,7 +122,9 @@ class MapflowTab(QWidget):
         return self.project_panel.started
 
     def _waiting(self):
-        return any(item.get("status") not in DONE or not item.get("loaded") for item in self.store.all())
+        """Tracked processings still running, or finished with a result not loaded yet."""
+        return any(item.get("status") not in DONE or (item.get("status") == "OK" and not item.get("loaded"))
+                   for item in self.store.all())
 
     def _resume_if_ready(self):
         """At QGIS start: follow tracked processings only when that asks the user nothing."""

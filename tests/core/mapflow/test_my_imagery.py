@@ -57,3 +57,15 @@ def test_several_files_to_a_new_mosaic_with_progress_and_refusals(client, sandbo
     assert storage.used == mosaics[0].total_size()
     posts = [r for r in sandbox.requests if r.method == "POST"]
     assert len(posts) == 2  # the refused file was never sent
+
+
+def test_an_upload_without_an_answer_is_looked_for_not_sent_again(client, sandbox, tmp_path):
+    files = [write_geotiff(tmp_path / f"part{i}.tif", 16, 16) for i in range(2)]
+    sandbox.add_fault("mapflow", "drop_after", method="POST", path="/rasters/mosaic/mosaic$", count=1)
+    sandbox.add_fault("mapflow", "drop_after", method="POST", path="/image$", count=1)
+    report = upload_many(client, files, QgsFeedback(), mosaic_name="Lost answers")
+    assert [name for name, _ in report.uploaded] == ["part0.tif", "part1.tif"] and not report.failed
+    assert len(sandbox.state.mapflow.mosaics) == 1   # no second mosaic for the lost answer
+    posts = [r for r in sandbox.requests if r.method == "POST"]
+    assert [r.path.rsplit("/", 1)[-1] for r in posts] == ["mosaic", "image"]   # each sent once
+    assert len(sandbox.state.mapflow.raster_images) == 2
