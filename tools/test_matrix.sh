@@ -11,6 +11,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 CHECKOUT=$(pwd -P)
+# A git worktree keeps its repository elsewhere: that is mounted too (read-only), so `git ls-files` works inside.
+GIT_COMMON=$(git -C "$CHECKOUT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
+case "$GIT_COMMON" in "$CHECKOUT"/*|"") GIT_COMMON="" ;; esac
 ROOTS=${MAPBRIDGE_ROOTS:-/var/tmp/mapbridge-roots}
 MIRROR=${MAPBRIDGE_MIRROR:-$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*debian\)\/*$/\1/p' \
   /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)}
@@ -42,9 +45,9 @@ need_host_tools() {
 # Run "$@" inside ROOT with /proc, /sys, /dev and the checkout mounted, in a private mount namespace.
 in_root() {
   local root=$1; shift
-  unshare --mount --propagation private -- /bin/bash -s -- "$root" "$CHECKOUT" "$@" <<'EOS'
+  unshare --mount --propagation private -- /bin/bash -s -- "$root" "$CHECKOUT" "$GIT_COMMON" "$@" <<'EOS'
 set -e
-root=$1; checkout=$2; shift 2
+root=$1; checkout=$2; git_common=$3; shift 3
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
 mount -t tmpfs -o mode=755 tmpfs "$root/dev"
@@ -58,6 +61,11 @@ mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"
 mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
 mkdir -p "$root$checkout"
 mount --bind "$checkout" "$root$checkout"
+if [ -n "$git_common" ]; then
+  mkdir -p "$root$git_common"
+  mount --bind "$git_common" "$root$git_common"
+  mount -o remount,ro,bind "$root$git_common"
+fi
 # The test profile (pytest-qgis keeps it in the checkout) is private to this run: a host run may share the folder.
 mkdir -p "$checkout/.qgis-settings"
 mount -t tmpfs -o mode=755 tmpfs "$root$checkout/.qgis-settings"

@@ -29,15 +29,25 @@ def _project_cleared():
 
 
 def watch_project():
-    """Count project changes (New, Open), so an unsaved project is not mistaken for the next one (main thread)."""
+    """Count project changes (New, Open), so an unsaved project is not mistaken for the next one (main thread;
+    the Mapflow tab watches while it exists)."""
     if not _PROJECT["watched"]:
         QgsProject.instance().cleared.connect(_project_cleared)
         _PROJECT["watched"] = True
 
 
+def unwatch_project():
+    """Stop counting (the tab is going away: nothing stays connected to QgsProject after unload)."""
+    if _PROJECT["watched"]:
+        try:
+            QgsProject.instance().cleared.disconnect(_project_cleared)
+        except (TypeError, RuntimeError):
+            pass
+        _PROJECT["watched"] = False
+
+
 def project_key(project=None):
     """What identifies a QGIS project: its file, or this session's unsaved project (main thread)."""
-    watch_project()
     project = project or QgsProject.instance()
     return project.fileName() or f"unsaved:{_SESSION}:{_PROJECT['generation']}"
 

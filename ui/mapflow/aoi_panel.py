@@ -39,6 +39,7 @@ class AoiPanel(QWidget):
         self.band = polygon_band(self.canvas)
         self.area_text = ""
         self.aoi = None   # the last AOI measured, or None
+        self.aoi_error = ""   # why there is none (empty while it is only being drawn or measured at Start)
         self._build()
 
     def _build(self):
@@ -221,7 +222,7 @@ class AoiPanel(QWidget):
     def refresh(self):
         """Measure and show the AOI; `changed` tells the page (cost, problems)."""
         layer = self.layer_combo.currentLayer()
-        self.aoi = None
+        self.aoi, self.aoi_error = None, ""
         if self.source() == SELECTED and layer is not None and layer.selectedFeatureCount() > LIVE_AREA_MAX_FEATURES:
             self.area_text = ""
             self.area_label.setText(f"{layer.selectedFeatureCount()} features selected; the area is measured when "
@@ -233,6 +234,7 @@ class AoiPanel(QWidget):
         except MapbridgeError as exc:
             self.area_text = ""
             text = exc.message[0].upper() + exc.message[1:] + "."
+            self.aoi_error = exc.message
         else:
             parts = self.aoi.part_count
             self.area_text = f"{self.aoi.area_km2:.3f} km²" + (f" in {parts} polygons" if parts > 1 else "")

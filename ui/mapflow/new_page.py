@@ -183,8 +183,8 @@ class NewProcessingPage(ScrollPage):
         """[Problem] of the form as it is: the AOI, the imagery, the account's limits and balance, the cost."""
         found = []
         aoi = self.aoi_panel.aoi
-        if aoi is None:
-            found.append(Problem(self.aoi_panel.area_label.text().rstrip(".") or "no AOI"))
+        if self.aoi_panel.aoi_error:
+            found.append(Problem(self.aoi_panel.aoi_error))
         source = None
         try:
             source = self.source_panel.source()

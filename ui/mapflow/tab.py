@@ -32,6 +32,7 @@ from ...core.mapflow.tracked import (
     current_project_id,
     is_current_project,
     project_key,
+    unwatch_project,
     watch_project,
 )
 from ...core.service_factory import client_for
@@ -202,7 +203,7 @@ class MapflowTab(QWidget):
         geometry = QgsGeometry.unaryUnion(parts) if len(parts) > 1 else parts[0]
         self.new_page.fill(form, geometry)
         self.pages.setCurrentIndex(NEW)
-        show_message(self.iface, f"The form holds a copy of '{form['name'][:-7]}'; check it and press Start.")
+        show_message(self.iface, f"The New page holds a copy ('{form['name']}'); check it and press Start.")
 
     def _show_custom_tiles(self, source):
         layer = raster_tiles_layer(source.url, "Custom imagery tiles", kind=source.url_type,
@@ -365,4 +366,5 @@ class MapflowTab(QWidget):
         self.new_page.shutdown()
         self.imagery_page.shutdown()
         self.process_runs = []  # detached by the runner: processings keep running on Mapflow, tracked next time
+        unwatch_project()
         shutil.rmtree(self.work_folder, ignore_errors=True)
