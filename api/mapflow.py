@@ -26,6 +26,12 @@ IDENTITY = ("", "identity")
 # Keys of GET /user/status (mapflow-notes.md): an answer with none of them is not Mapflow's.
 STATUS_KEYS = ("billingType", "remainingCredits", "remainingArea", "aoiAreaLimit", "maxAoisPerProcessing",
                "dataProviders")
+# Previews and other pictures are read into memory: refuse anything larger.
+MAX_PICTURE_BYTES = 32 * 1024 * 1024
+# The service shows 30 processings a page.
+PAGE_SIZE = 30
+# `headers={"Authorization": None}` makes requests drop the header: pre-signed URLs refuse a second credential.
+NO_AUTH = {"Authorization": None}
 
 
 class MultipartFile:
@@ -205,11 +211,14 @@ class MapflowClient(ServiceClient):
         """GET /projects/{id}."""
         return self.get_json(f"/projects/{segment(project_id)}")
 
-    def processings_page(self, project_id, limit=50, offset=0, newest_first=False):
-        """POST /projects/{id}/processings/v2/page {limit, offset[, sortBy, sortOrder]} → {results, total}."""
+    def processings_page(self, project_id, limit=PAGE_SIZE, offset=0, *, terms=None, sort_by=None, sort_order=None):
+        """POST /projects/{id}/processings/v2/page {limit, offset, terms?, sortBy?, sortOrder?} → {results, total}."""
         request = {"limit": int(limit), "offset": int(offset)}
-        if newest_first:
-            request.update(sortBy="CREATED", sortOrder="DESC")
+        if terms:
+            request["terms"] = str(terms)
+        if sort_by:
+            request["sortBy"] = sort_by
+            request["sortOrder"] = sort_order or "DESC"
         # A read (POST only because it takes a body): may be retried like a GET.
         body = self.send_json("POST", f"/projects/{segment(project_id)}/processings/v2/page", request,
                               idempotent=True)
@@ -227,12 +236,87 @@ class MapflowClient(ServiceClient):
         return self.get_json(f"/processings/{segment(processing_id)}/v2")
 
     def processing_aois(self, processing_id):
-        """GET /processings/{id}/aois."""
-        return self.get_json(f"/processings/{segment(processing_id)}/aois")
+        """GET /processings/{id}/aois: a list of AOIs (some deployments wrap it as {aois: [...]})."""
+        body = self.get_json(f"/processings/{segment(processing_id)}/aois")
+        if isinstance(body, dict) and isinstance(body.get("aois"), list):
+            return body["aois"]
+        return body
+
+    def rename_processing(self, processing_id, name, description=None):
+        """PUT /processings/{id}/v2 {name, description?} → the processing."""
+        body = {"name": name}
+        if description is not None:
+            body["description"] = description
+        return self.send_json("PUT", f"/processings/{segment(processing_id)}/v2", body)
+
+    def delete_processing(self, processing_id):
+        """DELETE /processings/{id} (one id a request; there is no bulk delete)."""
+        return self.json_of(self.request("DELETE", f"/processings/{segment(processing_id)}"), "processing")
+
+    def restart_processing(self, processing_id):
+        """POST /processings/{id}/restart/v2 (FAILED or CANCELLED only), no body."""
+        return self.json_of(self.request("POST", f"/processings/{segment(processing_id)}/restart/v2"), "restart")
+
+    def rate_processing(self, processing_id, rating, feedback=""):
+        """PUT /processings/{id}/rate {rating: 1..5, feedback} (status OK only)."""
+        return self.send_json("PUT", f"/processings/{segment(processing_id)}/rate",
+                              {"rating": int(rating), "feedback": feedback or ""})
+
+    def accept_processing(self, processing_id):
+        """PUT /processings/{id}/acceptation, no body (a processing under review)."""
+        return self.json_of(self.request("PUT", f"/processings/{segment(processing_id)}/acceptation"), "accept")
+
+    def reject_processing(self, processing_id, comment, features=None):
+        """PUT /processings/{id}/rejection {comment, features: FeatureCollection}."""
+        collection = features or {"type": "FeatureCollection", "features": []}
+        return self.send_json("PUT", f"/processings/{segment(processing_id)}/rejection",
+                              {"comment": comment or "", "features": collection})
 
     def processing_cost(self, body):
-        """POST /processing/cost/v2 with a create body → the cost in credits (a number), or None if unpriced."""
-        return number_of(self.send_json("POST", "/processing/cost/v2", body, idempotent=True))
+        """POST /processing/cost/v2 with a create body → the cost in credits (a bare number as text), or None."""
+        response = self.request("POST", "/processing/cost/v2", json_body=body, idempotent=True)
+        text = (response.text or "").strip()
+        try:
+            return number_of(response.json())
+        except ValueError:
+            return number_of(text.split()[0]) if text else None
+
+    def tile_json(self, url):
+        """GET a TileJSON (its URL from a processing or mosaic, fetched with the token) → {bounds, ...}."""
+        return self.get_json(url)
+
+    # -- pictures and pre-signed files --------------------------------------------------------
+    def picture(self, url):
+        """GET an image the service hands out (a preview URL, fetched with the token on its own host) → bytes."""
+        return self._bytes(self.request("GET", url, stream=True, headers={"Accept": "image/*"}), url)
+
+    def presigned_picture(self, url):
+        """GET a pre-signed picture URL without any credentials → bytes."""
+        return self._bytes(self.request("GET", url, stream=True, headers=dict(NO_AUTH, Accept="image/*")), url)
+
+    def download_presigned(self, url, path, *, progress=None, cancelled=None):
+        """GET a pre-signed file URL without any credentials, streamed to path; returns the bytes written.
+
+        Cancel and stalls as in download_result."""
+        with cancel.watching(cancelled), self.watch():
+            response = self.request("GET", url, stream=True, timeout=DOWNLOAD_TIMEOUT, headers=NO_AUTH)
+            return self._save_stream(response, path, progress, cancelled, None)
+
+    def _bytes(self, response, url):
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                size += len(chunk)
+                if size > MAX_PICTURE_BYTES:
+                    raise ServiceError(f"the picture at {url.split('?')[0]} is larger than "
+                                       f"{MAX_PICTURE_BYTES // 1024 ** 2} MB", service=self.service)
+                chunks.append(chunk)
+        except requests.exceptions.RequestException as exc:
+            raise ServiceError(f"the picture could not be read ({type(exc).__name__})", service=self.service,
+                               hint="Try again", details=self._scrub(str(exc))) from None
+        finally:
+            response.close()
+        return b"".join(chunks)
 
     def download_result(self, processing_id, path, *, progress=None, cancelled=None):
         """GET /processings/{id}/result streamed to a file (decoded when sent compressed); returns bytes written.
@@ -253,7 +337,7 @@ class MapflowClient(ServiceClient):
         encoded = (response.headers.get("Content-Encoding") or "").strip().lower() not in IDENTITY
         written = 0
         again = (f"Load it again with 'Load results' in the Mapflow tab or the mapflow_results algorithm and the "
-                 f"processing id {processing_id}")
+                 f"processing id {processing_id}") if processing_id else "Download it again"
 
         def on_wire():
             return _wire_bytes(response) if encoded else written
@@ -310,8 +394,13 @@ class MapflowClient(ServiceClient):
 
     # -- rasters (Data API) ------------------------------------------------------------------
     def memory(self):
-        """GET /rasters/memory: the storage limit, used and free bytes."""
+        """GET /rasters/memory: {memoryLimit, memoryUsed, memoryFree, maxUploadFileSize, maxPixelCount}."""
         return self.get_json("/rasters/memory")
+
+    def mosaics(self):
+        """GET /rasters/mosaic → the user's mosaics."""
+        body = self.get_json("/rasters/mosaic")
+        return _listed(body, "mosaics")
 
     def create_mosaic(self, name, tags=()):
         """POST /rasters/mosaic {name, tags} → the mosaic."""
@@ -352,10 +441,34 @@ class MapflowClient(ServiceClient):
             body.close()
         return self.json_of(response, path)
 
+    def mosaic_images(self, mosaic_id):
+        """GET /rasters/mosaic/{id}/image → the mosaic's images."""
+        return _listed(self.get_json(f"/rasters/mosaic/{segment(mosaic_id)}/image"), "images")
+
     def image(self, image_id):
         """GET /rasters/image/{id}: an uploaded image's metadata."""
         return self.get_json(f"/rasters/image/{segment(image_id)}")
 
+    def rename_image(self, image_id, name):
+        """PUT /rasters/image/{id}?name=NEW → the image."""
+        return self.json_of(self.request("PUT", f"/rasters/image/{segment(image_id)}", params={"name": name}),
+                            "image")
+
+    def image_download_link(self, image_id):
+        """GET /rasters/image/{id}/download → {download_url (pre-signed), filename, expires_in}."""
+        return self.get_json(f"/rasters/image/{segment(image_id)}/download")
+
     def delete_image(self, image_id):
         """DELETE /rasters/image/{id}."""
         return self.json_of(self.request("DELETE", f"/rasters/image/{segment(image_id)}"), "image")
+
+
+def _listed(body, key):
+    """A JSON array answer, or the array under `key`/"results"/"items" of an object (parsed leniently)."""
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        for name in (key, "results", "items", "data"):
+            if isinstance(body.get(name), list):
+                return body[name]
+    return []

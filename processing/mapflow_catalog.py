@@ -8,6 +8,7 @@ from qgis.core import (
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
 )
 
 from ..api.errors import CancelledError, MapbridgeError
@@ -23,7 +24,8 @@ class MapflowCatalogAlgorithm(MapflowAlgorithm):
                  "writes one footprint per image with its metadata (id, acquisition date, cloud cover as the "
                  "service gives it (0–1), resolution, off-nadir angle, sensor, product type) to OUTPUT.\n\n"
                  "Filters: DATE_FROM/DATE_TO (acquisition dates, UTC, inclusive), MAX_CLOUD in percent (0–100, sent "
-                 "as the fraction the API expects), MIN_RESOLUTION/MAX_RESOLUTION in m/px. "
+                 "as the fraction the API expects), MIN_RESOLUTION/MAX_RESOLUTION in m/px, PRODUCT_TYPES (IMAGE, "
+                 "MOSAIC, comma-separated) and PROVIDERS (catalog provider names, comma-separated). "
                  "An image id can be given to 'Run a Mapflow processing' (IMAGE_ID) where the account allows it.")
     AOI = "AOI"
     DATE_FROM = "DATE_FROM"
@@ -31,6 +33,8 @@ class MapflowCatalogAlgorithm(MapflowAlgorithm):
     MAX_CLOUD = "MAX_CLOUD"
     MIN_RESOLUTION = "MIN_RESOLUTION"
     MAX_RESOLUTION = "MAX_RESOLUTION"
+    PRODUCT_TYPES = "PRODUCT_TYPES"
+    PROVIDERS = "PROVIDERS"
     OUTPUT = "OUTPUT"
     IMAGE_COUNT = "IMAGE_COUNT"
 
@@ -54,6 +58,10 @@ class MapflowCatalogAlgorithm(MapflowAlgorithm):
                                                        None, True, 0.0))
         self.addParameter(QgsProcessingParameterNumber(self.MAX_RESOLUTION, "Maximum resolution (m/px)", double,
                                                        None, True, 0.0))
+        self.addParameter(QgsProcessingParameterString(self.PRODUCT_TYPES, "Product types (IMAGE, MOSAIC)",
+                                                       optional=True))
+        self.addParameter(QgsProcessingParameterString(self.PROVIDERS, "Providers (comma-separated names)",
+                                                       optional=True))
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, "Image footprints"))
         self.addOutput(QgsProcessingOutputNumber(self.IMAGE_COUNT, "Images found"))
 
@@ -61,6 +69,12 @@ class MapflowCatalogAlgorithm(MapflowAlgorithm):
         if optional_value(parameters, name) is None:
             return None
         return self.parameterAsDouble(parameters, name, context)
+
+    def _names(self, parameters, name, context):
+        if optional_value(parameters, name) is None:
+            return None
+        names = [n.strip() for n in self.parameterAsString(parameters, name, context).split(",") if n.strip()]
+        return names or None
 
     def _date(self, parameters, name, context, end_of_day):
         from ..core.timestamps import date_to_iso_utc
@@ -91,21 +105,22 @@ class MapflowCatalogAlgorithm(MapflowAlgorithm):
             "max_cloud_percent": self._number(parameters, self.MAX_CLOUD, context),
             "min_resolution": self._number(parameters, self.MIN_RESOLUTION, context),
             "max_resolution": self._number(parameters, self.MAX_RESOLUTION, context),
+            "product_types": self._names(parameters, self.PRODUCT_TYPES, context),
+            "providers": self._names(parameters, self.PROVIDERS, context),
         }
         check_dates(filters["date_from"], filters["date_to"])       # contradictory dates: refused before anything
         aoi = read_aoi(self, parameters, self.AOI, context, feedback)
         shown = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in filters.items()
-                          if v is not None)
+                          if v)
         feedback.pushInfo(f"AOI {aoi.area_km2:.3f} km²; filters: {shown or 'none'}.")
         notes = []
         account = read_account_leniently(client, notes)
         for note in notes:
             feedback.pushWarning(note)
-        if account.aoi_area_limit_m2 and any(
-                area > account.aoi_area_limit_m2 for area in self._part_areas(aoi, context)):
-            raise MapbridgeError(f"the AOI is larger than your account's AOI limit of "
-                                 f"{account.aoi_area_limit_m2 / 1e6:g} km², which also limits catalog searches",
-                                 service="mapflow", hint="Search a smaller area")
+        limit = account.search_area_limit_m2 or account.aoi_area_limit_m2
+        if limit and any(area > limit for area in self._part_areas(aoi, context)):
+            raise MapbridgeError(f"the AOI is larger than your account's search area limit of {limit / 1e6:g} km²; "
+                                 "nothing was searched", service="mapflow", hint="Search a smaller area")
         images = search_catalog(client, aoi, feedback, **filters)
         fields = footprint_fields(images)
         sink, destination = self.parameterAsSink(parameters, self.OUTPUT, context, fields, FOOTPRINT_WKB, wgs84())

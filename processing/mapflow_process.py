@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from qgis.core import (
+    QgsProcessingOutputMultipleLayers,
+    QgsProcessingParameterAuthConfig,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterFeatureSink,
@@ -11,7 +13,8 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ..api.errors import CancelledError
+from ..api.errors import CancelledError, MapbridgeError
+from ..core.feedback import record_partial
 from ..core.mapflow.choices import DEFAULT_MODEL, DEFAULT_PROVIDER, DEFAULT_ZOOM
 from ..core.qgis_compat import advanced, number_type, source_type
 from .mapflow_common import MapflowAlgorithm, optional_value, read_aoi, write_result_output
@@ -37,9 +40,13 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
         "NAME is optional: when empty the processing is named after the model and the time "
         "(e.g. 'Buildings 2024-05-01 14:30'). PROJECT_ID defaults to your default Mapflow project; PROVIDER and "
         "ZOOM choose the provider's imagery.\n\n"
-        "IMAGE_ID (advanced, optional) processes one image of the imagery catalog instead of the provider's "
-        "basemap: give an id from 'Search the Mapflow imagery catalog' (its footprints' id field) and the "
-        "image's provider as PROVIDER; ZOOM is then not used. The account must allow that provider."
+        "OPTIONS: the model's optional blocks to switch on, comma-separated (e.g. 'Classification, Heights'); "
+        "each adds its price. Empty: none.\n\n"
+        "Other imagery than the provider's basemap (advanced, give at most one): IMAGE_ID, one or several "
+        "comma-separated catalog images of one provider from 'Search the Mapflow imagery catalog' (their "
+        "provider as PROVIDER, their zoom as ZOOM); MOSAIC_ID or MY_IMAGE_IDS, your own imagery uploaded to "
+        "Mapflow (My imagery); SOURCE_URL, an XYZ, TMS or QUADKEY tile URL (SOURCE_TYPE, SOURCE_CRS epsg:3857 or "
+        "epsg:3395, and an optional login from the QGIS authentication database as SOURCE_AUTHCFG)."
     )
     AOI = "AOI"
     NAME = "NAME"
@@ -48,11 +55,19 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
     PROVIDER = "PROVIDER"
     ZOOM = "ZOOM"
     IMAGE_ID = "IMAGE_ID"
+    OPTIONS = "OPTIONS"
+    MOSAIC_ID = "MOSAIC_ID"
+    MY_IMAGE_IDS = "MY_IMAGE_IDS"
+    SOURCE_URL = "SOURCE_URL"
+    SOURCE_TYPE = "SOURCE_TYPE"
+    SOURCE_CRS = "SOURCE_CRS"
+    SOURCE_AUTHCFG = "SOURCE_AUTHCFG"
     OUTPUT = "OUTPUT"
     PROCESSING_ID = "PROCESSING_ID"
     AREA_KM2 = "AREA_KM2"
     COST = "COST"
     FEATURE_COUNT = "FEATURE_COUNT"
+    LAYERS = "LAYERS"
 
     # Polling schedule (tests and the sandbox may shorten it through the class attributes).
     poll_initial = 1.0
@@ -74,14 +89,70 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
         self.addParameter(QgsProcessingParameterString(self.PROVIDER, "Imagery provider", DEFAULT_PROVIDER))
         self.addParameter(QgsProcessingParameterNumber(
             self.ZOOM, "Zoom level of the imagery", number_type("Integer"), DEFAULT_ZOOM, False, 0, 22))
+        self.addParameter(QgsProcessingParameterString(
+            self.OPTIONS, "Model options to switch on (comma-separated block names)", optional=True))
         self.addParameter(advanced(QgsProcessingParameterString(
-            self.IMAGE_ID, "Catalog image id (imagerySearch source instead of the provider's basemap)",
+            self.IMAGE_ID, "Catalog image id(s) (imagerySearch source instead of the provider's basemap)",
             optional=True)))
+        self.addParameter(advanced(QgsProcessingParameterString(
+            self.MOSAIC_ID, "My imagery: mosaic id", optional=True)))
+        self.addParameter(advanced(QgsProcessingParameterString(
+            self.MY_IMAGE_IDS, "My imagery: image ids (comma-separated)", optional=True)))
+        self.addParameter(advanced(QgsProcessingParameterString(
+            self.SOURCE_URL, "Custom imagery: tile URL with {z}/{x}/{y} (or {q} for QUADKEY)", optional=True)))
+        self.addParameter(advanced(QgsProcessingParameterString(
+            self.SOURCE_TYPE, "Custom imagery: XYZ, TMS or QUADKEY", "XYZ", optional=True)))
+        self.addParameter(advanced(QgsProcessingParameterString(
+            self.SOURCE_CRS, "Custom imagery: tile CRS (epsg:3857 or epsg:3395)", "epsg:3857", optional=True)))
+        self.addParameter(advanced(QgsProcessingParameterAuthConfig(
+            self.SOURCE_AUTHCFG, "Custom imagery: login (QGIS authentication configuration)", optional=True)))
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, "Mapflow result"))
         self.addOutput(QgsProcessingOutputString(self.PROCESSING_ID, "Processing id"))
         self.addOutput(QgsProcessingOutputNumber(self.AREA_KM2, "AOI area (km²)"))
         self.addOutput(QgsProcessingOutputNumber(self.COST, "Cost (credits, when priced)"))
         self.addOutput(QgsProcessingOutputNumber(self.FEATURE_COUNT, "Features in the result"))
+        self.addOutput(QgsProcessingOutputMultipleLayers(
+            self.LAYERS, "Every result layer (one per geometry type when the result mixes them)"))
+
+    def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+        """Main thread: the custom source's login from the auth DB, and the QGIS project the run belongs to."""
+        from ..core.mapflow.tracked import project_key
+
+        self.login = ("", "")
+        authcfg = self.parameterAsString(parameters, self.SOURCE_AUTHCFG, context) if \
+            optional_value(parameters, self.SOURCE_AUTHCFG) is not None else ""
+        if authcfg:
+            from ..core.mapflow.sources import login_of_authcfg
+
+            self.login = login_of_authcfg(authcfg)
+        self.qgis_project = project_key(context.project())
+        return super().prepareAlgorithm(parameters, context, feedback)
+
+    def _source(self, parameters, context, zoom):
+        """The imagery source from the parameters (at most one of image, My imagery, custom URL)."""
+        from ..core.mapflow import sources
+
+        def text(name):
+            return (self.parameterAsString(parameters, name, context) or "").strip() \
+                if optional_value(parameters, name) is not None else ""
+
+        def ids(name):
+            return [i.strip() for i in text(name).split(",") if i.strip()]
+
+        given = [name for name in (self.IMAGE_ID, self.MOSAIC_ID, self.MY_IMAGE_IDS, self.SOURCE_URL) if text(name)]
+        if len(given) > 1 and set(given) != {self.MOSAIC_ID, self.MY_IMAGE_IDS}:
+            raise MapbridgeError(f"several imagery sources were given ({', '.join(given)})", service="mapflow",
+                                 hint="Give one of IMAGE_ID, MOSAIC_ID/MY_IMAGE_IDS or SOURCE_URL")
+        provider = self.parameterAsString(parameters, self.PROVIDER, context)
+        if text(self.MOSAIC_ID) or text(self.MY_IMAGE_IDS):
+            return sources.my_imagery_source(text(self.MOSAIC_ID), [] if text(self.MOSAIC_ID) else ids(
+                self.MY_IMAGE_IDS))
+        if text(self.SOURCE_URL):
+            return sources.custom_source(text(self.SOURCE_URL), text(self.SOURCE_TYPE) or "XYZ", zoom,
+                                         text(self.SOURCE_CRS) or "epsg:3857", *self.login)
+        if text(self.IMAGE_ID):
+            return sources.Source(sources.CATALOG, provider=provider, zoom=zoom, image_ids=ids(self.IMAGE_ID))
+        return sources.provider_source(provider, zoom)
 
     def run_job(self, parameters, context, feedback):
         from ..core.mapflow import start as start_sequence
@@ -94,12 +165,14 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
         aoi = read_aoi(self, parameters, self.AOI, context, feedback)
         zoom = self.parameterAsInt(parameters, self.ZOOM, context) if optional_value(parameters, self.ZOOM) \
             is not None else DEFAULT_ZOOM
+        options = self.parameterAsString(parameters, self.OPTIONS, context) \
+            if optional_value(parameters, self.OPTIONS) is not None else ""
         choice = start_sequence.Choice(
             name=self.parameterAsString(parameters, self.NAME, context),
             model=self.parameterAsString(parameters, self.MODEL, context),
             provider=self.parameterAsString(parameters, self.PROVIDER, context),
             zoom=zoom, project_id=self.parameterAsString(parameters, self.PROJECT_ID, context),
-            image_id=self.parameterAsString(parameters, self.IMAGE_ID, context))
+            options=tuple(o.strip() for o in options.split(",")), source=self._source(parameters, context, zoom))
         feedback.pushInfo(f"AOI: {aoi.feature_count} feature(s), {aoi.part_count} polygon(s).")
         planned = start_sequence.plan(client, aoi, choice, feedback)
         if feedback.isCanceled():
@@ -109,13 +182,14 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
         name, model, project_id, cost = (planned.choice.name, planned.choice.model, planned.choice.project_id,
                                          planned.cost)
         processing_id = str(answer["id"])
+        record_partial(feedback, self.PROCESSING_ID, processing_id)
         feedback.pushInfo(f"{ID_MARKER}{processing_id}")
         feedback.pushInfo(f"Started processing '{name}' in project {project_id}.")
         status, percent = status_of(answer)
         # Worker thread: noted in memory; the main thread (dock poller, postProcessAlgorithm) saves it.
         RUNS.lease(processing_id, WAIT_LEASE)
         RUNS.note(processing_id, name=name, projectId=project_id, model=model, status=status, percent=percent,
-                  created=answer.get("created") or "", loaded=False)
+                  created=answer.get("created") or "", loaded=False, qgisProject=self.qgis_project)
         written = {}
         try:
             final = wait_for_processing(client, processing_id, feedback,
@@ -124,16 +198,16 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
             RUNS.lease(processing_id, WRITE_LEASE)
             with ResultDownload(processing_id) as download:
                 download_result(client, processing_id, download, feedback, progress_range=None)
-                destination, count = write_result_output(
+                destination, count, layers = write_result_output(
                     self, parameters, self.OUTPUT, context, feedback, download.path, "mapflow_result",
-                    progress_range=None)
+                    progress_range=None, processing_id=processing_id)
             written = {"status": "OK", "percent": 100, "loaded": True}
         finally:
             RUNS.release(processing_id, **written)
         feedback.pushInfo(f"Wrote {count} features of processing {processing_id}.")
         cost_final = final.get("cost") if isinstance(final.get("cost"), (int, float)) else cost
         return {self.OUTPUT: destination, self.PROCESSING_ID: processing_id, self.AREA_KM2: aoi.area_km2,
-                self.COST: cost_final, self.FEATURE_COUNT: count}
+                self.COST: cost_final, self.FEATURE_COUNT: count, self.LAYERS: layers}
 
     @staticmethod
     def _on_status(processing_id, answer):

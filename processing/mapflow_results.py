@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from qgis.core import (
+    QgsProcessingOutputMultipleLayers,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterFeatureSink,
@@ -26,6 +27,7 @@ class MapflowResultsAlgorithm(MapflowAlgorithm):
     OUTPUT = "OUTPUT"
     STATUS = "STATUS"
     FEATURE_COUNT = "FEATURE_COUNT"
+    LAYERS = "LAYERS"
 
     def name(self):
         return "mapflow_results"
@@ -38,6 +40,8 @@ class MapflowResultsAlgorithm(MapflowAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, "Mapflow result"))
         self.addOutput(QgsProcessingOutputString(self.STATUS, "Status"))
         self.addOutput(QgsProcessingOutputNumber(self.FEATURE_COUNT, "Features in the result"))
+        self.addOutput(QgsProcessingOutputMultipleLayers(
+            self.LAYERS, "Every result layer (one per geometry type when the result mixes them)"))
 
     def run_job(self, parameters, context, feedback):
         from ..core.mapflow.processings import FAILED, messages_text, model_of, status_of
@@ -66,11 +70,11 @@ class MapflowResultsAlgorithm(MapflowAlgorithm):
         try:
             with ResultDownload(processing_id) as download:
                 download_result(client, processing_id, download, feedback, progress_range=(0.0, 50.0))
-                destination, count = write_result_output(
+                destination, count, layers = write_result_output(
                     self, parameters, self.OUTPUT, context, feedback, download.path, "mapflow_result",
-                    progress_range=(50.0, 100.0))
+                    progress_range=(50.0, 100.0), processing_id=processing_id)
             RUNS.note(processing_id, tracked_only=True, status=status, percent=100, loaded=True)
         finally:
             RUNS.release(processing_id)
         feedback.pushInfo(f"Wrote {count} features of processing {processing_id}.")
-        return {self.OUTPUT: destination, self.STATUS: status, self.FEATURE_COUNT: count}
+        return {self.OUTPUT: destination, self.STATUS: status, self.FEATURE_COUNT: count, self.LAYERS: layers}

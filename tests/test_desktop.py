@@ -63,4 +63,16 @@ def test_desktop_dock_loads_syncs_pushes_asks_cancels_and_tests(tmp_path):
     assert report["failed_test_seconds"] > 5 and "answered HTTP 503" in report["failed_test_status"]
     assert report["bars"]["after_failed_test"] == ["Mapbridge: " + report["failed_test_status"]], \
         "a test failing after 5 s: one message, no 'Task failed' beside it"
-    assert len(report["screenshots"]) == 6
+    assert [Path(p).name for p in report["screenshots"]] == [
+        "dock-mapalyze.png", "dock-push.png", "dock-push-question.png", "dock-push-cancelled.png",
+        "dock-settings.png", "dock-mapflow-new.png",
+        "dock-mapflow-processings.png", "dock-mapflow-catalog.png", "dock-mapflow-myimagery.png"]
+    # Each Mapflow sub-page at the default width, 350 and 1,200 px: nothing cut.
+    assert set(report["mapflow_clipped"]) == {f"{page}@{width}" for page in ("new", "processings", "catalog",
+                                                                               "myimagery") for width in
+                                              (400, 350, 1200)}
+    assert all(problems == [] for problems in report["mapflow_clipped"].values()), report["mapflow_clipped"]
+    assert "credits" in report["mapflow_cost"] and report["mapflow_catalog_rows"] > 0
+    assert report["mapflow_images"] == 1 and "used" in report["mapflow_storage"]
+    assert any(text.startswith("Running") for text in report["mapflow_rows"])
+    assert any(text.startswith("Failed:") for text in report["mapflow_rows"])

@@ -28,7 +28,7 @@ display=99
 while [ -e "/tmp/.X$display-lock" ] || grep -q "/tmp/.X11-unix/X$display\b" /proc/net/unix 2>/dev/null; do
   display=$((display + 1))
 done
-timeout "${DESKTOP_TIMEOUT:-180}" xvfb-run -n "$display" -s "-screen 0 1600x1000x24" \
+timeout "${DESKTOP_TIMEOUT:-180}" xvfb-run -n "$display" -s "-screen 0 1920x1080x24" \
   qgis --nologo --noversioncheck --profiles-path "$PROFILES" --code "$SCRIPT" >"$OUT/qgis.log" 2>&1 || true
 rm -rf "$PROFILES"
 test -f "$OUT/report.json"

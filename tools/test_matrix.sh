@@ -11,13 +11,14 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 CHECKOUT=$(pwd -P)
+# A git worktree keeps its repository elsewhere: that is mounted too (read-only), so `git ls-files` works inside.
+GIT_COMMON=$(git -C "$CHECKOUT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
+case "$GIT_COMMON" in "$CHECKOUT"/*|"") GIT_COMMON="" ;; esac
 ROOTS=${MAPBRIDGE_ROOTS:-/var/tmp/mapbridge-roots}
 MIRROR=${MAPBRIDGE_MIRROR:-$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*debian\)\/*$/\1/p' \
   /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 VENV_IN_ROOT=/opt/mapbridge-venv
-MAPBRIDGE_GIT_COMMON=$(git -C "$CHECKOUT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
-export MAPBRIDGE_GIT_COMMON
 # Bump when the provisioning below changes: cached roots are then provisioned again (not bootstrapped again).
 PROVISION_VERSION=3
 APT_PACKAGES=(qgis python3-qgis qgis-providers python3-gdal gdal-bin xvfb xauth python3-venv python3-pip
@@ -44,9 +45,9 @@ need_host_tools() {
 # Run "$@" inside ROOT with /proc, /sys, /dev and the checkout mounted, in a private mount namespace.
 in_root() {
   local root=$1; shift
-  unshare --mount --propagation private -- /bin/bash -s -- "$root" "$CHECKOUT" "$@" <<'EOS'
+  unshare --mount --propagation private -- /bin/bash -s -- "$root" "$CHECKOUT" "$GIT_COMMON" "$@" <<'EOS'
 set -e
-root=$1; checkout=$2; shift 2
+root=$1; checkout=$2; git_common=$3; shift 3
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
 mount -t tmpfs -o mode=755 tmpfs "$root/dev"
@@ -60,12 +61,10 @@ mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"
 mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
 mkdir -p "$root$checkout"
 mount --bind "$checkout" "$root$checkout"
-# A git worktree keeps its repository elsewhere (.git is a file naming it): the zip tests need git to read it.
-if [ -n "${MAPBRIDGE_GIT_COMMON:-}" ] && [ -d "$MAPBRIDGE_GIT_COMMON" ]; then
-  case "$MAPBRIDGE_GIT_COMMON" in
-    "$checkout"/*) ;;
-    *) mkdir -p "$root$MAPBRIDGE_GIT_COMMON"; mount --bind "$MAPBRIDGE_GIT_COMMON" "$root$MAPBRIDGE_GIT_COMMON" ;;
-  esac
+if [ -n "$git_common" ]; then
+  mkdir -p "$root$git_common"
+  mount --bind "$git_common" "$root$git_common"
+  mount -o remount,ro,bind "$root$git_common"
 fi
 # The test profile (pytest-qgis keeps it in the checkout) is private to this run: a host run may share the folder.
 mkdir -p "$checkout/.qgis-settings"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ...api.errors import MapbridgeError, ServiceError
-from .choices import FALLBACK_MODELS, FALLBACK_PROVIDERS
+from .choices import FALLBACK_PROVIDERS
+from .models import models_of, number, providers_of
 
 MAPFLOW = "mapflow"
 
@@ -19,39 +20,51 @@ class Account:
     remaining_area_m2: float | None = None
     aoi_area_limit_m2: float | None = None
     max_aois: int | None = None
-    providers: list = field(default_factory=list)  # [{name, displayName, minAreaSqKm, price}]
+    providers: list = field(default_factory=list)   # [Provider] of dataProviders
+    search_providers: list = field(default_factory=list)   # [Provider] of searchDataProviders
+    search_area_limit_m2: float | None = None
+    review_enabled: bool = False
     raw: dict = field(default_factory=dict)
 
     @classmethod
     def from_status(cls, status):
         """Parse a /user/status answer."""
         status = status if isinstance(status, dict) else {}
-        providers = []
-        for item in status.get("dataProviders") or []:
-            if isinstance(item, dict) and item.get("name"):
-                providers.append(item)
-            elif isinstance(item, str):
-                providers.append({"name": item})
         return cls(
             billing_type=str(status.get("billingType") or ""),
-            remaining_credits=_number(status.get("remainingCredits")),
-            remaining_area_m2=_number(status.get("remainingArea")),
-            aoi_area_limit_m2=_number(status.get("aoiAreaLimit")),
-            max_aois=int(_number(status.get("maxAoisPerProcessing")) or 0) or None,
-            providers=providers,
+            remaining_credits=number(status.get("remainingCredits")),
+            remaining_area_m2=number(status.get("remainingArea")),
+            aoi_area_limit_m2=number(status.get("aoiAreaLimit")),
+            max_aois=int(number(status.get("maxAoisPerProcessing")) or 0) or None,
+            providers=providers_of(status.get("dataProviders")),
+            search_providers=providers_of(status.get("searchDataProviders")),
+            search_area_limit_m2=number(status.get("searchAreaLimit")),
+            review_enabled=status.get("reviewWorkflowEnabled") is True,
             raw=status,
         )
 
+    def with_project(self, project):
+        """The account as a project sees it: on a shared project the owner's limits (`user`) take precedence."""
+        user = (project or {}).get("user") if isinstance(project, dict) else None
+        if not isinstance(user, dict):
+            return self
+        limit = number(user.get("aoiAreaLimit"))
+        area = number(user.get("areaLimit"))
+        return replace(self, aoi_area_limit_m2=limit if limit is not None else self.aoi_area_limit_m2,
+                       remaining_area_m2=area if area is not None and self.billing_type.upper() == "AREA"
+                       else self.remaining_area_m2)
+
     def provider_names(self):
         """Data provider names of the account, or the fallback list."""
-        return [p["name"] for p in self.providers] or list(FALLBACK_PROVIDERS)
+        return [p.name for p in self.providers] or list(FALLBACK_PROVIDERS)
 
     def provider(self, name):
-        """The provider dict of a name, or None."""
-        return next((p for p in self.providers if p.get("name") == name), None)
+        """The Provider of a name (data or catalog provider, case-insensitive for catalog ones), or None."""
+        found = next((p for p in self.providers if p.name == name), None)
+        return found or next((p for p in self.search_providers if p.name.lower() == (name or "").lower()), None)
 
     def balance_text(self):
-        """The balance in words, e.g. '4990 credits' or '95.0 km² of area'."""
+        """The balance in words, e.g. '4990 credits left' or '95.00 km² of processing area left'."""
         kind = self.billing_type.upper()
         if kind == "AREA" and self.remaining_area_m2 is not None:
             return f"{self.remaining_area_m2 / 1e6:.2f} km² of processing area left"
@@ -64,33 +77,14 @@ class Account:
     def limit_text(self):
         """The AOI limit in words."""
         if self.aoi_area_limit_m2:
-            return f"AOI limit {self.aoi_area_limit_m2 / 1e6:g} km²"
+            text = f"AOI limit {self.aoi_area_limit_m2 / 1e6:g} km²"
+            return text + (f", {self.max_aois} polygons" if self.max_aois else "")
         return "AOI limit unknown"
-
-
-def _number(value):
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        return float(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
 
 
 def read_account(client):
     """The account (GET /user/status)."""
     return Account.from_status(client.user_status())
-
-
-def model_names(project):
-    """Workflow (model) names of a project answer, or the fallback list."""
-    names = []
-    for wd in (project or {}).get("workflowDefs") or []:
-        if isinstance(wd, dict) and wd.get("name"):
-            names.append(wd["name"])
-    return names or list(FALLBACK_MODELS)
 
 
 def default_project_id(client):
@@ -105,25 +99,10 @@ def default_project_id(client):
 
 def check_limits(account, aoi, cost=None):
     """Refuse, before anything is sent, an AOI over the account's limits or a cost over the balance."""
-    if account.aoi_area_limit_m2 and aoi.area_m2 > account.aoi_area_limit_m2:
-        raise MapbridgeError(
-            f"the AOI is {aoi.area_km2:.2f} km², over your account's AOI limit of "
-            f"{account.aoi_area_limit_m2 / 1e6:g} km²; nothing was sent",
-            service=MAPFLOW, hint="Draw or select a smaller area, or split it into several processings")
-    if account.max_aois and aoi.part_count > account.max_aois:
-        raise MapbridgeError(
-            f"the AOI has {aoi.part_count} separate polygons; your account allows {account.max_aois} per processing; "
-            "nothing was sent", service=MAPFLOW, hint="Merge the polygons or run several processings")
-    kind = account.billing_type.upper()
-    if kind == "AREA" and account.remaining_area_m2 is not None and aoi.area_m2 > account.remaining_area_m2:
-        raise MapbridgeError(
-            f"the AOI is {aoi.area_km2:.2f} km² but only {account.remaining_area_m2 / 1e6:.2f} km² of processing "
-            "area is left; nothing was sent", service=MAPFLOW, hint="Top up the account on mapflow.ai")
-    if kind == "CREDITS" and cost is not None and account.remaining_credits is not None \
-            and cost > account.remaining_credits:
-        raise MapbridgeError(
-            f"the processing costs {cost:g} credits but {account.remaining_credits:g} are left; nothing was sent",
-            service=MAPFLOW, hint="Top up the account on mapflow.ai or choose a smaller area")
+    from .checks import limit_problems
+
+    for problem in limit_problems(account, aoi, cost):
+        raise MapbridgeError(f"{problem.text}; nothing was sent", service=MAPFLOW, hint=problem.hint)
 
 
 def price_preview(client, body):
@@ -143,17 +122,17 @@ def price_preview(client, body):
 
 
 def account_overview(client):
-    """The account, its projects (default first, labelled, with their model names) and the default models."""
+    """The account, its projects (default first, labelled, with their models and owner limits), default models."""
     account = read_account(client)
     default = client.default_project() or {}
     default_id = default.get("id") or ""
-    models = model_names(default)
+    models = models_of(default)
     projects = [{"id": default_id, "label": f"Default ({default.get('name') or 'default project'})",
-                 "models": models}] if default_id else []
+                 "models": models, "raw": default}] if default_id else []
     for project in client.projects() or []:
         if isinstance(project, dict) and project.get("id") and project["id"] != default_id:
             projects.append({"id": project["id"], "label": project.get("name") or project["id"],
-                             "models": model_names(project) if project.get("workflowDefs") else []})
+                             "models": models_of(project), "raw": project})
     return {"account": account, "models": models, "projects": projects}
 
 

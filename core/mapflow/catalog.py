@@ -19,7 +19,8 @@ KNOWN_FIELDS = [
     ("id", FIELD_STRING), ("acquisitionDate", FIELD_STRING), ("cloudCover", FIELD_DOUBLE),
     ("pixelResolution", FIELD_DOUBLE), ("offNadirAngle", FIELD_DOUBLE),
     ("sensor", FIELD_STRING), ("productType", FIELD_STRING),
-    ("colorBandOrder", FIELD_STRING), ("providerName", FIELD_STRING),
+    ("colorBandOrder", FIELD_STRING), ("providerName", FIELD_STRING), ("zoom", FIELD_DOUBLE),
+    ("previewType", FIELD_STRING), ("previewUrl", FIELD_STRING),
 ]
 
 
@@ -36,11 +37,26 @@ def check_dates(date_from, date_to):
                              "was searched", service=MAPFLOW, hint="Swap DATE_FROM and DATE_TO")
 
 
+def cloud_percent(value):
+    """Cloud cover in percent from the service's value: a fraction 0–1 (the Data API page), or a percentage as
+    the official client sends it (values above 1)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value * 100.0 if value <= 1.0 else value
+
+
 def search_body(aoi_polygon, *, date_from=None, date_to=None, max_cloud_percent=None, min_resolution=None,
-                max_resolution=None, limit=PAGE_SIZE, offset=0):
-    """The POST /catalog/meta body; cloud cover goes as a fraction 0–1 as the Data API asks."""
+                max_resolution=None, product_types=None, providers=None, limit=PAGE_SIZE, offset=0):
+    """The POST /catalog/meta body; cloud cover goes as a fraction 0–1 as the Data API asks; product types and
+    providers are left out rather than sent empty."""
     check_dates(date_from, date_to)
     body = {"aoi": aoi_polygon, "limit": int(limit), "offset": int(offset)}
+    if product_types:
+        body["productTypes"] = [str(t).upper() for t in product_types]
+    if providers:
+        body["dataProviders"] = list(providers)
     if date_from:
         body["acquisitionDateFrom"] = date_from
     if date_to:

@@ -12,21 +12,34 @@ FAILED = ("FAILED", "CANCELLED", "REFUNDED")
 ID_MARKER = "Mapflow processing id: "
 
 
-def processing_body(name, model, geometry, *, project_id=None, provider=None, zoom=None, image_id=None):
-    """The POST /processings/v2 (and /processing/cost/v2) body."""
-    body = {"name": name, "wdName": model, "geometry": geometry}
+# What the official client sends as `meta`; the service keeps it with the processing.
+META = {"source-app": "qgis", "source": "mapbridge"}
+
+
+def processing_body(name, model, geometry, *, project_id=None, provider=None, zoom=None, image_id=None,
+                    model_id=None, blocks=None, source=None):
+    """The POST /processings/v2 (and /processing/cost/v2) body.
+
+    model_id (the workflowDef id) is sent as wdId when known, else the name as wdName; blocks: one {name, enabled}
+    per optional block of the model (None: left out, the service's default); source: a sources.Source, else the
+    provider and zoom (or the catalog image_id of that provider)."""
+    from .sources import Source, provider_source
+
+    body = {"name": name}
+    if model_id:
+        body["wdId"] = model_id
+    else:
+        body["wdName"] = model
+    body["geometry"] = geometry
     if project_id:
         body["projectId"] = project_id
-    if image_id:
-        # Assumption (not on the Processing page): a catalog image is chosen with
-        # params.sourceParams.imagerySearch {dataProvider, imageIds}, as the live plugin sends it.
-        source = {"imagerySearch": {"dataProvider": provider or "", "imageIds": [image_id]}}
-    else:
-        provider_params = {"providerName": provider or "Mapbox"}
-        if zoom:
-            provider_params["zoom"] = int(zoom)
-        source = {"dataProvider": provider_params}
-    body["params"] = {"sourceParams": source}
+    if source is None:
+        source = Source("catalog", provider=provider or "", zoom=zoom, image_ids=[image_id]) if image_id \
+            else provider_source(provider, zoom)
+    body["params"] = {"sourceParams": source.source_params()}
+    if blocks is not None:
+        body["blocks"] = list(blocks)
+    body["meta"] = dict(META)
     return body
 
 
@@ -97,3 +110,20 @@ def start_processing(client, body):
         raise ServiceError("the processing was created but its id is missing from the answer", service=MAPFLOW,
                            hint="Look for it in the Mapflow tab's processings list or on mapflow.ai")
     return answer
+
+
+# Status words shown to the user; the running ones carry the percentage.
+STATUS_WORDS = {"UNPROCESSED": "Queued", "AWAITING": "Waiting", "IN_PROGRESS": "Running", "OK": "Finished",
+                "FAILED": "Failed", "CANCELLED": "Cancelled", "REFUNDED": "Refunded", "NOT_FOUND": "Deleted"}
+
+
+def status_text(status, percent=0.0, messages=None):
+    """A processing's status in words: "Running 35 %", "Finished", "Failed: <reason>"."""
+    status = (status or "").upper()
+    words = STATUS_WORDS.get(status, status.title() or "Unknown")
+    if status in RUNNING and status != "UNPROCESSED":
+        return f"{words} {float(percent or 0):.0f} %"
+    if status in FAILED:
+        reason = "; ".join(t for t in (message_text(m) for m in messages or []) if t)
+        return f"{words}: {reason}" if reason else words
+    return words

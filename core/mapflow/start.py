@@ -1,7 +1,7 @@
 """The one Mapflow start sequence, for the dock and `mapbridge:mapflow_process` alike.
 
-plan(): validated AOI → account (read leniently) → limits → project, model and provider the account has → request
-body (with a client-side marker in `meta`) → cost → limits with cost.
+plan(): validated AOI → account (read leniently) → project (models, owner limits) → model, options, source and limits
+checked → request body (with a client-side marker in `meta`) → cost → limits with cost.
 start(): POST the planned body once. Nothing is spent before start(); the dock shows plan() to the user in between.
 A start whose answer is lost (5xx, timeout, dropped connection) may have created and charged the processing: it is
 never sent again; the project's processings are searched for the name and marker, and the user is told what was
@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ...api.errors import CancelledError, MapbridgeError, OutcomeUnknownError, ServiceError
-from .account import Account, check_limits
-from .account import price_preview, read_account
+from .account import Account, check_limits, price_preview, read_account
+from .checks import problems
 from .choices import DEFAULT_MODEL, DEFAULT_PROVIDER, DEFAULT_ZOOM
+from .models import find_model, models_of
 from .processings import processing_body, start_processing
+from .sources import CATALOG, Source, provider_source
 
 MAPFLOW = "mapflow"
-# meta of every processing Mapbridge starts: who started it and a marker unique to the plan, to recognise it.
-SOURCE_APP = "mapbridge-qgis"
+# A key of the `meta` of every processing Mapbridge starts: a marker unique to the plan, to recognise it.
 MARKER_KEY = "mapbridge-request-id"
 # After a lost answer: look for the processing this many times, these seconds apart (a gateway may answer before
 # the service has stored it); the project's list is read at most LOOKUP_PAGES pages of LOOKUP_PAGE_SIZE.
@@ -41,7 +42,9 @@ class Choice:
     provider: str = DEFAULT_PROVIDER
     zoom: int = DEFAULT_ZOOM
     project_id: str = ""
-    image_id: str = ""
+    image_id: str = ""          # one or several catalog image ids, comma-separated (of `provider`)
+    options: tuple = ()         # the model's optional blocks switched on (names or display names)
+    source: Source = None       # the imagery; built from provider/zoom/image_id when not given
 
     def __post_init__(self):
         self.model = (self.model or "").strip() or DEFAULT_MODEL
@@ -49,6 +52,11 @@ class Choice:
         self.image_id = (self.image_id or "").strip()
         self.project_id = (self.project_id or "").strip()
         self.name = (self.name or "").strip() or default_name(self.model)
+        self.options = tuple(o.strip() for o in self.options or () if o and o.strip())
+        if self.source is None:
+            ids = [i.strip() for i in self.image_id.split(",") if i.strip()]
+            self.source = Source(CATALOG, provider=self.provider, zoom=self.zoom, image_ids=ids) if ids \
+                else provider_source(self.provider, self.zoom)
 
 
 @dataclass
@@ -72,14 +80,13 @@ class Plan:
     def summary_lines(self):
         """What is logged and shown before starting: area, model, imagery, cost, account."""
         choice, aoi = self.choice, self.aoi
-        imagery = (f"catalog image {choice.image_id} ({choice.provider})" if choice.image_id
-                   else f"{choice.provider}, zoom {choice.zoom}")
         return [
             f"Name: {choice.name}",
             f"Area: {aoi.area_km2:.3f} km² (ellipsoidal)" + (f", {aoi.part_count} polygons" if aoi.part_count > 1
                                                             else ""),
             f"Model: {choice.model}",
-            f"Imagery: {imagery}",
+            f"Options: {', '.join(choice.options) or 'none'}",
+            f"Imagery: {choice.source.describe()}",
             f"Cost: {self.cost:g} credits" if self.cost is not None
             else f"Cost: not known in advance. {self.cost_note}".strip(),
             f"Account: {self.account.balance_text()}, {self.account.limit_text()}",
@@ -111,71 +118,62 @@ def read_account_leniently(client, notes):
 
 
 def read_project(client, project_id, notes):
-    """The project (the default one when no id is given), with its models; raises when it does not exist."""
+    """(project id, project answer) of the chosen project, or of the default one when none is chosen.
+
+    The chosen project's answer is read leniently (its models and owner limits refine the checks); the default
+    project must be readable, since its id is needed."""
+    if not project_id:
+        project = client.default_project() or {}
+        if not isinstance(project, dict) or not project.get("id"):
+            raise ServiceError("the default project has no id", service=MAPFLOW,
+                               hint="Give a PROJECT_ID, or check the account on mapflow.ai")
+        return str(project["id"]), project
     try:
-        project = client.project(project_id) if project_id else client.default_project()
+        project = client.project(project_id)
     except ServiceError as exc:
-        if exc.status == 404 and project_id:
+        if exc.status == 404:
             raise MapbridgeError(f"the project {project_id} was not found; nothing was sent", service=MAPFLOW,
                                  hint="Choose one of your projects (PROJECT_ID), or leave it empty for the default "
                                       "project") from None
-        if exc.status in (401, 403) or not project_id:
+        if exc.status in (401, 403):
             raise
         notes.append(f"The project could not be read ({exc.message}); its models are not checked here.")
-        return {"id": project_id}
-    if not isinstance(project, dict) or not project.get("id"):
-        raise ServiceError("the project has no id", service=MAPFLOW,
-                           hint="Give a PROJECT_ID, or check the account on mapflow.ai")
-    return project
+        project = {}
+    return project_id, project if isinstance(project, dict) else {}
 
 
-def check_model(project, model):
-    """Refuse, before anything is sent, a model the project does not offer (when it lists its models)."""
-    names = [wd.get("name") for wd in project.get("workflowDefs") or [] if isinstance(wd, dict) and wd.get("name")]
-    if names and model not in names:
-        raise MapbridgeError(f"the model '{model}' is not available in your project (it offers: {', '.join(names)}); "
-                             "nothing was sent", service=MAPFLOW,
-                             hint="Choose one of the project's models (MODEL), spelled exactly, emoji included")
+def request_body(choice, aoi, project_id, models):
+    """(create body, Model or None, option block names) of a choice: the body the cost is asked with and sent."""
+    model = find_model(models, choice.model)
+    options = tuple(model.option_names(choice.options)) if model else choice.options
+    body = processing_body(choice.name, model.name if model else choice.model, aoi.geojson(),
+                           project_id=project_id, model_id=model.id if model and model.id else None,
+                           blocks=model.blocks_body(options) if model else None, source=choice.source)
+    body["meta"][MARKER_KEY] = uuid.uuid4().hex
+    return body, model, options
 
 
-def check_provider(account, provider, image_id):
-    """Refuse, before anything is sent, an imagery provider the account does not have (when it lists them)."""
-    lists = [account.raw.get("dataProviders") or []]
-    if image_id:
-        lists.append(account.raw.get("searchDataProviders") or [])
-    names = []
-    for item in (entry for entries in lists for entry in entries):
-        name = item.get("name") if isinstance(item, dict) else item
-        if isinstance(name, str) and name and name not in names:
-            names.append(name)
-    if not names:
-        return
-    # A catalog image's provider is sent lower-cased (mapflow-notes.md): compare without case for those.
-    known = {n.lower() for n in names} if image_id else set(names)
-    if (provider.lower() if image_id else provider) not in known:
-        raise MapbridgeError(f"the imagery provider '{provider}' is not among your account's providers "
-                             f"({', '.join(names)}); nothing was sent", service=MAPFLOW,
-                             hint="Choose one of your account's providers (PROVIDER)")
+def refuse_problems(found):
+    """Raise the first blocking problem: nothing is sent."""
+    for problem in found:
+        if problem.blocking:
+            raise MapbridgeError(f"{problem.text}; nothing was sent", service=MAPFLOW, hint=problem.hint)
 
 
 def plan(client, aoi, choice, feedback=None):
-    """Everything before spending: account and limits, project, model, provider, body and cost; raises when it must
-    be refused."""
+    """Everything before spending: account, project, model, options, source and limits, body and cost; raises when
+    it must be refused."""
     notes = []
     account = read_account_leniently(client, notes)
-    check_limits(account, aoi)
-    project = read_project(client, choice.project_id, notes)
-    project_id = project["id"]
-    check_model(project, choice.model)
-    provider = choice.provider
-    check_provider(account, provider, choice.image_id)
-    body = processing_body(choice.name, choice.model, aoi.geojson(), project_id=project_id, provider=provider,
-                           zoom=choice.zoom, image_id=choice.image_id or None)
-    body["meta"] = {"source-app": SOURCE_APP, MARKER_KEY: uuid.uuid4().hex}
+    project_id, project = read_project(client, choice.project_id, notes)
+    account = account.with_project(project)
+    models = models_of(project)
+    refuse_problems(problems(account, aoi, choice.source, models, choice.model, choice.options))
+    body, model, options = request_body(choice, aoi, project_id, models)
     cost, cost_note = price_preview(client, body)
     check_limits(account, aoi, cost)
-    result = Plan(Choice(choice.name, choice.model, provider, choice.zoom, project_id, choice.image_id), aoi, body,
-                  account, cost, cost_note, notes)
+    resolved = replace(choice, model=model.name if model else choice.model, project_id=project_id, options=options)
+    result = Plan(resolved, aoi, body, account, cost, cost_note, notes)
     if feedback is not None:
         for note in notes:
             feedback.pushWarning(note)
@@ -241,7 +239,7 @@ def find_started(client, planned):
     namesakes = []
     for page_number in range(LOOKUP_PAGES):
         page = client.processings_page(project_id, limit=LOOKUP_PAGE_SIZE, offset=page_number * LOOKUP_PAGE_SIZE,
-                                       newest_first=True)
+                                       sort_by="CREATED", sort_order="DESC")
         results = [p for p in page.get("results") or [] if isinstance(p, dict) and p.get("id")]
         for listed in results:
             if str(listed.get("name") or "").strip() != name:

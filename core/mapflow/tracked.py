@@ -9,14 +9,55 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 
-from qgis.core import QgsSettings
+from qgis.core import QgsProject, QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, QObject, QThread, Qt, pyqtSignal
 
 from .. import settings_keys
 
-# Only these keys are stored per processing.
-STORED_KEYS = ("id", "name", "projectId", "model", "status", "percent", "created", "output", "loaded")
+# Only these keys are stored per processing (qgisProject: the QGIS project it was started from, see project_key).
+STORED_KEYS = ("id", "name", "projectId", "model", "status", "percent", "created", "output", "loaded",
+               "qgisProject")
+# An unsaved QGIS project has no file name: it is told apart by this session and how often the project was cleared.
+_SESSION = uuid.uuid4().hex[:12]
+_PROJECT = {"generation": 0, "watched": False}
+
+
+def _project_cleared():
+    _PROJECT["generation"] += 1
+
+
+def watch_project():
+    """Count project changes (New, Open), so an unsaved project is not mistaken for the next one (main thread;
+    the Mapflow tab watches while it exists)."""
+    if not _PROJECT["watched"]:
+        QgsProject.instance().cleared.connect(_project_cleared)
+        _PROJECT["watched"] = True
+
+
+def unwatch_project():
+    """Stop counting (the tab is going away: nothing stays connected to QgsProject after unload)."""
+    if _PROJECT["watched"]:
+        try:
+            QgsProject.instance().cleared.disconnect(_project_cleared)
+        except (TypeError, RuntimeError):
+            pass
+        _PROJECT["watched"] = False
+
+
+def project_key(project=None):
+    """What identifies a QGIS project: its file, or this session's unsaved project (main thread)."""
+    project = project or QgsProject.instance()
+    return project.fileName() or f"unsaved:{_SESSION}:{_PROJECT['generation']}"
+
+
+def is_current_project(key):
+    """True when a stored key is the open project (also when that unsaved project was saved since)."""
+    if not key:
+        return True   # tracked before projects were recorded: as before, the open one
+    project = QgsProject.instance()
+    return key == project_key(project) or key == f"unsaved:{_SESSION}:{_PROJECT['generation']}"
 MAX_TRACKED = 500
 
 

@@ -2,12 +2,49 @@
 
 from __future__ import annotations
 
+import random
+
+from .. import seed as seeding
 from ..base import ApiError, is_number, parse_time
 from .geometry import bbox_of, geometry_area, polygon_error
+from .imagery import presigned_url
+
+# Choices where the notes leave room: images of the seeded cities get a provider of searchDataProviders, a zoom
+# and a product type whose casing varies ("IMAGE", "Mosaic", "image"); the Data API page's own example image
+# keeps its documented keys and is a Maxar IMAGE. One image in eight has an "xyz" preview, the rest "png".
+PRODUCT_TYPES = ("IMAGE", "Mosaic", "image", "MOSAIC")
+SORT_KEYS = {"PROVIDER_NAME": "providerName", "SAT_ID": "satId", "CLOUD_COVER": "cloudCover",
+             "OFF_NADIR_ANGLE": "offNadirAngle", "ACQUISITION_DATE": "acquisitionDate", "ZOOM": "zoom",
+             "PIXEL_RESOLUTION": "pixelResolution"}
 
 
 class CatalogMixin:
     """Catalog: search images over an AOI with filters, get one image."""
+
+    @staticmethod
+    def _catalog_images(seed):
+        """The seeded images with the keys the live catalog adds (provider, zoom, product type, preview)."""
+        rng = random.Random(f"catalog-extras:{seed}")
+        images = seeding.catalog_images(seed)
+        for number, image in enumerate(images):
+            doc = number == 0
+            provider = "Maxar" if doc else rng.choice(("Maxar", "Maxar", "Airbus"))
+            image.update(providerName=provider, satId=image["sensor"][:4],
+                         zoom=17 if provider == "Airbus" else 18, minAreaSqkm=1.0 if provider == "Airbus" else 0.1,
+                         previewType="xyz" if number % 8 == 7 else "png")
+            if not doc:
+                image["productType"] = rng.choice(PRODUCT_TYPES)
+        return images
+
+    def _catalog_image_out(self, image, req, intersection=None):
+        out = dict(image)
+        if image["previewType"] == "xyz":
+            out["previewUrl"] = f"{req.base_url}/tiles/raster/{image['id']}/{{z}}/{{x}}/{{y}}.png"
+        else:
+            out["previewUrl"] = presigned_url(req.base_url, f"/presigned/catalog/{image['id']}")
+        if intersection is not None:
+            out["aoiIntersectionPercent"] = round(intersection, 2)
+        return out
 
     def catalog_search(self, req):
         """POST /catalog/meta {aoi, filters, limit, offset} → {images, total}."""
@@ -18,9 +55,10 @@ class CatalogMixin:
         err = polygon_error(aoi, "aoi")
         if err:
             raise ApiError(400, err, "VALIDATION_ERROR")
-        if geometry_area(aoi) > self.aoi_area_limit:
-            raise ApiError(400, f"aoi area exceeds the AOI limit of {self.aoi_area_limit / 1e6:g} km²",
-                           "AOI_TOO_LARGE")
+        if geometry_area(aoi) > self.search_area_limit:
+            raise ApiError(400, f"aoi area exceeds the search area limit of {self.search_area_limit / 1e6:g} km²",
+                           "TOO_LARGE_PROCESSING", details={"area": round(geometry_area(aoi)),
+                                                            "aoiAreaLimit": self.search_area_limit})
 
         def number(key, lo=None, hi=None):
             value = body.get(key)
@@ -42,6 +80,12 @@ class CatalogMixin:
             if value is not None and parsed is None:
                 raise ApiError(400, f"{key} must be an ISO 8601 date-time, got {value!r}", "VALIDATION_ERROR")
             dates.append(parsed.timestamp() if parsed else None)
+        product_types = self._string_list(body, "productTypes")
+        providers = self._string_list(body, "dataProviders")
+        sort_by, order = body.get("sortBy") or "ACQUISITION_DATE", body.get("sortOrder") or "DESC"
+        if sort_by not in SORT_KEYS or order not in ("ASC", "DESC"):
+            raise ApiError(400, f"sortBy must be one of {', '.join(SORT_KEYS)} and sortOrder ASC or DESC",
+                           "VALIDATION_ERROR")
         limit, offset = body.get("limit", 100), body.get("offset", 0)
         if not isinstance(limit, int) or not isinstance(offset, int) or limit < 1 or offset < 0:
             raise ApiError(400, "limit must be >= 1 and offset >= 0 (integers)", "VALIDATION_ERROR")
@@ -67,13 +111,29 @@ class CatalogMixin:
             if (min_nadir is not None and img["offNadirAngle"] < min_nadir) or \
                     (max_nadir is not None and img["offNadirAngle"] > max_nadir):
                 continue
-            found.append(img)
-        found.sort(key=lambda i: i["acquisitionDate"], reverse=True)
-        return {"images": found[offset:offset + limit], "total": len(found)}
+            if product_types is not None and img["productType"].upper() not in product_types:
+                continue
+            if providers is not None and img["providerName"] not in providers:
+                continue
+            found.append((img, 100.0 * inter_w * inter_h / aoi_box))
+        found.sort(key=lambda pair: pair[0]["acquisitionDate"], reverse=True)
+        found.sort(key=lambda pair: pair[0][SORT_KEYS[sort_by]], reverse=order == "DESC")
+        page = [self._catalog_image_out(img, req, min(100.0, share)) for img, share in found[offset:offset + limit]]
+        return {"images": page, "total": len(found), "limit": limit, "offset": offset}
+
+    @staticmethod
+    def _string_list(body, key):
+        """An optional list of strings (upper-cased for productTypes); None when absent."""
+        value = body.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise ApiError(400, f"{key} must be a non-empty list of strings (omit it for all)", "VALIDATION_ERROR")
+        return {v.upper() for v in value} if key == "productTypes" else set(value)
 
     def catalog_image(self, req, image_id):
         """GET /catalog/meta/{image_id}."""
         img = self._image_index.get(image_id)
         if img is None:
             raise ApiError(404, f"Image '{image_id}' not found", "NOT_FOUND")
-        return img
+        return self._catalog_image_out(img, req)

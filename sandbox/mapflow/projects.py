@@ -8,6 +8,22 @@ from .. import seed as seeding
 from ..base import ApiError, iso
 
 
+def _provider_of(proc):
+    source = (proc.get("params") or {}).get("sourceParams") or {}
+    kind, value = next(iter(source.items()), ("", {}))
+    return str((value or {}).get("providerName") or (value or {}).get("dataProvider") or kind)
+
+
+# sortBy keys of the processings page (EMAIL and PROJECT are the same for every row of one project).
+SORT_KEYS = {
+    "SCENARIO": lambda p: p["workflowDef"]["name"], "NAME": lambda p: p["name"].lower(),
+    "PROJECT": lambda p: p["projectId"], "EMAIL": lambda p: "", "CREATED": lambda p: p["created"],
+    "STATUS": lambda p: p["status"], "PROGRESS": lambda p: p["percentCompleted"],
+    "COMPLETED": lambda p: p["updated"] if p["status"] in ("OK", "FAILED", "CANCELLED", "REFUNDED") else "",
+    "COST": lambda p: p["cost"], "AREA": lambda p: p["aoiArea"], "PROVIDER": _provider_of,
+}
+
+
 class ProjectsMixin:
     """Projects: default, list, create, get, update, delete, processings page."""
 
@@ -16,6 +32,9 @@ class ProjectsMixin:
 
     def _project_out(self, project):
         out = dict(project)
+        # The owner's limits (m²): on a shared project they take precedence over /user/status.
+        out["user"] = {"email": "sandbox@mapbridge.test", "role": "OWNER", "areaLimit": self.remaining_area,
+                       "aoiAreaLimit": self.aoi_area_limit}
         out["workflowDefs"] = [self._workflow_out(wd) for wd in self.workflows]
         out["processingCount"] = sum(1 for p in self.processings.values() if p["projectId"] == project["id"])
         return out
@@ -74,7 +93,8 @@ class ProjectsMixin:
         return {"id": project_id, "deleted": True}
 
     def page_processings(self, req, project_id):
-        """POST /projects/{id}/processings/v2/page {limit, offset} → {results, total} (newest first)."""
+        """POST /projects/{id}/processings/v2/page {limit, offset, terms?, sortBy?, sortOrder?} →
+        {results, total, count} (default: newest first)."""
         self._project(project_id)
         body = req.json if isinstance(req.json, dict) else {}
         limit = body.get("limit", 20)
@@ -82,6 +102,19 @@ class ProjectsMixin:
         if not isinstance(limit, int) or not isinstance(offset, int) or limit < 1 or offset < 0:
             raise ApiError(400, "limit must be a positive integer and offset a non-negative integer",
                            "VALIDATION_ERROR")
+        sort_by = body.get("sortBy") or "CREATED"
+        order = body.get("sortOrder") or "DESC"
+        if sort_by not in SORT_KEYS or order not in ("ASC", "DESC"):
+            raise ApiError(400, f"sortBy must be one of {', '.join(SORT_KEYS)} and sortOrder ASC or DESC",
+                           "VALIDATION_ERROR")
         procs = [p for p in self.processings.values() if p["projectId"] == project_id]
-        procs.sort(key=lambda p: p["created"], reverse=True)
-        return {"results": [self._processing_out(p) for p in procs[offset:offset + limit]], "total": len(procs)}
+        for proc in procs:
+            self._advance(proc)
+        terms = str(body.get("terms") or "").strip().lower()
+        if terms:
+            procs = [p for p in procs if any(terms in str(v).lower() for v in (
+                p["name"], p["workflowDef"]["name"], p["status"], p["id"], p.get("description")))]
+        procs.sort(key=lambda p: p["created"], reverse=True)  # ties keep newest first
+        procs.sort(key=SORT_KEYS[sort_by], reverse=order == "DESC")
+        results = [self._processing_out(p, req) for p in procs[offset:offset + limit]]
+        return {"results": results, "total": len(procs), "count": len(results)}

@@ -2,7 +2,8 @@
 
 # Choice where the docs are silent:
 # - Result files are GeoJSON FeatureCollections of polygons, generated once per (processing, count) to a
-#   temp file and streamed with Content-Length.
+#   temp file and streamed with Content-Length. A processing whose name has "mixed" in it gets a result that mixes
+#   polygons, lines and points, with an object property (`bbox`), as the notes say results can.
 
 from __future__ import annotations
 
@@ -66,10 +67,21 @@ def write_result(path, geometry, count, kind, seed):
                 height = "null" if rng.random() < 0.1 else "%.1f" % rng.uniform(3, 45)
                 props = '{"class_id":%d,"building_height":%s,"area":%.1f}' % (
                     rng.choice((101, 101, 101, 102, 103)), height, area)
+            geometry = '{"type":"Polygon","coordinates":[[%s]]}' % coords
+            if kind == "mixed":
+                shape = ("Polygon", "LineString", "Point")[written % 3]
+                box = '{"minx":%.7f,"miny":%.7f,"maxx":%.7f,"maxy":%.7f}' % (
+                    min(x for x, _ in ring), min(y for _, y in ring), max(x for x, _ in ring),
+                    max(y for _, y in ring))
+                props = '{"class_id":%d,"kind":"%s","bbox":%s}' % (written % 3 + 1, shape.lower(), box)
+                if shape == "LineString":
+                    geometry = '{"type":"LineString","coordinates":[%s]}' % ",".join(
+                        f"[{x:.7f},{y:.7f}]" for x, y in ring[:3])
+                elif shape == "Point":
+                    geometry = '{"type":"Point","coordinates":[%.7f,%.7f]}' % (cx, cy)
             if written:
                 out.write(",")
-            out.write('{"type":"Feature","id":%d,"geometry":{"type":"Polygon","coordinates":[[%s]]},'
-                      '"properties":%s}' % (written + 1, coords, props))
+            out.write('{"type":"Feature","id":%d,"geometry":%s,"properties":%s}' % (written + 1, geometry, props))
             written += 1
         out.write("]}")
     return os.path.getsize(path)

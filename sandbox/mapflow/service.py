@@ -2,9 +2,10 @@
 
 # Choices where the docs are silent (see also the per-handler docstrings and the mixin modules):
 # - Processing API errors {"code", "message", "params"}; Data API (/rasters/*, /catalog/*) errors
-#   {"detail": {"code", "message"}}. Codes: AOI_TOO_LARGE, INVALID_GEOMETRY, WORKFLOW_NOT_FOUND,
-#   NOT_ENOUGH_CREDITS, TOO_MANY_AOIS, PROJECT_NOT_FOUND, PROCESSING_NOT_FOUND, PROCESSING_NOT_COMPLETED (409),
-#   VALIDATION_ERROR, NOT_FOUND, INVALID_FILE, STORAGE_LIMIT_EXCEEDED (413).
+#   {"detail": {"code", "message", "parameters"}}. Codes: TOO_LARGE_PROCESSING, ProviderMinAreaError (both from the
+#   notes), INVALID_GEOMETRY, WORKFLOW_NOT_FOUND, NOT_ENOUGH_CREDITS, TOO_MANY_AOIS, PROJECT_NOT_FOUND,
+#   PROCESSING_NOT_FOUND, PROCESSING_NOT_COMPLETED (409), PROCESSING_CANNOT_BE_RESTARTED, VALIDATION_ERROR,
+#   NOT_FOUND; Data API uploads: FileValidationFailed, FileTooBig, MemoryLimitExceeded, ImageExtentTooBig (notes).
 # - Creates answer 200 (POST /projects, /processings/v2, /rasters/mosaic) with the object; deletes answer 200
 #   {"id", "deleted": true}.
 
@@ -14,11 +15,12 @@ from .. import seed as seeding
 from ..base import ApiError, Service
 from .catalog import CatalogMixin
 from .data_api import DEFAULT_MEMORY_LIMIT, DataApiMixin
-from .processings import DATA_PROVIDERS, WORKFLOWS, ProcessingsMixin
+from .imagery import TilesMixin, check_presigned
+from .processings import DATA_PROVIDERS, SEARCH_PROVIDERS, WORKFLOWS, ProcessingsMixin
 from .projects import ProjectsMixin
 
 
-class Mapflow(Service, ProjectsMixin, ProcessingsMixin, CatalogMixin, DataApiMixin):
+class Mapflow(Service, ProjectsMixin, ProcessingsMixin, CatalogMixin, DataApiMixin, TilesMixin):
     """State and routes of the Mapflow Processing and Data APIs (base .../mapflow/rest)."""
 
     name = "mapflow"
@@ -34,6 +36,11 @@ class Mapflow(Service, ProjectsMixin, ProcessingsMixin, CatalogMixin, DataApiMix
         ("POST", r"/projects/([^/]+)/processings/v2/page", "page_processings"),
         ("POST", r"/processings/v2", "create_processing"),
         ("GET", r"/processings/([^/]+)/v2", "get_processing"),
+        ("PUT", r"/processings/([^/]+)/v2", "rename_processing"),
+        ("POST", r"/processings/([^/]+)/restart/v2", "restart_processing"),
+        ("PUT", r"/processings/([^/]+)/rate", "rate_processing"),
+        ("PUT", r"/processings/([^/]+)/acceptation", "accept_processing"),
+        ("PUT", r"/processings/([^/]+)/rejection", "reject_processing"),
         ("GET", r"/processings/([^/]+)/result", "get_result", False),
         ("GET", r"/processings/([^/]+)/aois", "get_aois"),
         ("DELETE", r"/processings/([^/]+)", "delete_processing"),
@@ -51,7 +58,13 @@ class Mapflow(Service, ProjectsMixin, ProcessingsMixin, CatalogMixin, DataApiMix
         ("POST", r"/rasters/mosaic/([^/]+)/image", "upload_image"),
         ("POST", r"/rasters/mosaic/([^/]+)/link-image", "link_image"),
         ("GET", r"/rasters/image/([^/]+)", "get_image"),
+        ("PUT", r"/rasters/image/([^/]+)", "rename_image"),
         ("DELETE", r"/rasters/image/([^/]+)", "delete_image"),
+        ("GET", r"/rasters/image/([^/]+)/download", "download_image"),
+        ("GET", r"/rasters/(?:image/)?([^/]+)/preview/(s|l)", "image_preview", False),
+        ("GET", r"/presigned/(image|preview|catalog)/([^/]+)", "presigned", False),
+        ("GET", r"/tiles/(raster|vector)/([^/]+)/tile\.json", "tile_json"),
+        ("GET", r"/tiles/(raster|vector)/([^/]+)/(\d+)/(\d+)/(\d+)\.(?:png|pbf)", "tile", False),
     )
 
     def __init__(self, token, *, seed=1, processing_seconds=2.0, result_features=None, tmpdir=None):
@@ -62,9 +75,14 @@ class Mapflow(Service, ProjectsMixin, ProcessingsMixin, CatalogMixin, DataApiMix
         self.tmpdir = tmpdir
         self.memory_limit = DEFAULT_MEMORY_LIMIT
         self.remaining_credits = 5000
+        self.billing_type = "CREDITS"
         self.remaining_area = 100_000_000
         self.aoi_area_limit = 25_000_000
         self.max_aois = 10
+        self.search_area_limit = 25_000_000
+        self.review_enabled = False
+        self.max_upload_file_size = 1024 ** 3
+        self.max_pixel_count = 30_000
         self._rng = seeding.rng_for(seed, "mapflow-ids")
         self._result_locks = {}
         self.workflows = []
@@ -80,7 +98,7 @@ class Mapflow(Service, ProjectsMixin, ProcessingsMixin, CatalogMixin, DataApiMix
             "id": self.default_project_id, "name": "Default", "description": "Default project",
             "isDefault": True, "created": created, "updated": created}
         self.processings = {}
-        self.images = seeding.catalog_images(seed)
+        self.images = self._catalog_images(seed)
         self._image_index = {img["id"]: img for img in self.images}
         self.mosaics = {}
         self.raster_images = {}
@@ -99,7 +117,12 @@ class Mapflow(Service, ProjectsMixin, ProcessingsMixin, CatalogMixin, DataApiMix
         return req.path.startswith(("/rasters", "/catalog"))
 
     def authenticate(self, req):
-        """Bearer or Basic with the same token, anywhere."""
+        """Bearer or Basic with the same token, anywhere but on public tiles and pre-signed URLs."""
+        if req.path.startswith("/presigned/"):
+            check_presigned(req)
+            return
+        if req.path.startswith("/tiles/") and not req.path.endswith("/tile.json"):
+            return
         if not req.auth_present:
             raise ApiError(401, "Authorization header is missing", "UNAUTHORIZED")
         if req.auth_scheme not in ("bearer", "basic") or req.auth_token != self.token:
@@ -111,13 +134,18 @@ class Mapflow(Service, ProjectsMixin, ProcessingsMixin, CatalogMixin, DataApiMix
             detail = {"code": code, "message": message}
             if details is not None:
                 detail["params"] = details
+                detail["parameters"] = details
             return {"detail": detail}
         return {"code": code, "message": message, "params": details if details is not None else {}}
 
     # -- account ---------------------------------------------------------------------------------
     def user_status(self, req):
         """GET /user/status."""
-        return {"email": "sandbox@mapbridge.test", "login": "sandbox", "role": "USER", "billingType": "CREDITS",
+        return {"email": "sandbox@mapbridge.test", "login": "sandbox", "role": "USER", "billingType": self.billing_type,
                 "remainingCredits": self.remaining_credits, "remainingArea": self.remaining_area,
                 "aoiAreaLimit": self.aoi_area_limit, "maxAoisPerProcessing": self.max_aois,
-                "memoryLimit": self.memory_limit, "dataProviders": DATA_PROVIDERS}
+                "templateAreaLimit": self.aoi_area_limit, "searchAreaLimit": self.search_area_limit,
+                "reviewWorkflowEnabled": self.review_enabled, "memoryLimit": self.memory_limit,
+                "dataProviders": [dict(p, previewUrl=f"{req.base_url}/tiles/raster/{p['id']}/{{z}}/{{x}}/{{y}}.png")
+                                  for p in DATA_PROVIDERS],
+                "searchDataProviders": SEARCH_PROVIDERS}

@@ -117,3 +117,75 @@ def test_an_interrupted_result_download_says_so_and_how_to_load_it_again(tmp_pat
     text = err.value.user_message()
     assert "interrupted" in text and "proc-42" in text and "Load results" in text, text
     assert "disk" not in text
+
+
+def _client(sandbox):
+    return MapflowClient(ServiceConfig("mapflow", sandbox.base_urls["mapflow"], sandbox.tokens["mapflow"]))
+
+
+def test_managing_processings_one_request_each(sandbox):
+    client = _client(sandbox)
+    mapflow = sandbox.state.mapflow
+    aoi = {"type": "Polygon", "coordinates": [[[37.6156, 55.7558], [37.6256, 55.7558], [37.6256, 55.7608],
+                                               [37.6156, 55.7558]]]}
+    created = client.create_processing({"name": "will fail", "wdName": "🏠 Buildings", "geometry": aoi})
+    sandbox.clear_requests()
+    assert client.rename_processing(created["id"], "Renamed")["name"] == "Renamed"
+    mapflow.finish(created["id"], "FAILED")
+    assert client.restart_processing(created["id"])["status"] == "IN_PROGRESS"
+    mapflow.finish(created["id"], "OK")
+    assert client.rate_processing(created["id"], 5, "great")["rating"] == {"rating": 5, "feedback": "great"}
+    mapflow.review_enabled = True
+    other = client.create_processing({"name": "review", "wdName": "🏠 Buildings", "geometry": aoi})
+    mapflow.finish(other["id"], "OK")
+    assert client.reject_processing(other["id"], "wrong roofs")["reviewStatus"]["reviewStatus"] == "REFUSED"
+    client.delete_processing(created["id"])
+    assert created["id"] not in mapflow.processings
+    sent = [(r.method, r.path, r.json) for r in sandbox.requests]
+    assert sent == [
+        ("PUT", f"/processings/{created['id']}/v2", {"name": "Renamed"}),
+        ("POST", f"/processings/{created['id']}/restart/v2", None),
+        ("PUT", f"/processings/{created['id']}/rate", {"rating": 5, "feedback": "great"}),
+        ("POST", "/processings/v2", sent[3][2]),
+        ("PUT", f"/processings/{other['id']}/rejection",
+         {"comment": "wrong roofs", "features": {"type": "FeatureCollection", "features": []}}),
+        ("DELETE", f"/processings/{created['id']}", None)]
+
+
+def test_page_terms_sorting_cost_as_text_and_tilejson(sandbox):
+    client = _client(sandbox)
+    project_id = sandbox.state.mapflow.default_project_id
+    sandbox.clear_requests()
+    page = client.processings_page(project_id, offset=0, terms="seed", sort_by="AREA", sort_order="ASC")
+    assert page["total"] == 1 and sandbox.requests[-1].json == {"limit": 30, "offset": 0, "terms": "seed",
+                                                                "sortBy": "AREA", "sortOrder": "ASC"}
+    aoi = {"type": "Polygon", "coordinates": [[[37.6, 55.7], [37.61, 55.7], [37.61, 55.71], [37.6, 55.7]]]}
+    cost = client.processing_cost({"name": "x", "wdName": "🏠 Buildings", "geometry": aoi})
+    assert isinstance(cost, (int, float)) and cost > 0
+    layer = page["results"][0]["vectorLayer"]
+    assert client.tile_json(layer["tileJsonUrl"])["bounds"][0] == pytest.approx(37.6156)
+    assert sandbox.requests[-1].headers["authorization"] == f"Bearer {sandbox.tokens['mapflow']}"
+
+
+def test_my_imagery_calls_and_presigned_urls_without_the_token(sandbox, tmp_path):
+    from mapbridge.tests.rasters import write_geotiff
+
+    client = _client(sandbox)
+    path = tmp_path / "a.tif"
+    write_geotiff(path, 16, 16)
+    created = client.create_mosaic_with_image("drone", str(path), ["t"])
+    mosaic_id = created["id"]
+    assert [m["id"] for m in client.mosaics()] == [mosaic_id]
+    images = client.mosaic_images(mosaic_id)
+    assert len(images) == 1 and images[0]["preview_url_s"]
+    assert client.rename_image(images[0]["id"], "b.tif")["filename"] == "b.tif"
+    assert sandbox.requests[-1].query == {"name": ["b.tif"]}
+    assert client.picture(images[0]["preview_url_s"]).startswith(b"\x89PNG")
+    link = client.image_download_link(images[0]["id"])
+    out = tmp_path / "copy.tif"
+    assert client.download_presigned(link["download_url"], str(out)) == path.stat().st_size
+    assert out.read_bytes() == path.read_bytes()
+    assert "authorization" not in sandbox.requests[-1].headers  # the sandbox refuses it there, like S3
+    image = client.catalog_search({"aoi": {"type": "Polygon", "coordinates": [[
+        [37.34, 55.67], [37.36, 55.67], [37.36, 55.68], [37.34, 55.67]]]}})["images"][0]
+    assert client.presigned_picture(image["previewUrl"]).startswith(b"\x89PNG")

@@ -23,3 +23,20 @@ def test_token_round_trip_through_auth_database():
     credentials.clear_token("mapsemble")
     assert credentials.load_token("mapsemble") == ""
     assert cfg_id not in QgsApplication.authManager().configIds()
+
+
+def test_a_token_without_prompt_only_from_the_environment_or_an_unlocked_database(monkeypatch, _auth_db_unlocked):
+    """Background work at QGIS start never makes QGIS ask for the master password."""
+    monkeypatch.delenv("MAPBRIDGE_MAPFLOW_TOKEN", raising=False)
+    settings = QgsSettings()
+    settings.remove(settings_keys.service_authcfg("mapflow"))
+    assert not credentials.token_without_prompt("mapflow")     # nothing stored: nothing to run with
+    settings.setValue(settings_keys.service_authcfg("mapflow"), "abc1234")
+    try:
+        assert credentials.token_without_prompt("mapflow")     # the test auth DB is unlocked
+        monkeypatch.setattr(_auth_db_unlocked, "masterPasswordIsSet", lambda: False)
+        assert not credentials.token_without_prompt("mapflow")
+        monkeypatch.setenv("MAPBRIDGE_MAPFLOW_TOKEN", "t")
+        assert credentials.token_without_prompt("mapflow")
+    finally:
+        settings.remove(settings_keys.service_authcfg("mapflow"))

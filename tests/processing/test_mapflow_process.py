@@ -48,7 +48,9 @@ def test_aoi_in_3857_arrives_as_wgs84_and_result_loads_with_all_attributes(sandb
     created = posts(sandbox, "/processings/v2")
     assert len(created) == 1
     body = created[0].json
-    assert body["wdName"] == "🏠 Buildings"
+    buildings = next(wd for wd in sandbox.state.mapflow.workflows if wd["name"] == "🏠 Buildings")
+    assert body["wdId"] == buildings["id"]  # the model's id, as the service prefers
+    assert body["blocks"] == [{"name": "Classification", "enabled": False}, {"name": "Heights", "enabled": False}]
     assert body["name"] == "Test buildings"
     assert body["params"] == {"sourceParams": {"dataProvider": {"providerName": "Mapbox", "zoom": 18}}}
     assert body["projectId"] == sandbox.state.mapflow.default_project_id
@@ -174,7 +176,8 @@ def test_failed_processing_gives_the_service_message(sandbox_env, tmp_gpkg):
                                           "NAME": "this will fail", "MODEL": "🌲 Forest", "OUTPUT": tmp_gpkg})
     text = str(err.value)
     assert "FAILED" in text and "The imagery source is not available for this area" in text
-    assert posts(sandbox, "/processings/v2")[0].json["wdName"] == "🌲 Forest"
+    forest = next(wd for wd in sandbox.state.mapflow.workflows if wd["name"] == "🌲 Forest")
+    assert posts(sandbox, "/processings/v2")[0].json["wdId"] == forest["id"]
     assert not [r for r in sandbox.requests if r.path.endswith("/result")]
     failed = [p for p in TrackedProcessings().all() if p["name"] == "this will fail"]
     assert failed and failed[0]["status"] == "FAILED"
@@ -301,3 +304,70 @@ def test_an_aoi_across_the_antimeridian_is_sent_split_and_priced_for_its_real_ar
     stored = sandbox.state.mapflow.processings[result["PROCESSING_ID"]]
     assert stored["aoiArea"] == pytest.approx(4e6, rel=0.05)
     assert result["COST"] == stored["cost"] < 100
+
+
+def test_options_and_every_kind_of_source_reach_the_create_body(sandbox_env, tmp_path):
+    sandbox = sandbox_env
+    mapflow = sandbox.state.mapflow
+    aoi = polygon_layer([QgsGeometry.fromRect(MOSCOW)])
+    mosaic = mapflow._make_mosaic("drone", [])
+    image = next(i for i in mapflow.images if i["providerName"] == "Maxar" and i["id"] != mapflow.images[0]["id"])
+    cases = [
+        ({"OPTIONS": "Heights", "PROVIDER": "Maxar SecureWatch", "ZOOM": 17},
+         {"dataProvider": {"providerName": "Maxar SecureWatch", "zoom": 17}}),
+        ({"IMAGE_ID": image["id"], "PROVIDER": "Maxar", "ZOOM": 18},
+         {"imagerySearch": {"dataProvider": "maxar", "imageIds": [image["id"]], "zoom": 18}}),
+        ({"MOSAIC_ID": mosaic["id"]}, {"myImagery": {"mosaicId": mosaic["id"]}}),
+        ({"SOURCE_URL": "https://tiles.example.com/{z}/{x}/{y}.jpg", "ZOOM": 17},
+         {"userDefined": {"sourceType": "XYZ", "url": "https://tiles.example.com/{z}/{x}/{y}.jpg",
+                          "crs": "epsg:3857", "zoom": 17}}),
+    ]
+    for number, (extra, source) in enumerate(cases):
+        sandbox.clear_requests()
+        result, feedback = run("mapbridge:mapflow_process", dict(
+            {"AOI": aoi, "NAME": f"case {number}", "OUTPUT": str(tmp_path / f"{number}.gpkg")}, **extra))
+        body = posts(sandbox, "/processings/v2")[0].json
+        assert body["params"]["sourceParams"] == source, number
+        assert posts(sandbox, "/processing/cost/v2")[0].json == body  # the cost is asked with the create body
+        assert result["FEATURE_COUNT"] == 50
+    first = next(p for p in mapflow.processings.values() if p["name"] == "case 0")
+    assert [(b["name"], b["enabled"]) for b in first["blocks"]] == [
+        ("Buildings", True), ("Classification", False), ("Heights", True)]
+
+
+def test_choices_the_account_does_not_have_are_refused_before_anything_is_sent(sandbox_env, tmp_gpkg):
+    sandbox = sandbox_env
+    aoi = polygon_layer([QgsGeometry.fromRect(MOSCOW)])
+    for extra, words in (({"MODEL": "Bildings"}, "model 'Bildings' is not available"),
+                         ({"PROVIDER": "Nowhere"}, "no imagery provider 'Nowhere'"),
+                         ({"ZOOM": 15}, "does not offer zoom 15"),
+                         ({"PROVIDER": "Sentinel-2", "ZOOM": 14}, "needs at least 1 km²"),
+                         ({"OPTIONS": "Wings"}, "has no option Wings"),
+                         ({"IMAGE_ID": "a", "MOSAIC_ID": "b"}, "several imagery sources"),
+                         ({"SOURCE_URL": "https://x.example/{z}/{x}.png"}, "needs {y}")):
+        with pytest.raises(QgsProcessingException) as err:
+            run("mapbridge:mapflow_process", dict({"AOI": aoi, "OUTPUT": tmp_gpkg}, **extra))
+        assert words in str(err.value), (extra, str(err.value))
+    assert not posts(sandbox, "/processings/v2")
+
+
+def test_custom_source_login_comes_from_the_auth_database(sandbox_env, tmp_gpkg):
+    from qgis.core import QgsApplication, QgsAuthMethodConfig
+
+    sandbox = sandbox_env
+    config = QgsAuthMethodConfig("Basic")
+    config.setName("tiles login")
+    config.setConfig("username", "tile-user")
+    config.setConfig("password", "tile-secret")
+    stored, config = QgsApplication.authManager().storeAuthenticationConfig(config)
+    assert stored
+    authcfg = config.id()
+    try:
+        result, feedback = run("mapbridge:mapflow_process", {
+            "AOI": polygon_layer([QgsGeometry.fromRect(MOSCOW)]), "OUTPUT": tmp_gpkg,
+            "SOURCE_URL": "https://tiles.example.com/{z}/{x}/{y}.jpg", "SOURCE_AUTHCFG": authcfg})
+    finally:
+        QgsApplication.authManager().removeAuthenticationConfig(authcfg)
+    source = posts(sandbox, "/processings/v2")[0].json["params"]["sourceParams"]["userDefined"]
+    assert source["rasterLogin"] == "tile-user" and source["rasterPassword"] == "tile-secret"
+    assert not any("tile-secret" in line for line in feedback.lines + feedback.warnings)

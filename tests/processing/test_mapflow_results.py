@@ -71,3 +71,33 @@ def test_cancel_during_a_stalled_result_download_takes_effect_within_two_seconds
         sandbox.result_features = None
     assert time.monotonic() - start < 3.0
     assert "cancelled" in str(info.value).lower() and "interrupted" not in str(info.value)
+
+
+@pytest.mark.parametrize("output", ["out.gpkg", "out.geojson", "TEMPORARY_OUTPUT"])
+def test_a_result_mixing_polygons_lines_and_points_gives_one_layer_per_type(sandbox_env, tmp_path, output):
+    from qgis.core import QgsWkbTypes
+
+    sandbox = sandbox_env
+    sandbox.result_features = 30
+    try:
+        proc = sandbox.state.mapflow._new_processing({
+            "name": "mixed kinds", "wdName": "🏠 Buildings",
+            "geometry": {"type": "Polygon", "coordinates": [[[37.6, 55.75], [37.62, 55.75], [37.62, 55.76],
+                                                              [37.6, 55.76], [37.6, 55.75]]]}})
+        sandbox.state.mapflow.finish(proc["id"])
+        target = output if output == "TEMPORARY_OUTPUT" else str(tmp_path / output)
+        result, feedback = run("mapbridge:mapflow_results", {"PROCESSING_ID": proc["id"], "OUTPUT": target})
+    finally:
+        sandbox.result_features = None
+    assert len(result["LAYERS"]) == 3
+    assert output == "TEMPORARY_OUTPUT" or result["OUTPUT"] == result["LAYERS"][0]
+    kinds = []
+    for source in result["LAYERS"]:
+        layer = QgsVectorLayer(source, "part", "ogr")
+        if not layer.isValid():   # the temporary output's first layer lives in the run's context
+            continue
+        assert layer.featureCount() == 10 and "bbox" in layer.fields().names()
+        kinds.append(QgsWkbTypes.geometryType(layer.wkbType()))
+    assert len(kinds) == (2 if output == "TEMPORARY_OUTPUT" else 3)
+    assert QgsWkbTypes.GeometryType.LineGeometry in kinds and QgsWkbTypes.GeometryType.PointGeometry in kinds
+    assert any("mixes 10 polygons, 10 lines, 10 points" in line for line in feedback.lines)

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy
 import pytest
-from osgeo import gdal, osr
 from qgis.core import QgsProcessingException, QgsRasterLayer
 
 from mapbridge.tests.processing.mapflow_helpers import run
+from mapbridge.tests.rasters import write_geotiff
 
 pytestmark = pytest.mark.usefixtures("fresh_runs", "mapbridge_processing")  # tests/conftest.py
 
 
 def make_geotiff(path, size=64, driver="GTiff"):
     """A small georeferenced RGB raster made with GDAL."""
-    dataset = gdal.GetDriverByName("MEM").Create("", size, size, 3, gdal.GDT_Byte)
-    dataset.SetGeoTransform((37.6, 0.0001, 0, 55.76, 0, -0.0001))
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(4326)
-    dataset.SetProjection(srs.ExportToWkt())
-    for band in range(1, 4):
-        dataset.GetRasterBand(band).WriteArray(numpy.full((size, size), band * 40, dtype=numpy.uint8))
-    out = gdal.GetDriverByName(driver).CreateCopy(str(path), dataset)
-    out = None  # noqa: F841 - flush
-    return str(path)
+    return write_geotiff(path, size, size, driver=driver)
 
 
 def test_upload_geotiff_to_a_new_mosaic_with_tags(sandbox_env, tmp_path):

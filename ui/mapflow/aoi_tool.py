@@ -1,9 +1,19 @@
-"""A map tool that draws the AOI as a polygon (clicks) or a rectangle (drag), showing its area live."""
+"""A map tool that draws the AOI as QGIS's digitising tools do: polygon (click the corners, right-click or double-click
+to finish, Backspace undoes the last corner) or rectangle (drag), snapping where the project enables it, Esc cancels
+the shape, and the tool stays active after a shape so the view never changes under the mouse."""
 
 from __future__ import annotations
 
-from qgis.core import QgsCsException, QgsDistanceArea, QgsGeometry, QgsPointXY, QgsProject, QgsRectangle
-from qgis.gui import QgsMapTool, QgsRubberBand
+from qgis.core import (
+    QgsCsException,
+    QgsDistanceArea,
+    QgsGeometry,
+    QgsPointLocator,
+    QgsPointXY,
+    QgsProject,
+    QgsRectangle,
+)
+from qgis.gui import QgsMapTool, QgsRubberBand, QgsSnapIndicator
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor
 
@@ -36,11 +46,11 @@ def canvas_area_km2(canvas, geometry):
 
 
 class AoiMapTool(QgsMapTool):
-    """Polygon: click the vertices, right-click or double-click to finish. Rectangle: drag. Esc cancels."""
+    """Polygon: click the corners, right-click or double-click to finish. Rectangle: drag. Esc cancels the shape."""
 
     area_changed = pyqtSignal(float)  # km², while drawing
     drawn = pyqtSignal(QgsGeometry)  # the finished AOI in the canvas CRS
-    cancelled = pyqtSignal()
+    cancelled = pyqtSignal()  # the shape being drawn was dropped (Esc)
 
     def __init__(self, canvas, mode=POLYGON):
         super().__init__(canvas)
@@ -49,18 +59,30 @@ class AoiMapTool(QgsMapTool):
         self.points = []
         self.start = None
         self.band = polygon_band(canvas)
+        self.snap_indicator = QgsSnapIndicator(canvas)
         self.setCursor(Qt.CursorShape.CrossCursor)
 
     # -- state ----------------------------------------------------------------------------------
+    def set_mode(self, mode):
+        """Draw polygons or rectangles from now on (the shape being drawn is dropped)."""
+        self.mode = mode
+        self.reset()
+
     def reset(self):
         """Forget the shape being drawn."""
         self.points = []
         self.start = None
         self.band.reset(geometry_type("Polygon"))
 
+    @property
+    def sketching(self):
+        """True while a shape is being drawn."""
+        return bool(self.points) or self.start is not None
+
     def remove_band(self):
-        """Take the rubber band off the canvas (on shutdown)."""
+        """Take the rubber band and the snap indicator off the canvas (on shutdown)."""
         self.reset()
+        self.snap_indicator.setMatch(QgsPointLocator.Match())
         scene = self.canvas_.scene()
         if scene is not None and self.band.scene() is scene:
             scene.removeItem(self.band)
@@ -81,9 +103,17 @@ class AoiMapTool(QgsMapTool):
         self.band.setToGeometry(geometry or QgsGeometry(), None)
         self.area_changed.emit(canvas_area_km2(self.canvas_, geometry) if geometry else 0.0)
 
+    def _point(self, event):
+        """The event's map point, snapped as the project's snapping settings say; shows the snap indicator."""
+        match = event.mapPointMatch() if hasattr(event, "mapPointMatch") else None
+        point = event.snapPoint()
+        if match is not None:
+            self.snap_indicator.setMatch(match)
+        return QgsPointXY(point)
+
     # -- events ---------------------------------------------------------------------------------
     def canvasPressEvent(self, event):  # noqa: N802 - QGIS API name
-        point = QgsPointXY(self.toMapCoordinates(event.pos()))
+        point = self._point(event)
         if self.mode == RECTANGLE:
             if event.button() == Qt.MouseButton.LeftButton:
                 self.start = point
@@ -95,7 +125,7 @@ class AoiMapTool(QgsMapTool):
             self._show(self.current_geometry())
 
     def canvasMoveEvent(self, event):  # noqa: N802 - QGIS API name
-        point = QgsPointXY(self.toMapCoordinates(event.pos()))
+        point = self._point(event)
         if self.mode == RECTANGLE and self.start is None:
             return
         if self.mode == POLYGON and not self.points:
@@ -103,31 +133,38 @@ class AoiMapTool(QgsMapTool):
         self._show(self.current_geometry(point))
 
     def canvasReleaseEvent(self, event):  # noqa: N802 - QGIS API name
-        if self.mode == RECTANGLE and self.start is not None:
-            geometry = self.current_geometry(QgsPointXY(self.toMapCoordinates(event.pos())))
+        if self.mode == RECTANGLE and self.start is not None and event.button() == Qt.MouseButton.LeftButton:
+            geometry = self.current_geometry(self._point(event))
             self.start = None
             if geometry is not None:
                 self._emit(geometry)
+            else:
+                self.reset()
 
     def canvasDoubleClickEvent(self, event):  # noqa: N802 - QGIS API name
-        if self.mode == POLYGON:
+        if self.mode == POLYGON and event.button() == Qt.MouseButton.LeftButton:
             self._finish()
 
     def keyPressEvent(self, event):  # noqa: N802 - QGIS API name
-        if event.key() == Qt.Key.Key_Escape:
+        if event.key() == Qt.Key.Key_Escape and self.sketching:
             self.reset()
             self.cancelled.emit()
+            event.accept()
         elif event.key() in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete) and self.points:
             self.points.pop()
             self._show(self.current_geometry())
+            event.accept()
+        else:
+            event.ignore()
 
     def deactivate(self):
         """Drop an unfinished shape when another tool takes over."""
         self.reset()
+        self.snap_indicator.setMatch(QgsPointLocator.Match())
         super().deactivate()
 
     def _finish(self):
-        # A double-click also sent a press at the same place: drop the duplicate vertex.
+        # A double-click also sent a press at the same place: drop the duplicate corner.
         while len(self.points) >= 2 and self.points[-1] == self.points[-2]:
             self.points.pop()
         geometry = self.current_geometry()

@@ -1,4 +1,8 @@
-"""The Mapflow tab: AOI, model and imagery, a confirmed start, the project's processings, catalog search."""
+"""The Mapflow tab: the project and account on top, then three sub-pages (New processing · Processings · Imagery).
+
+It wires the pages together, starts processings through the one start sequence and mapbridge:mapflow_process, keeps
+the list and the balance current, and resumes tracked processings without asking for the master password at start.
+"""
 
 from __future__ import annotations
 
@@ -8,299 +12,347 @@ import shutil
 import tempfile
 from datetime import datetime
 
-from qgis.core import QgsApplication, QgsSettings
-from qgis.gui import QgsCollapsibleGroupBox, QgsFileWidget
-from qgis.PyQt.QtCore import Qt, QTimer
-from qgis.PyQt.QtWidgets import (
-    QComboBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QMessageBox,
-    QPushButton,
-    QScrollArea,
-    QSpinBox,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from qgis.core import QgsGeometry, QgsProject
+from qgis.PyQt.QtCore import QTimer
+from qgis.PyQt.QtWidgets import QDockWidget, QTabWidget, QVBoxLayout, QWidget
 
 from ...api.errors import MapbridgeError
-from ...core import settings_keys
-from ...core.mapflow import start as start_sequence
-from ...core.mapflow.choices import DEFAULT_MODEL, DEFAULT_PROVIDER, DEFAULT_ZOOM, FALLBACK_MODELS, FALLBACK_PROVIDERS
-from ...core.mapflow.aoi import save_aoi_geojson
-from ...core.mapflow.polling import DONE
-from ...core.mapflow.tracked import TrackedProcessings, current_project_id
-from ...core.output_folders import default_output_folder
 from ...core import credentials
+from ...core.mapflow import sources
+from ...core.mapflow import start as start_sequence
+from ...core.mapflow.aoi import save_aoi_geojson
+from ...core.mapflow.catalog import geometry_of
+from ...core.mapflow.listing import DONE
+from ...core.mapflow.manage import delete_many
+from ...core.mapflow.processings import status_text
+from ...core.mapflow.tiles import raster_tiles_layer
+from ...core.mapflow.tracked import (
+    TrackedProcessings,
+    auto_load_results,
+    current_project_id,
+    is_current_project,
+    project_key,
+    unwatch_project,
+    watch_project,
+)
 from ...core.service_factory import client_for
 from ..background import BackgroundRunner
-from .aoi_panel import AoiPanel
-from .catalog_panel import CatalogPanel
-from .list_panel import ProcessingsPanel
+from ..notify import show_error, show_message, show_success
+from .asker import Asker
+from .imagery_page import ImageryPage
+from .new_page import NewProcessingPage, algorithm_parameters
+from .poller import ProcessingsPoller
+from .processing_actions import ProcessingActions
+from .processings_page import ProcessingsPage
 from .project_panel import ProjectPanel
-from .layout import narrow, wrap_layout
-from ..notify import show_error
+from .results import ResultLoader
 
-
-def safe_name(text):
-    """A file-name-safe version of a processing name."""
-    cleaned = "".join(c if c.isalnum() or c in "-_ " else "_" for c in text).strip().replace(" ", "_")
-    return cleaned[:60] or "mapflow"
+NEW, PROCESSINGS, IMAGERY = 0, 1, 2
 
 
 class MapflowTab(QWidget):
-    """Dock tab running mapbridge:mapflow_process / mapflow_results / mapflow_catalog, and tracking processings."""
+    """Dock tab of Mapflow: project and account, New processing, Processings, Imagery."""
 
     def __init__(self, iface, parent=None):
         super().__init__(parent)
         self.iface = iface
         self.closed = False
-        self.account = None
-        self.process_runs = []
-        self.image = ("", "")  # catalog image id and its provider
+        self.asker = Asker(self)
         self.store = TrackedProcessings()
         self.runner = BackgroundRunner(self)
+        self.process_runs = []   # [{name, run, id, aoi_path, qgis_project}]
         # AOI files handed to mapflow_process (inputs only: no project layer uses them); removed in shutdown().
         self.work_folder = tempfile.mkdtemp(prefix="mapbridge-mapflow-aoi-")
-        # Replaced in tests; the dock asks before anything is spent.
-        self.confirm = self._ask
+        watch_project()
         self._build()
-        # No account call (and no master-password prompt) at QGIS start unless processings are waiting.
-        QTimer.singleShot(0, self._resume_if_waiting)
+        self._wire()
+        # Nothing is read at QGIS start unless it needs no master password (see _resume_if_ready).
+        QTimer.singleShot(0, self._resume_if_ready)
+        self._watch_dock()
 
+    # -- building -----------------------------------------------------------------------------
+    def _build(self):
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.project_panel = ProjectPanel(self.iface, self.asker, self)
+        layout.addWidget(self.project_panel)
+        self.pages = QTabWidget(self)
+        self.pages.setObjectName("mapflow_pages")
+        self.pages.setDocumentMode(True)
+        self.pages.tabBar().setExpanding(True)
+        self.pages.tabBar().setUsesScrollButtons(False)
+        self.new_page = NewProcessingPage(self.iface, self.pages)
+        self.processings_page = ProcessingsPage(self.pages)
+        self.imagery_page = ImageryPage(self.iface, self.new_page.aoi_panel.current_aoi, self.asker, self.pages)
+        self.pages.addTab(self.new_page, "New")
+        self.pages.addTab(self.processings_page, "Processings")
+        self.pages.addTab(self.imagery_page, "Imagery")
+        self.pages.setTabToolTip(NEW, "Start a new processing")
+        self.pages.setTabToolTip(PROCESSINGS, "The project's processings and their results")
+        self.pages.setTabToolTip(IMAGERY, "The imagery catalog and your own imagery")
+        layout.addWidget(self.pages, 1)
+        self.poller = ProcessingsPoller(self)
+        self.results = ResultLoader(self.iface, self.new_page.output_path, self)
+        self.actions = ProcessingActions(self.iface, self.processings_page, self.results, self.asker, self)
+
+    def _wire(self):
+        panel, page, new = self.project_panel, self.processings_page, self.new_page
+        panel.account_loaded.connect(self._account_loaded)
+        panel.account_failed.connect(lambda message: self.poller.start(current_project_id()))
+        panel.project_changed.connect(self._project_changed)
+        self.poller.updated.connect(self._processings_updated)
+        self.poller.ready.connect(self._result_ready)
+        self.poller.finished.connect(lambda ids: panel.refresh_balance())
+        self.poller.failed.connect(page.status_label.setText)
+        page.query_changed.connect(self.poller.set_query)
+        self.actions.changed.connect(self._list_changed)
+        self.actions.duplicated.connect(self.fill_from)
+        self.results.status.connect(page.status_label.setText)
+        new.start_button.clicked.connect(self.start)
+        new.stop_button.clicked.connect(self.stop_waiting)
+        new.source_panel.show_tiles.connect(self._show_custom_tiles)
+        catalog, my_imagery = self.imagery_page.catalog, self.imagery_page.my_imagery
+        catalog.images_chosen.connect(lambda source: self._use_source(sources.CATALOG, source))
+        catalog.searched.connect(self._search_results)
+        my_imagery.source_chosen.connect(lambda source: self._use_source(sources.MY_IMAGERY, source))
+
+    # -- start-up -------------------------------------------------------------------------------
     @property
     def started(self):
         """True once the account has been asked for."""
         return self.project_panel.started
 
-    def _resume_if_waiting(self):
-        # Only without a master-password prompt: building the dock at start is not the user asking for anything.
-        if not self.closed and not self.started and credentials.token_without_prompt("mapflow") and any(
-                item.get("status") not in DONE for item in self.store.all()):
-            self.refresh_account()
+    def _waiting(self):
+        """Tracked processings still running, or finished with a result not loaded yet."""
+        return any(item.get("status") not in DONE or (item.get("status") == "OK" and not item.get("loaded"))
+                   for item in self.store.all())
+
+    def _resume_if_ready(self):
+        """At QGIS start: follow tracked processings only when that asks the user nothing."""
+        if not self.closed and not self.started and self._waiting() and credentials.token_without_prompt("mapflow"):
+            self.begin()
+
+    def _watch_dock(self):
+        widget = self.parentWidget()
+        while widget is not None and not isinstance(widget, QDockWidget):
+            widget = widget.parentWidget()
+        if widget is not None:
+            widget.visibilityChanged.connect(self._dock_visibility)
+
+    def _dock_visibility(self, visible):
+        """The dock was shown: tracked processings resume (reading the token may ask the master password now)."""
+        if visible and not self.closed and not self.started and self._waiting():
+            self.begin()
 
     def showEvent(self, event):  # noqa: N802 - Qt API name
         """Read the account the first time the tab is shown."""
         super().showEvent(event)
-        if not self.started:
-            self.refresh_account()
+        if not self.started and not self.closed:
+            self.begin()
 
-    # -- building -----------------------------------------------------------------------------
-    def _build(self):
-        outer = QVBoxLayout(self)
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        inner = QWidget(scroll)
-        layout = QVBoxLayout(inner)
-        self.aoi_panel = AoiPanel(self.iface, inner)
-        layout.addWidget(self.aoi_panel)
-        layout.addWidget(self._build_settings(inner))
-        self.list_panel = ProcessingsPanel(self.iface, self.output_path, inner)
-        layout.addWidget(self.list_panel)
-        catalog_box = QgsCollapsibleGroupBox("Imagery catalog", inner)
-        catalog_box.setCollapsed(True)
-        catalog_layout = QVBoxLayout(catalog_box)
-        self.catalog_panel = CatalogPanel(self.iface, self.aoi_panel.current_aoi, catalog_box)
-        self.catalog_panel.image_chosen.connect(self.set_image)
-        catalog_layout.addWidget(self.catalog_panel)
-        layout.addWidget(catalog_box)
-        upload_button = QPushButton("Upload a GeoTIFF to Mapflow…", inner)
-        upload_button.clicked.connect(self.open_upload_dialog)
-        layout.addWidget(upload_button)
-        layout.addStretch(1)
-        scroll.setWidget(inner)
-        outer.addWidget(scroll)
+    def begin(self):
+        """Read the account and projects; the list follows the picked project."""
+        self.project_panel.refresh()
 
-    def _build_settings(self, parent):
-        box = QgsCollapsibleGroupBox("Processing", parent)
-        form = QFormLayout(box)
-        self.project_panel = ProjectPanel(self.iface, box)
-        self.project_panel.account_loaded.connect(self._account_loaded)
-        self.project_panel.account_failed.connect(lambda message: self.list_panel.start(current_project_id()))
-        self.project_panel.project_changed.connect(self._project_changed)
-        form.addRow(self.project_panel)
-        self.model_combo = QComboBox(box)
-        self.model_combo.setObjectName("mapflow_model")
-        self.model_combo.setEditable(True)
-        self.model_combo.addItems(FALLBACK_MODELS)
-        form.addRow("Model", self.model_combo)
-        self.provider_combo = QComboBox(box)
-        self.provider_combo.setObjectName("mapflow_provider")
-        self.provider_combo.setEditable(True)
-        self.provider_combo.addItems(FALLBACK_PROVIDERS)
-        form.addRow("Imagery", self.provider_combo)
-        self.zoom_spin = QSpinBox(box)
-        self.zoom_spin.setRange(0, 22)
-        self.zoom_spin.setValue(DEFAULT_ZOOM)
-        form.addRow("Zoom", self.zoom_spin)
-        image_row = QHBoxLayout()
-        self.image_label = QLabel("none (the provider's imagery)", box)
-        self.image_label.setWordWrap(True)
-        self.image_clear = QToolButton(box)
-        self.image_clear.setIcon(QgsApplication.getThemeIcon("/mIconClearText.svg"))
-        self.image_clear.setToolTip("Use the provider's imagery instead of the catalog image")
-        self.image_clear.setEnabled(False)
-        image_row.addWidget(self.image_label, 1)
-        image_row.addWidget(self.image_clear)
-        form.addRow("Catalog image", wrap_layout(image_row, box))
-        self.name_edit = QLineEdit(box)
-        self.name_edit.setObjectName("mapflow_name")
-        self.name_edit.setPlaceholderText("optional, e.g. Buildings of the north district")
-        form.addRow("Name", self.name_edit)
-        self.folder_widget = QgsFileWidget(box)
-        self.folder_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
-        self.folder_widget.setFilePath(QgsSettings().value(settings_keys.MAPFLOW_OUTPUT_FOLDER, "", type=str)
-                                       or default_output_folder("mapflow"))
-        form.addRow("Results folder", self.folder_widget)
-        self.start_button = QPushButton("Start processing…", box)
-        self.start_button.setObjectName("mapflow_start")
-        self.run_label = QLabel("", box)
-        self.run_label.setWordWrap(True)
-        form.addRow(self.start_button)
-        form.addRow(self.run_label)
-        narrow(self.model_combo, self.provider_combo)
-        self.image_clear.clicked.connect(lambda: self.set_image("", ""))
-        self.start_button.clicked.connect(self.start)
-        self.folder_widget.fileChanged.connect(
-            lambda path: QgsSettings().setValue(settings_keys.MAPFLOW_OUTPUT_FOLDER, path))
-        return box
-
-    # -- account and projects -----------------------------------------------------------------
     def refresh_account(self):
         """Read the account, its projects and models again (in the background)."""
         self.project_panel.refresh()
 
-    def _account_loaded(self, account, models):
-        self.account = account
-        self.aoi_panel.set_account_text(f"{account.limit_text()} · {account.balance_text()}")
-        self._fill_combo(self.provider_combo, account.provider_names(), DEFAULT_PROVIDER)
-        self._fill_combo(self.model_combo, models, DEFAULT_MODEL)
+    # -- what the account and list say ---------------------------------------------------------------
+    def _account_loaded(self, account):
+        self.new_page.set_account(account)
+        self.imagery_page.catalog.set_providers(account.search_providers)
 
     def _project_changed(self, project_id, models):
-        if models:
-            self._fill_combo(self.model_combo, models, DEFAULT_MODEL)
-        self.list_panel.start(project_id)
+        self.new_page.set_project(project_id, models)
+        self.poller.start(project_id)
 
-    @staticmethod
-    def _fill_combo(combo, names, default):
-        current = combo.currentText()
-        combo.blockSignals(True)
-        combo.clear()
-        combo.addItems(names)
-        wanted = current if current in names else (default if default in names else (names[0] if names else ""))
-        combo.setCurrentText(wanted)
-        combo.blockSignals(False)
+    def _processings_updated(self, project_id, rows, total):
+        self.processings_page.show_rows(rows, total)
+        self.show_run_status()
 
-    def project_id(self):
-        """The picked project id ('' until the account is read: the default project)."""
-        return self.project_panel.project_id()
+    def _result_ready(self, row):
+        """A tracked processing finished OK: load it here, or offer it when another project is open."""
+        if not auto_load_results() or row["id"] in self.results.loading:
+            return
+        if is_current_project(row.get("qgisProject")):
+            self.results.load(row["id"], row.get("name") or row["id"])
+        else:
+            self.results.offer(row)
+
+    def _list_changed(self):
+        self.poller.hurry()
+        self.project_panel.refresh_balance()
+
+    # -- pages talking to each other -----------------------------------------------------------------
+    def _use_source(self, kind, source):
+        self.new_page.source_panel.set_chosen(kind, source)
+        self.pages.setCurrentIndex(NEW)
+
+    def _search_results(self, ids):
+        """A chosen catalog image that a new search no longer finds is forgotten."""
+        chosen = self.new_page.source_panel.chosen[sources.CATALOG]
+        if chosen is not None and not set(chosen.image_ids) <= set(ids):
+            self.new_page.source_panel.set_chosen(sources.CATALOG, None)
+            self.imagery_page.catalog.status.setText(self.imagery_page.catalog.status.text()
+                                                     + " The image chosen before is not among them: forgotten.")
+
+    def fill_from(self, form):
+        """Fill the New processing page from a duplicated processing (its AOI drawn on the map)."""
+        parts = [geometry_of(g) for g in form["geometries"]]
+        geometry = QgsGeometry.unaryUnion(parts) if len(parts) > 1 else parts[0]
+        self.new_page.fill(form, geometry)
+        self.pages.setCurrentIndex(NEW)
+        show_message(self.iface, f"The New page holds a copy ('{form['name']}'); check it and press Start.")
+
+    def _show_custom_tiles(self, source):
+        layer = raster_tiles_layer(source.url, "Custom imagery tiles", kind=source.url_type,
+                                   authcfg=self.new_page.source_panel.auth_select.configId())
+        if layer.isValid():
+            QgsProject.instance().addMapLayer(layer)
 
     # -- starting a processing ------------------------------------------------------------------
-    def set_image(self, image_id, provider):
-        """Process a catalog image (imagerySearch) instead of the provider's imagery."""
-        self.image = (image_id or "", provider or "")
-        self.image_label.setText(image_id or "none (the provider's imagery)")
-        self.image_clear.setEnabled(bool(image_id))
-
-    def choice(self):
-        """The processing choices of the form (a catalog image brings its own provider)."""
-        return start_sequence.Choice(
-            name=self.name_edit.text(), model=self.model_combo.currentText(),
-            provider=self.image[1] or self.provider_combo.currentText(), zoom=self.zoom_spin.value(),
-            project_id=self.project_id(), image_id=self.image[0])
-
     def start(self):
         """Plan in the background (the same start sequence as the algorithm), ask, then run mapflow_process."""
+        new = self.new_page
         try:
-            aoi = self.aoi_panel.current_aoi()
+            aoi = new.aoi_panel.current_aoi()
+            choice = new.choice()
             client = client_for("mapflow")
             client.config.require_token()
         except MapbridgeError as exc:
-            self.run_label.setText(show_error(self.iface, exc))
-            return
-        choice = self.choice()
-        self.start_button.setEnabled(False)
-        self.run_label.setText("Checking the area, limits and cost…")
-        self.runner.job("Mapbridge: Mapflow cost", lambda feedback: start_sequence.plan(client, aoi, choice),
-                        self._planned, client=client)
+            new.run_label.setText(show_error(self.iface, exc))
+            return None
+        new.start_button.setEnabled(False)
+        new.run_label.setText("Checking the area, limits and cost…")
+        return self.runner.job("Mapbridge: Mapflow cost", lambda feedback: start_sequence.plan(client, aoi, choice),
+                               self._planned, client=client)
 
     def _planned(self, outcome):
-        self.start_button.setEnabled(True)
+        new = self.new_page
         if not outcome.ok:
-            self.run_label.setText(show_error(self.iface, outcome.error))
+            message = show_error(self.iface, outcome.error)
+            new.run_label.setText("")
+            new.refused(message)
             return
+        new.show_problems()
         planned = outcome.results
-        self.account = planned.account if planned.account.billing_type else self.account
         if not self.confirm(planned.confirmation_text()):
-            self.run_label.setText("Not started.")
+            new.run_label.setText("Not started.")
             return
-        self.launch(planned.aoi, planned.choice)
+        self.launch(planned)
 
-    def _ask(self, text):
-        answer = QMessageBox.question(self, "Start a Mapflow processing", text,
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
+    def confirm(self, text):
+        """Ask before anything is spent."""
+        return self.asker.yes_no("Start a Mapflow processing", text, "Start", "Cancel")
 
-    def output_path(self, name, suffix=""):
-        """A new GeoPackage path in the results folder."""
-        folder = self.folder_widget.filePath() or default_output_folder("mapflow")
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError as exc:
-            raise MapbridgeError(f"the results folder {folder} cannot be created ({exc.strerror})",
-                                 hint="Choose another results folder in the Mapflow tab") from None
-        stem = f"{safe_name(name)}{suffix}_{datetime.now():%Y%m%d_%H%M%S}"
-        return os.path.join(folder, stem + ".gpkg")
-
-    def launch(self, aoi, choice):
+    def launch(self, planned):
         """Run mapbridge:mapflow_process in the background (the same algorithm as the toolbox)."""
-        name = choice.name
+        new, choice = self.new_page, planned.choice
+        info = {"name": choice.name, "id": None, "percent": 0.0, "qgis_project": project_key()}
         try:
-            aoi_path = save_aoi_geojson(aoi, os.path.join(self.work_folder,
-                                                          f"aoi_{datetime.now():%H%M%S%f}.geojson"))
-            params = {"AOI": aoi_path, "NAME": name, "MODEL": choice.model, "PROJECT_ID": choice.project_id,
-                      "PROVIDER": choice.provider, "ZOOM": choice.zoom, "IMAGE_ID": choice.image_id,
-                      "OUTPUT": self.output_path(name)}
-            run = self.runner.algorithm(
-                "mapbridge:mapflow_process", params, f"Mapflow: {name}",
-                lambda outcome: self._run_finished(name, aoi_path, outcome),
-                on_progress=lambda percent, line: self.run_label.setText(f"'{name}': {percent:.0f}% — {line}"))
+            info["aoi_path"] = save_aoi_geojson(planned.aoi, os.path.join(
+                self.work_folder, f"aoi_{datetime.now():%H%M%S%f}.geojson"))
+            params = algorithm_parameters(choice, info["aoi_path"], new.output_path(choice.name),
+                                          new.source_panel.authcfg())
+            info["run"] = self.runner.algorithm(
+                "mapbridge:mapflow_process", params, f"Mapflow: {choice.name}",
+                lambda outcome: self._run_finished(info, outcome),
+                on_progress=lambda percent, line: self._run_progress(info, percent))
         except MapbridgeError as exc:
-            self.run_label.setText(show_error(self.iface, exc))
+            new.run_label.setText(show_error(self.iface, exc))
             return None
-        self.process_runs.append(run)
-        self.run_label.setText(f"Starting '{name}'…")
-        self.list_panel.hurry()
-        return run
+        self.process_runs.append(info)
+        new.stop_button.setVisible(True)
+        new.run_label.setText(f"Starting '{choice.name}'…")
+        self.poller.hurry()
+        return info["run"]
 
-    def _run_finished(self, name, aoi_path, outcome):
-        self.process_runs = [run for run in self.process_runs if run.busy]
+    def _run_progress(self, info, percent):
+        """The running algorithm's status read: the list row and the status line show the same number."""
+        processing_id = info["run"].feedback.partial.get("PROCESSING_ID")
+        if processing_id and info["id"] is None:
+            info["id"] = processing_id
+            self.project_panel.refresh_balance()   # the credits were spent when it was created
+            self.poller.hurry()
+        if percent is not None:
+            info["percent"] = float(percent)
+        if info["id"]:
+            self.processings_page.model.update_progress(info["id"], "IN_PROGRESS", info["percent"])
+        self.show_run_status()
+
+    def show_run_status(self):
+        """The status line of the last started processing, in the list's words."""
+        running = [info for info in self.process_runs if info["run"].busy]
+        if not running:
+            return
+        info = running[-1]
+        row = self.processings_page.model.row_by_id(info["id"]) if info["id"] else None
+        words = row["status_text"] if row is not None else (
+            status_text("IN_PROGRESS", info["percent"]) if info["id"] else "creating the processing")
+        more = f" (and {len(running) - 1} more)" if len(running) > 1 else ""
+        self.new_page.run_label.setText(f"'{info['name']}': {words}{more}")
+
+    def stop_waiting(self):
+        """Stop following the running processings here (they go on at Mapflow)."""
+        for info in self.process_runs:
+            info["run"].cancel()
+
+    def _run_finished(self, info, outcome):
+        new = self.new_page
+        self.process_runs = [i for i in self.process_runs if i is not info]
+        new.stop_button.setVisible(any(i["run"].busy for i in self.process_runs))
         with contextlib.suppress(OSError):  # already gone: the folder is removed in shutdown() anyway
-            os.remove(aoi_path)
+            os.remove(info["aoi_path"])
+        processing_id = outcome.partial.get("PROCESSING_ID") or (outcome.results or {}).get("PROCESSING_ID")
+        self.project_panel.refresh_balance()
+        self.poller.hurry()
+        if outcome.cancelled:
+            self._stopped(info, processing_id)
+            return
         if not outcome.ok:
-            self.run_label.setText(show_error(self.iface, outcome.error))
-            self.list_panel.hurry()
+            new.run_label.setText(show_error(self.iface, outcome.error))
             return
         results = outcome.results
-        self.list_panel.add_result_layer(results.get("OUTPUT"), name, results.get("PROCESSING_ID", ""))
-        self.run_label.setText(f"'{name}' finished: {results.get('FEATURE_COUNT', 0)} features.")
-        self.list_panel.hurry()
+        layers = results.get("LAYERS") or [results.get("OUTPUT")]
+        if is_current_project(info["qgis_project"]):
+            self.results.add_layers(layers, info["name"], processing_id)
+        else:
+            self.results.offer({"id": processing_id, "name": info["name"]}, layers)
+        new.run_label.setText(f"'{info['name']}' finished: {results.get('FEATURE_COUNT', 0)} features.")
 
-    # -- upload ------------------------------------------------------------------------------------
-    def open_upload_dialog(self):
-        """Open the Processing dialog of mapbridge:mapflow_upload."""
+    def _stopped(self, info, processing_id):
+        """Stopping the wait does not stop the processing: say so, and offer to delete it."""
+        new, name = self.new_page, info["name"]
+        if not processing_id:
+            new.run_label.setText(show_message(self.iface, f"'{name}' was not started; nothing was spent."))
+            return
+        later = ("its result loads here when it finishes" if auto_load_results()
+                 else "its result can be loaded from the Processings page")
+        text = (f"Stopped waiting for '{name}'. The processing itself keeps running on Mapflow (its credits are "
+                f"spent) and {later}.\n\nDelete it on Mapflow instead?")
+        if not self.asker.yes_no("Mapflow processing still running", text, "Delete it", "Keep it running"):
+            new.run_label.setText(show_message(self.iface, f"'{name}' keeps running on Mapflow; {later}."))
+            return
         try:
-            import processing
+            client = client_for("mapflow")
+            client.config.require_token()
+        except MapbridgeError as exc:
+            new.run_label.setText(show_error(self.iface, exc))
+            return
+        new.run_label.setText(f"Deleting '{name}' on Mapflow…")
+        self.runner.job("Mapbridge: delete a Mapflow processing",
+                        lambda feedback: delete_many(client, [processing_id], feedback),
+                        lambda outcome: self._deleted_after_stop(name, processing_id, outcome), client=client)
 
-            processing.execAlgorithmDialog("mapbridge:mapflow_upload", {})
-        except (ImportError, AttributeError) as exc:
-            show_error(self.iface, MapbridgeError(f"the Processing dialog is not available ({exc})",
-                                                  hint="Use Processing ▸ Toolbox ▸ Mapbridge ▸ Mapflow"))
+    def _deleted_after_stop(self, name, processing_id, outcome):
+        if not outcome.ok or outcome.results.failed:
+            error = outcome.error or MapbridgeError(outcome.results.summary(), service="mapflow")
+            self.new_page.run_label.setText(show_error(self.iface, error))
+            return
+        self.store.remove(processing_id)
+        self.new_page.run_label.setText(show_success(self.iface, f"'{name}' was deleted on Mapflow."))
+        self._list_changed()
 
     # -- shutdown -------------------------------------------------------------------------------------
     def shutdown(self):
@@ -308,8 +360,11 @@ class MapflowTab(QWidget):
         self.closed = True
         self.runner.shutdown()
         self.project_panel.shutdown()
-        self.list_panel.shutdown()
-        self.aoi_panel.shutdown()
-        self.catalog_panel.shutdown()
+        self.poller.shutdown()
+        self.actions.shutdown()
+        self.results.shutdown()
+        self.new_page.shutdown()
+        self.imagery_page.shutdown()
         self.process_runs = []  # detached by the runner: processings keep running on Mapflow, tracked next time
+        unwatch_project()
         shutil.rmtree(self.work_folder, ignore_errors=True)

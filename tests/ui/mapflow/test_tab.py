@@ -1,159 +1,274 @@
-"""The Mapflow tab with pytest-qgis's iface: drawing, confirm-then-start, the processings list, catalog, reload."""
+"""The Mapflow tab (ui/mapflow/tab.py) with pytest-qgis's iface against the sandbox: sub-pages that fit, numbers
+that stay current, live problems and cost, a truthful cancel, restarts of QGIS and of the plugin."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from qgis.core import (
-    QgsCoordinateReferenceSystem,
-    QgsPointXY,
-    QgsProject,
-    QgsRectangle,
-    QgsRuleBasedRenderer,
-)
-from qgis.gui import QgsMapMouseEvent
-from qgis.PyQt.QtCore import QCoreApplication, QEvent, QPoint, Qt
+from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsProject, QgsRectangle, QgsSettings
+from qgis.PyQt.QtCore import QCoreApplication, QEvent
+from qgis.PyQt.QtWidgets import QAbstractButton
 
+from mapbridge.core import settings_keys
 from mapbridge.core.mapflow.tracked import TrackedProcessings
-from mapbridge.ui.mapflow.aoi_panel import DRAWN_POLYGON, DRAWN_RECTANGLE, EXTENT
-from mapbridge.ui.mapflow.tab import MapflowTab
+from mapbridge.tests.ui.fit import clipped
+from mapbridge.tests.ui.mapflow.conftest import (
+    DOC_AOI,
+    MOSCOW,
+    requests_to,
+    show_processings,
+    start_processing,
+    use_extent,
+    wait_until,
+)
+from mapbridge.ui.mapflow.aoi_panel import SELECTED
+from mapbridge.ui.mapflow.tab import IMAGERY, NEW, PROCESSINGS, MapflowTab
 
 pytestmark = pytest.mark.usefixtures("fresh_runs", "mapbridge_processing")  # tests/conftest.py
-MOSCOW = QgsRectangle(37.6156, 55.7558, 37.6256, 55.7608)
-DOC_AOI = QgsRectangle(37.34396696090698, 55.6731196654679, 37.35926628112793, 55.67997991819218)
 
 
-def wait_until(condition, timeout=20.0):
-    """Run the event loop until condition() is true."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        QCoreApplication.processEvents()
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
+def test_every_sub_page_fits_from_350_to_1200_px(tab, canvas, sandbox_env):
+    show_processings(tab)
+    use_extent(tab, canvas, DOC_AOI)
+    tab.pages.setCurrentIndex(IMAGERY)
+    tab.imagery_page.catalog.search()
+    assert wait_until(lambda: tab.imagery_page.catalog.model.rowCount() > 0, 20)
+    tab.imagery_page.show_part(1)
+    assert wait_until(lambda: tab.imagery_page.my_imagery.loaded and tab.imagery_page.my_imagery.storage, 10)
+    assert tab.minimumSizeHint().width() <= 350
+    views = [(NEW, None), (NEW, "custom"), (PROCESSINGS, None), (IMAGERY, 0), (IMAGERY, 1)]
+    for width in (350, 400, 1200):
+        tab.resize(width, 900)
+        for page, part in views:
+            tab.pages.setCurrentIndex(page)
+            if page == NEW:
+                tab.new_page.source_panel.set_kind(part or "provider")
+            elif page == IMAGERY:
+                tab.imagery_page.show_part(part)
+            wait_until(lambda: False, 0.15)
+            assert clipped(tab) == [], (width, page, part)
+    columns = tab.processings_page.visible_columns()
+    assert columns == ["name", "status", "created", "area", "cost", "model"]   # 1200 px: all of them
+    tab.resize(350, 900)
+    tab.pages.setCurrentIndex(PROCESSINGS)
+    wait_until(lambda: False, 0.15)
+    assert tab.processings_page.visible_columns()[:2] == ["name", "status"]
 
 
-@pytest.fixture
-def canvas(qgis_iface):
-    canvas = qgis_iface.mapCanvas()
-    canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:4326"))
-    canvas.setExtent(QgsRectangle(37.60, 55.75, 37.64, 55.77))
-    canvas.refresh()
-    return canvas
-
-
-@pytest.fixture
-def tab(qgis_iface, sandbox_env, canvas, tmp_path):
-    widget = MapflowTab(qgis_iface)
-    widget.folder_widget.setFilePath(str(tmp_path / "results"))
-    assert not widget.started  # nothing is read before the tab is shown (no master-password prompt at start)
-    widget.show()
-    label = widget.project_panel.account_label
-    assert wait_until(lambda: "credits" in label.text()), label.text()
-    yield widget
-    widget.shutdown()
-    for layer in list(QgsProject.instance().mapLayers().values()):
-        QgsProject.instance().removeMapLayer(layer.id())
-
-
-def mouse(canvas, kind, x, y, button=Qt.MouseButton.LeftButton):
-    pixel = canvas.getCoordinateTransform().transform(QgsPointXY(x, y))
-    return QgsMapMouseEvent(canvas, kind, QPoint(int(pixel.x()), int(pixel.y())), button, button,
-                            Qt.KeyboardModifier.NoModifier)
-
-
-def test_pickers_are_filled_from_the_account(tab, sandbox_env):
+def test_numbers_stay_current_and_the_status_line_agrees_with_the_list(tab, canvas, sandbox_env):
     sandbox = sandbox_env
-    models = [tab.model_combo.itemText(i) for i in range(tab.model_combo.count())]
-    assert models[:3] == ["🏠 Buildings", "🌲 Forest", "🚗 Roads"]
-    assert tab.model_combo.currentText() == "🏠 Buildings"
-    providers = [tab.provider_combo.itemText(i) for i in range(tab.provider_combo.count())]
-    assert "Mapbox" in providers and "Maxar SecureWatch" in providers
-    assert tab.project_panel.project_combo.currentData() == sandbox.state.mapflow.default_project_id
-    assert "AOI limit 25 km²" in tab.project_panel.account_label.text()
+    sandbox.processing_seconds = 6
+    account = tab.project_panel.account_label
+    assert account.text() == "5000 credits left · AOI limit 25 km², 10 polygons"
+    use_extent(tab, canvas, MOSCOW)
+    assert "limit" not in tab.new_page.aoi_panel.area_label.text()   # the limits are shown once, on top
+    processing_id = start_processing(tab, canvas, "Current numbers", wait_for_layer=False)
+    cost = sandbox.state.mapflow.processings[processing_id]["cost"]
+    assert wait_until(lambda: account.text().startswith(f"{5000 - cost:g} credits left"), 15), account.text()
+    page = tab.processings_page
+
+    def agree():
+        row = page.model.row_by_id(processing_id)
+        line = tab.new_page.run_label.text()
+        return row is not None and row["status_text"].startswith("Running") and row["percent"] > 0 \
+            and line == f"'Current numbers': {row['status_text']}"
+
+    assert wait_until(agree, 15), (tab.new_page.run_label.text(), page.model.row_by_id(processing_id))
+    spent_after_start = account.text()
+    sandbox.state.mapflow.remaining_credits -= 7   # spent elsewhere meanwhile: the finish reads the balance again
+    assert wait_until(lambda: QgsProject.instance().mapLayersByName("Current numbers"), 30)
+    assert wait_until(lambda: account.text() != spent_after_start, 15), account.text()
+    assert account.text().startswith(f"{5000 - cost - 7:g} credits left")
 
 
-def test_polygon_tool_shows_area_live_and_start_confirms_then_loads_a_styled_result(tab, canvas, sandbox_env):
+def test_problems_show_live_before_start(tab, canvas, sandbox_env):
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
+
     sandbox = sandbox_env
-    panel = tab.aoi_panel
-    panel.set_source(DRAWN_POLYGON)
-    panel.draw_button.setChecked(True)
-    tool = canvas.mapTool()
-    assert tool is panel.tool
-    for x, y in ((37.6156, 55.7558), (37.6256, 55.7558), (37.6256, 55.7608)):
-        tool.canvasPressEvent(mouse(canvas, QEvent.Type.MouseButtonPress, x, y))
-    tool.canvasMoveEvent(mouse(canvas, QEvent.Type.MouseMove, 37.6156, 55.7608))
-    assert "km² (drawing)" in panel.area_label.text()
-    tool.canvasPressEvent(mouse(canvas, QEvent.Type.MouseButtonPress, 37.6156, 55.7608))
-    tool.canvasPressEvent(mouse(canvas, QEvent.Type.MouseButtonPress, 37.6156, 55.7608,
-                                Qt.MouseButton.RightButton))
-    assert panel.drawn is not None and not panel.draw_button.isChecked()
-    assert canvas.mapTool() is not tool
-    aoi = panel.current_aoi()
-    assert aoi.area_km2 == pytest.approx(0.35, rel=0.1)
-    assert "0.3" in panel.area_label.text() and "limit" in panel.area_label.text()
+    new = tab.new_page
+    models = [new.model_panel.combo.itemText(i) for i in range(new.model_panel.combo.count())]
+    assert models == ["🏠 Buildings", "🌲 Forest", "🚗 Roads"] and not new.model_panel.combo.isEditable()
+    providers = new.source_panel.provider_combo
+    labels = [providers.itemText(i) for i in range(providers.count())]
+    assert "Mapbox Satellite" in labels and "Sentinel-2 (10 m)" in labels and not providers.isEditable()
+    providers.setCurrentIndex(providers.findData("Maxar SecureWatch"))
+    zooms = new.source_panel.zoom_combo
+    assert [zooms.itemData(i) for i in range(zooms.count())] == [17, 18]   # the provider's own zooms
 
+    use_extent(tab, canvas, QgsRectangle(37.0, 55.0, 38.5, 56.5))
+    assert wait_until(lambda: "over your account's AOI limit of 25 km²" in new.problems_label.text(), 5)
+    assert not new.start_button.isEnabled()
+    use_extent(tab, canvas, MOSCOW)
+    assert wait_until(lambda: new.start_button.isEnabled(), 10), new.problems_label.text()
+
+    providers.setCurrentIndex(providers.findData("Sentinel-2"))
+    assert wait_until(lambda: "Sentinel-2 (10 m) needs at least 1 km²" in new.problems_label.text(), 5)
+    assert not new.start_button.isEnabled()
+    providers.setCurrentIndex(providers.findData("Mapbox"))
+
+    sandbox.state.mapflow.remaining_credits = 2
+    tab.project_panel.refresh_balance()
+    assert wait_until(lambda: "credits but 2 are left" in new.problems_label.text(), 10), new.problems_label.text()
+    sandbox.state.mapflow.remaining_credits = 5000
+    tab.project_panel.refresh_balance()
+    assert wait_until(lambda: new.start_button.isEnabled(), 10)
+
+    sandbox.state.mapflow.max_aois = 2
+    tab.project_panel.refresh_balance()
+    layer = QgsVectorLayer("Polygon?crs=EPSG:4326", "parts", "memory")
+    features = []
+    for number in range(3):
+        feature = QgsFeature()
+        feature.setGeometry(QgsGeometry.fromRect(QgsRectangle(37.60 + number * 0.01, 55.75, 37.605 + number * 0.01,
+                                                              55.755)))
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    QgsProject.instance().addMapLayer(layer)
+    new.aoi_panel.layer_combo.setLayer(layer)
+    new.aoi_panel.set_source(SELECTED)
+    layer.selectAll()
+    assert wait_until(lambda: "3 separate polygons; your account allows 2" in new.problems_label.text(), 10), \
+        new.problems_label.text()
+    assert not requests_to(sandbox, "POST", "/processings/v2")
+
+
+def test_a_refusal_goes_when_the_aoi_changes(tab, canvas, sandbox_env):
+    sandbox = sandbox_env
+    new = tab.new_page
+    use_extent(tab, canvas, MOSCOW)
+    assert wait_until(lambda: new.start_button.isEnabled(), 10)
+    sandbox.state.mapflow.aoi_area_limit = 100_000   # lowered on the service after the tab read the account
+    new.start_button.click()
+    assert wait_until(lambda: "AOI limit of 0.1 km²" in new.problems_label.text(), 10), new.problems_label.text()
+    assert not new.start_button.isEnabled() and not tab.fake.asked
+    sandbox.state.mapflow.aoi_area_limit = 25_000_000
+    use_extent(tab, canvas, QgsRectangle(37.6156, 55.7558, 37.6200, 55.7600))
+    assert "AOI limit" not in new.problems_label.text() and new.start_button.isEnabled()
+    assert not requests_to(sandbox, "POST", "/processings/v2")
+
+
+def test_the_cost_follows_every_choice(tab, canvas, sandbox_env):
+    sandbox = sandbox_env
+    new = tab.new_page
+    costs = []
+
+    def settled():
+        text = new.cost_label.text()
+        return "credits" in text and text != (costs[-1] if costs else None)
+
+    def step(change):
+        change()
+        assert wait_until(settled, 10), (new.cost_label.text(), costs)
+        costs.append(new.cost_label.text())
+        return requests_to(sandbox, "POST", "/processing/cost/v2")[-1].json
+
+    big = QgsRectangle(37.60, 55.75, 37.64, 55.77)
+    body = step(lambda: use_extent(tab, canvas, big))
+    assert body["blocks"] == [{"name": "Classification", "enabled": False}, {"name": "Heights", "enabled": False}]
+    heights = tab.findChild(type(new.model_panel.option_boxes[0]), "mapflow_option_Heights")
+    body = step(lambda: heights.setChecked(True))
+    assert body["blocks"][1] == {"name": "Heights", "enabled": True}
+    providers = new.source_panel.provider_combo
+    body = step(lambda: providers.setCurrentIndex(providers.findData("Maxar SecureWatch")))
+    assert body["params"]["sourceParams"]["dataProvider"] == {"providerName": "Maxar SecureWatch", "zoom": 18}
+    zooms = new.source_panel.zoom_combo
+    body = step(lambda: zooms.setCurrentIndex(zooms.findData(17)))
+    assert body["params"]["sourceParams"]["dataProvider"]["zoom"] == 17
+    body = step(lambda: new.model_panel.combo.setCurrentIndex(new.model_panel.combo.findText("🚗 Roads")))
+    assert body["blocks"] == [] and body["wdId"]
+    body = step(lambda: use_extent(tab, canvas, QgsRectangle(37.60, 55.75, 37.62, 55.76)))
+    assert len(costs) == 6 and all(a != b for a, b in zip(costs, costs[1:]))
+    new.source_panel.set_kind("custom")
+    new.source_panel.url_edit.setText("https://tiles.example.com/{z}/{x}/{y}.png")
+    assert wait_until(settled, 10)
+    assert requests_to(sandbox, "POST", "/processing/cost/v2")[-1].json["params"]["sourceParams"]["userDefined"]
+
+
+def test_stopping_the_wait_says_the_truth_and_offers_to_delete(tab, canvas, sandbox_env, qgis_iface):
+    sandbox = sandbox_env
+    sandbox.processing_seconds = 60
+    new = tab.new_page
+    bar = qgis_iface.messageBar()
+    processing_id = start_processing(tab, canvas, "Keep going", wait_for_layer=False)
+    assert wait_until(lambda: new.stop_button.isVisible(), 5)
+    tab.fake.answers["yes_no"] = False       # keep it running
+    new.stop_button.click()
+    assert wait_until(lambda: "keeps running on Mapflow" in new.run_label.text(), 10), new.run_label.text()
+    title, question = tab.fake.asked[-1][1:3]
+    assert "keeps running on Mapflow" in question and "Delete it on Mapflow instead?" in question
+    assert processing_id in sandbox.state.mapflow.processings
+    assert not any(w.level() == 2 for w in bar.items()), "no Critical message for a stop the user asked for"
+    assert TrackedProcessings().get(processing_id)["loaded"] is False   # still followed: it loads when done
+
+    other = start_processing(tab, canvas, "Delete me", wait_for_layer=False)
+    assert wait_until(lambda: new.stop_button.isVisible(), 5)
+    tab.fake.answers["yes_no"] = True         # delete it
+    new.stop_button.click()
+    assert wait_until(lambda: "was deleted on Mapflow" in new.run_label.text(), 10), new.run_label.text()
+    assert other not in sandbox.state.mapflow.processings and TrackedProcessings().get(other) is None
+    assert requests_to(sandbox, "DELETE", f"/processings/{other}")
+
+
+def test_no_master_password_prompt_at_start_and_resume_when_the_dock_is_shown(qgis_iface, sandbox_env, monkeypatch,
+                                                                              canvas):
+    import mapbridge
+    from mapbridge.core import credentials
+
+    sandbox = sandbox_env
+    store = TrackedProcessings()
+    seed = next(pid for pid, p in sandbox.state.mapflow.processings.items() if p["name"].startswith("Seed"))
+    store.upsert(seed, name="Seed", status="IN_PROGRESS", percent=10, loaded=True)
+    # A token in the auth DB, locked: reading it would ask for the master password.
+    QgsSettings().setValue(settings_keys.service_authcfg("mapflow"), "mb00001")
+    monkeypatch.setattr(QgsApplication.authManager(), "masterPasswordIsSet", lambda: False)
+    token = sandbox.tokens["mapflow"]
+    monkeypatch.delenv("MAPBRIDGE_MAPFLOW_TOKEN")
     asked = []
-    tab.confirm = lambda text: asked.append(text) or True
-    tab.name_edit.setText("Dock buildings")
-    tab.start()
-    assert wait_until(lambda: asked, 10)
-    assert "Area: 0.3" in asked[0] and "Model: 🏠 Buildings" in asked[0] and "credits" in asked[0]
-    assert wait_until(lambda: QgsProject.instance().mapLayersByName("Dock buildings"), 30)
-    layer = QgsProject.instance().mapLayersByName("Dock buildings")[0]
-    assert layer.featureCount() == 50 and "building_height" in layer.fields().names()
-    assert isinstance(layer.renderer(), QgsRuleBasedRenderer)  # graduated by height + "unknown"
-    created = [r for r in sandbox.requests if r.method == "POST" and r.path == "/processings/v2"]
-    assert len(created) == 1 and created[0].json["name"] == "Dock buildings"
-    processing_id = next(p for p in TrackedProcessings().all() if p["name"] == "Dock buildings")["id"]
-    assert TrackedProcessings().get(processing_id)["loaded"] is True
-    assert wait_until(lambda: (tab.list_panel.model.row_by_id(processing_id) or {}).get("status") == "OK", 20)
+    monkeypatch.setattr(credentials, "load_token", lambda service: asked.append(service) or token)
+    QgsSettings().setValue(settings_keys.MAPALYZE_AUTO_REFRESH_MINUTES, 5)   # the dock is built at start
+    plugin = mapbridge.classFactory(qgis_iface)
+    plugin.initProcessing = lambda: None
+    plugin.initGui()
+    try:
+        wait_until(lambda: plugin.dock is not None, 5)
+        tab = plugin.dock.mapflow_tab
+        wait_until(lambda: False, 1.0)
+        assert not tab.started and asked == [] and not [r for r in sandbox.requests if r.service == "mapflow"]
+        qgis_iface.mainWindow().show()
+        plugin.dock.show()   # the user opens Mapbridge (on its first tab): tracked processings resume
+        assert wait_until(lambda: tab.started, 5)
+        assert asked and wait_until(lambda: tab.processings_page.model.row_by_id(seed) is not None, 15)
+    finally:
+        plugin.unload()
+        qgis_iface.mainWindow().hide()
 
 
-def test_declined_confirmation_and_over_limit_send_nothing(tab, canvas, sandbox_env):
+def test_results_finishing_in_another_project_are_offered_not_loaded(tab, canvas, sandbox_env, qgis_iface, tmp_path):
+    from mapbridge.tests.ui.mapflow.conftest import finished_processing
+
     sandbox = sandbox_env
-    tab.aoi_panel.set_source(DRAWN_RECTANGLE)
-    tab.aoi_panel.draw_button.setChecked(True)
-    tool = canvas.mapTool()
-    tool.canvasPressEvent(mouse(canvas, QEvent.Type.MouseButtonPress, 37.61, 55.755))
-    tool.canvasMoveEvent(mouse(canvas, QEvent.Type.MouseMove, 37.62, 55.76))
-    assert "km² (drawing)" in tab.aoi_panel.area_label.text()
-    tool.canvasReleaseEvent(mouse(canvas, QEvent.Type.MouseButtonRelease, 37.62, 55.76))
-    assert tab.aoi_panel.drawn is not None
-    asked = []
-    tab.confirm = lambda text: asked.append(text) and False
-    tab.start()
-    assert wait_until(lambda: asked and tab.start_button.isEnabled(), 10)
-    assert tab.run_label.text() == "Not started."
-    canvas.setExtent(QgsRectangle(37.0, 55.0, 38.5, 56.5))
-    tab.aoi_panel.set_source(EXTENT)
-    tab.start()
-    assert wait_until(lambda: "AOI limit" in tab.run_label.text(), 10), tab.run_label.text()
-    assert len(asked) == 1
-    assert not [r for r in sandbox.requests if r.method == "POST" and r.path == "/processings/v2"]
-
-
-def test_catalog_table_and_layer_selection_stay_in_sync(tab, canvas, sandbox_env):
-    canvas.setExtent(DOC_AOI)
-    tab.aoi_panel.set_source(EXTENT)
-    catalog = tab.catalog_panel
-    catalog.search()
-    assert wait_until(lambda: catalog.layer is not None, 20), catalog.status.text()
-    layer = catalog.layer
-    assert layer.featureCount() == catalog.model.rowCount() >= 1
-    assert QgsProject.instance().mapLayer(layer.id()) is not None
-    catalog.table.selectRow(0)
-    assert len(layer.selectedFeatureIds()) == 1
-    fid = layer.selectedFeatureIds()[0]
-    other = [f.id() for f in layer.getFeatures() if f.id() != fid]
-    if other:
-        layer.selectByIds([other[0]])
-        assert catalog.selected_fids() == [other[0]]
-        fid = other[0]
-    catalog.use_selected()
-    assert tab.image[0] == layer.getFeature(fid)["id"] and tab.image_label.text() == tab.image[0]
+    project = QgsProject.instance()
+    project.setFileName(str(tmp_path / "first.qgz"))
+    sandbox.processing_seconds = 4
+    try:
+        started_here = start_processing(tab, canvas, "From the first project", wait_for_layer=False)
+        project.clear()
+        project.setFileName(str(tmp_path / "second.qgz"))
+        elsewhere = finished_processing(sandbox, "Finished elsewhere")
+        TrackedProcessings().upsert(elsewhere, name="Finished elsewhere", status="IN_PROGRESS", percent=50,
+                                    loaded=False, qgisProject=str(tmp_path / "third.qgz"))
+        tab.poller.hurry()
+        assert wait_until(lambda: {started_here, elsewhere} <= set(tab.results.offered), 30), tab.results.offered
+        wait_until(lambda: False, 1.0)
+        assert not project.mapLayersByName("From the first project") and \
+            not project.mapLayersByName("Finished elsewhere")
+        item = tab.results.offered[elsewhere]
+        assert "has finished" in item.text()
+        item.findChild(QAbstractButton, "mapflow_offer_load").click()
+        assert wait_until(lambda: project.mapLayersByName("Finished elsewhere"), 20)
+        tab.results.offered[started_here].findChild(QAbstractButton, "mapflow_offer_load").click()
+        assert project.mapLayersByName("From the first project")   # the written file, not downloaded again
+    finally:
+        project.clear()
 
 
 def test_processings_survive_a_plugin_reload_and_finished_results_load(qgis_iface, sandbox_env, canvas, tmp_path):
@@ -161,6 +276,7 @@ def test_processings_survive_a_plugin_reload_and_finished_results_load(qgis_ifac
 
     sandbox = sandbox_env
     sandbox.processing_seconds = 60
+
     def new_plugin():
         plugin = mapbridge.classFactory(qgis_iface)
         plugin.initProcessing = lambda: None  # the fixture's provider stays registered (same algorithms)
@@ -170,18 +286,15 @@ def test_processings_survive_a_plugin_reload_and_finished_results_load(qgis_ifac
     plugin = new_plugin()
     try:
         tab = plugin.show_dock("Mapflow")
-        tab.folder_widget.setFilePath(str(tmp_path))
+        tab.new_page.folder_widget.setFilePath(str(tmp_path))
+        from mapbridge.tests.ui.mapflow.conftest import use_fake_asker
+
+        tab.fake = use_fake_asker(tab)
         if not tab.started:  # the test main window is never shown, so neither is the tab
-            tab.refresh_account()
+            tab.begin()
         assert wait_until(lambda: "credits" in tab.project_panel.account_label.text())
-        canvas.setExtent(MOSCOW)
-        tab.aoi_panel.set_source(EXTENT)
-        tab.confirm = lambda text: True
-        tab.name_edit.setText("Survivor")
-        tab.start()
-        assert wait_until(lambda: TrackedProcessings().all(), 20)
-        processing_id = TrackedProcessings().all()[0]["id"]
-        assert wait_until(lambda: tab.list_panel.model.row_by_id(processing_id) is not None, 20)
+        processing_id = start_processing(tab, canvas, "Survivor", wait_for_layer=False)
+        assert wait_until(lambda: tab.processings_page.model.row_by_id(processing_id) is not None, 20)
     finally:
         plugin.unload()  # cancels the run: the processing keeps going on the service
     assert TrackedProcessings().get(processing_id)["loaded"] is False
@@ -191,16 +304,11 @@ def test_processings_survive_a_plugin_reload_and_finished_results_load(qgis_ifac
     try:
         assert again.dock is None, "nothing is built before the user opens Mapbridge"
         tab = again.show_dock("Mapflow")   # tracked processings resume when the dock is first shown
-        assert wait_until(lambda: tab.list_panel.model.row_by_id(processing_id) is not None, 20)
+        if not tab.started:
+            tab.begin()
+        assert wait_until(lambda: tab.processings_page.model.row_by_id(processing_id) is not None, 20)
         assert wait_until(lambda: QgsProject.instance().mapLayersByName("Survivor"), 30)  # auto-loaded
         assert TrackedProcessings().get(processing_id)["loaded"] is True
-        row = next(i for i, r in enumerate(tab.list_panel.model.rows) if r["id"] == processing_id)
-        tab.list_panel.table.selectRow(row)
-        assert tab.list_panel.selected_id() == processing_id
-        tab.list_panel.remove_selected()
-        assert tab.list_panel.model.row_by_id(processing_id) is None
-        assert TrackedProcessings().get(processing_id) is None
-        assert processing_id in TrackedProcessings().hidden()
     finally:
         again.unload()
         for layer in list(QgsProject.instance().mapLayers().values()):
@@ -217,43 +325,15 @@ def test_a_processing_run_from_the_toolbox_is_not_loaded_twice_by_the_dock(tab, 
     runner = BackgroundRunner()
     runner.algorithm("mapbridge:mapflow_process", {"AOI": aoi, "NAME": "Toolbox run",
                                                    "OUTPUT": str(tmp_path / "toolbox.gpkg")}, "toolbox", done.append)
-    tab.list_panel.poller.hurry()
+    tab.poller.hurry()
     assert wait_until(lambda: done, 30)
     assert done[0].ok, done[0].message
     processing_id = done[0].results["PROCESSING_ID"]
-    tab.list_panel.poller.poll_now()
-    assert wait_until(lambda: (tab.list_panel.model.row_by_id(processing_id) or {}).get("status") == "OK", 20)
+    tab.poller.poll_now()
+    assert wait_until(lambda: (tab.processings_page.model.row_by_id(processing_id) or {}).get("status") == "OK", 20)
     wait_until(lambda: False, 1.0)
     assert not QgsProject.instance().mapLayersByName("Toolbox run")  # the toolbox run wrote it; no second copy
     assert TrackedProcessings().get(processing_id)["loaded"] is True
-
-
-def test_draw_tool_is_deleted_when_unset_and_pan_unchecks_draw(tab, canvas):
-    from qgis.gui import QgsMapToolPan
-    from qgis.PyQt import sip
-
-    from mapbridge.ui.mapflow.aoi_tool import AoiMapTool
-
-    def flush_deletes():
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-
-    panel = tab.aoi_panel
-    panel.set_source(DRAWN_POLYGON)
-    tools = []
-    for _ in range(3):
-        panel.draw_button.setChecked(True)
-        tools.append(panel.tool)
-        panel.draw_button.setChecked(False)
-        flush_deletes()
-    assert all(sip.isdeleted(t) for t in tools) and not canvas.findChildren(AoiMapTool)
-    panel.draw_button.setChecked(True)
-    tool = panel.tool
-    pan = QgsMapToolPan(canvas)
-    canvas.setMapTool(pan)  # the user picks Pan
-    assert not panel.draw_button.isChecked() and panel.tool is None
-    assert canvas.mapTool() is pan
-    flush_deletes()
-    assert sip.isdeleted(tool) and canvas.mapTool() is pan
 
 
 def test_shutdown_cancels_a_running_search_and_removes_temporary_folders(qgis_iface, sandbox_env, canvas):
@@ -262,11 +342,10 @@ def test_shutdown_cancels_a_running_search_and_removes_temporary_folders(qgis_if
     sandbox = sandbox_env
     sandbox.latency_ms = 300
     widget = MapflowTab(qgis_iface)
-    folders = (widget.work_folder, widget.catalog_panel.folder)
-    canvas.setExtent(DOC_AOI)
-    widget.aoi_panel.set_source(EXTENT)
-    widget.catalog_panel.search()
-    run = widget.catalog_panel.run
+    folders = (widget.work_folder, widget.imagery_page.catalog.folder)
+    use_extent(widget, canvas, DOC_AOI)
+    widget.imagery_page.catalog.search()
+    run = widget.imagery_page.catalog.run
     assert run is not None and all(os.path.isdir(f) for f in folders)
     widget.shutdown()
     widget.deleteLater()

@@ -1,0 +1,137 @@
+"""Managing processings from the Processings page (ui/mapflow/processing_actions.py) against the sandbox: rename,
+delete several after asking, restart, duplicate into the form, rate or review, details with the AOI as a layer."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from qgis.core import QgsProject
+
+from mapbridge.tests.ui.mapflow.conftest import (
+    finished_processing,
+    requests_to,
+    select_row,
+    show_processings,
+    wait_until,
+)
+from mapbridge.ui.mapflow.tab import NEW
+
+
+def test_rename_and_delete_several_after_asking(tab, sandbox_env):
+    sandbox = sandbox_env
+    ids = [finished_processing(sandbox, f"Old {n}") for n in range(3)]
+    show_processings(tab)
+    page, fake = tab.processings_page, tab.fake
+    select_row(tab, ids[0])
+    fake.answers["text"] = "New name"
+    page.rename_button.click()
+    assert wait_until(lambda: (page.model.row_by_id(ids[0]) or {}).get("name") == "New name", 15)
+    assert sandbox.state.mapflow.processings[ids[0]]["name"] == "New name"
+    assert fake.asked[-1][:3] == ("text", "Rename the processing", "New name:")
+
+    tab.poller.poll_now()
+    assert wait_until(lambda: all(page.model.row_by_id(i) for i in ids), 10)
+    page.table.clearSelection()
+    for processing_id in ids[1:]:
+        number = next(i for i, r in enumerate(page.model.rows) if r["id"] == processing_id)
+        page.table.selectionModel().select(page.model.index(number, 0), page.table.selectionModel().SelectionFlag.Select
+                                           | page.table.selectionModel().SelectionFlag.Rows)
+    assert page.selected_ids() and set(page.selected_ids()) == set(ids[1:]) and page.delete_button.isEnabled()
+    fake.answers["yes_no"] = False
+    page.delete_button.click()
+    assert "Delete 2 processing(s) on Mapflow" in fake.asked[-1][2] and "cannot be restored" in fake.asked[-1][2]
+    assert not requests_to(sandbox, "DELETE", ids[1])
+    fake.answers["yes_no"] = True
+    page.delete_button.click()
+    assert wait_until(lambda: not any(page.model.row_by_id(i) for i in ids[1:]), 15)
+    assert all(i not in sandbox.state.mapflow.processings for i in ids[1:])
+    assert len([r for r in sandbox.requests if r.method == "DELETE"]) == 2
+    assert "2 processing(s) deleted on Mapflow" in page.status_label.text()
+
+
+def test_restart_a_failed_processing(tab, sandbox_env):
+    sandbox = sandbox_env
+    sandbox.processing_seconds = 30
+    failed = finished_processing(sandbox, "please fail")
+    show_processings(tab)
+    page = tab.processings_page
+    select_row(tab, failed)
+    assert page.restart_button.isEnabled() and not page.load_button.isEnabled()
+    page.restart_button.click()
+    assert wait_until(lambda: (page.model.row_by_id(failed) or {}).get("status") == "IN_PROGRESS", 15)
+    assert requests_to(sandbox, "POST", f"/processings/{failed}/restart/v2")
+    assert page.model.row_by_id(failed)["status_text"].startswith("Running")
+
+
+def test_duplicate_fills_the_form_with_the_processing_and_its_area(tab, sandbox_env, canvas):
+    sandbox = sandbox_env
+    original = finished_processing(sandbox, "Roofs", blocks=[{"name": "Classification", "enabled": False},
+                                                             {"name": "Heights", "enabled": True}],
+                                   params={"sourceParams": {"dataProvider": {"providerName": "Maxar SecureWatch",
+                                                                             "zoom": 17}}})
+    show_processings(tab)
+    select_row(tab, original)
+    tab.processings_page.duplicate_button.click()
+    new = tab.new_page
+    assert wait_until(lambda: tab.pages.currentIndex() == NEW and new.name_edit.text() == "Roofs (copy)", 15)
+    assert new.model_panel.model().name == "🏠 Buildings" and new.model_panel.options() == ("Heights",)
+    assert new.source_panel.provider().name == "Maxar SecureWatch" and new.source_panel.zoom_combo.currentData() == 17
+    area = sandbox.state.mapflow.processings[original]["aoiArea"] / 1e6
+    assert new.aoi_panel.aoi.area_km2 == pytest.approx(area, rel=0.02)
+    assert wait_until(lambda: new.start_button.isEnabled(), 10), new.problems_label.text()
+
+
+def test_rate_a_finished_processing_or_review_it(tab, sandbox_env):
+    sandbox = sandbox_env
+    done = finished_processing(sandbox, "Rate me")
+    show_processings(tab)
+    page, fake = tab.processings_page, tab.fake
+    select_row(tab, done)
+    assert page.rate_button.text() == "Rate…"
+    fake.answers["rating"] = (4, "Some roofs missing")
+    page.rate_button.click()
+    assert wait_until(lambda: sandbox.state.mapflow.processings[done].get("rating"), 10)
+    assert sandbox.state.mapflow.processings[done]["rating"] == {"rating": 4, "feedback": "Some roofs missing"}
+
+    sandbox.state.mapflow.review_enabled = True
+    review = finished_processing(sandbox, "Review me")
+    select_row(tab, review)
+    assert wait_until(lambda: page.rate_button.text() == "Review…", 10)
+    fake.answers["review"] = (False, "Wrong roofs in the north")
+    page.rate_button.click()
+    assert wait_until(lambda: sandbox.state.mapflow.processings[review].get("reviewStatus", {}).get(
+        "reviewStatus") == "REFUSED", 10)
+    assert requests_to(sandbox, "PUT", f"/processings/{review}/rejection")[0].json["comment"] == \
+        "Wrong roofs in the north"
+
+
+def test_details_in_local_time_and_the_aoi_as_a_layer(tab, sandbox_env, monkeypatch):
+    sandbox = sandbox_env
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        failed = finished_processing(sandbox, "Detailed fail", blocks=[{"name": "Classification", "enabled": True},
+                                                                       {"name": "Heights", "enabled": False}])
+        sandbox.state.mapflow.processings[failed]["created"] = "2025-03-01T10:00:00.000Z"
+        show_processings(tab)
+        select_row(tab, failed)
+        tab.processings_page.details_button.click()
+        assert wait_until(lambda: tab.actions.details is not None and tab.actions.details.isVisible(), 10)
+        values = {k: v.text() for k, v in tab.actions.details.values.items()}
+        assert values["Model"] == "🏠 Buildings" and values["Status"].startswith("Failed")
+        assert values["Blocks"] == "Building detection, Building classification (off: Building heights)"
+        assert values["Imagery"] == "Mapbox" and values["Area"] == "0.349 km²" and values["Cost"].endswith("credits")
+        assert values["Created"] == "2025-03-01 19:00 JST (UTC+09:00)"
+        assert "The imagery source is not available" in values["Messages"] and "Finished" in values
+        tab.actions.details.aoi_button.click()
+        assert wait_until(lambda: QgsProject.instance().mapLayersByName("Detailed fail (AOI)"), 10)
+        layer = QgsProject.instance().mapLayersByName("Detailed fail (AOI)")[0]
+        assert layer.featureCount() == 1 and layer.extent().xMinimum() == pytest.approx(37.6156, abs=1e-6)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+        if tab.actions.details is not None:
+            tab.actions.details.close()
+    assert os.environ.get("TZ") is None
