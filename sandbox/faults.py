@@ -7,8 +7,9 @@ import threading
 
 SERVICES = ("mapalyze", "mapflow", "mapiry", "mapsemble")
 ERROR_KINDS = {"429": 429, "500": 500, "502": 502, "503": 503, "504": 504}
-# "error" is an extra kind: answer with `status` (any 4xx/5xx) in the service's error shape.
-KINDS = tuple(ERROR_KINDS) + ("error", "drop", "drop_after", "latency")
+# "error" is an extra kind: answer with `status` (any 4xx/5xx) in the service's error shape; "error_after" does
+# the same after the service carried the request out (a gateway giving up on an answer that was on its way).
+KINDS = tuple(ERROR_KINDS) + ("error", "error_after", "drop", "drop_after", "latency")
 
 
 class Fault:
@@ -21,8 +22,8 @@ class Fault:
             raise ValueError(f"unknown service {service!r}; expected one of {', '.join(SERVICES)} or '*'")
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(KINDS)}")
-        if kind == "error" and status is None:
-            raise ValueError("fault kind 'error' needs a status")
+        if kind in ("error", "error_after") and status is None:
+            raise ValueError(f"fault kind '{kind}' needs a status")
         if count is not None and int(count) < 1:
             raise ValueError("count must be >= 1 or None (forever)")
         self.service = None if service == "*" else service

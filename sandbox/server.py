@@ -359,6 +359,9 @@ class SandboxServer:
             self._record(req, 0)
             handler.close_connection = True
             return
+        if fault is not None and fault.kind == "error_after":
+            message = FAULT_MESSAGES.get(fault.status, f"Injected error {fault.status}")
+            resp = svc.error_response(req, ApiError(fault.status, message + " (sandbox fault, after acting)"))
         self._record(req, resp.status)
         self._send(handler, resp)
 

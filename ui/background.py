@@ -147,8 +147,14 @@ class Run(QObject):
         _DETACHED.discard(self)
         if outcome.error is not None and not outcome.cancelled and not getattr(outcome.error, "logged", False):
             log_exception(outcome.error)
-        if self.on_done is not None:
-            self.on_done(outcome)
+        on_done, self.on_done, self.on_progress = self.on_done, None, None
+        try:
+            if on_done is not None:
+                on_done(outcome)
+        finally:
+            # No cycle keeps the context alive until a late garbage collection: a QgsProcessingContext freed
+            # after QGIS has shut down crashes it.
+            self.context = None
 
 
 class BackgroundRunner(QObject):
