@@ -55,6 +55,6 @@ class MapsembleSyncAlgorithm(SyncAlgorithm):
         field_names = field_names_parameter(self, parameters, self.FIELDS, context) or None
         applier = MapsembleSync(self.clients["mapsemble"], feedback, map_id, source.fields(), source.sourceCrs(),
                                 context.transformContext(), label_field, field_names,
-                                self.field_name(parameters, self.KEY_FIELD, context))
+                                self.field_name(parameters, self.KEY_FIELD, context), self.generated_fields)
         remembered = {self.MAP_ID: map_id, self.LABEL_FIELD: label_field, self.FIELDS: field_names}
         return applier, remembered, None

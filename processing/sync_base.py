@@ -34,6 +34,7 @@ class SyncAlgorithm(MapbridgeAlgorithm):
     def __init__(self):
         super().__init__()
         self.synced = None          # (layer id, link summary) for postProcessAlgorithm
+        self.generated_fields = []  # fields the data source makes up (a GeoPackage's fid), not sent by default
 
     def add_input(self):
         """INPUT: a vector layer (a file or a project layer: the link is kept with it)."""
@@ -78,6 +79,8 @@ class SyncAlgorithm(MapbridgeAlgorithm):
                                  "the map can be kept", service=self.service,
                                  hint="Save the features to a GeoPackage and sync that layer")
         place = place_of(layer)
+        provider_fields = layer.dataProvider().fields()
+        self.generated_fields = [provider_fields.at(i).name() for i in layer.dataProvider().pkAttributeIndexes()]
         key_field = self.field_name(parameters, self.KEY_FIELD, context)
         applier, remembered, new_map_title = self.build(parameters, context, feedback, source)
         remembered[self.KEY_FIELD] = key_field

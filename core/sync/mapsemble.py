@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from ..push.choices import METHOD_CREATE, METHOD_DELETE, METHOD_REPLACE
 from ..push.mapsemble import MapsemblePush, fingerprint, ids_of
 from ..push.payloads import MapsemblePayloads
+from ..push.values import sendable_field_names
 from .applier import Applier
 from .choices import CREATED, UPDATED
 from .items import DELETE, UPDATE
@@ -65,9 +66,12 @@ class MapsembleSync(Applier):
     service = "mapsemble"
 
     def __init__(self, client, feedback, map_id, fields, crs, transform_context, label_field, field_names=None,
-                 key_field=None):
+                 key_field=None, generated=()):
         super().__init__(client, feedback, map_id)
         self.key_field = key_field or None
+        if not field_names:
+            # All fields but those the data source makes up (a GeoPackage's fid): they are no data of the feature.
+            field_names = [name for name in sendable_field_names(fields) if name not in set(generated)] or None
         self.fields, self.crs, self.transform_context = fields, crs, transform_context
         self.label_field, self.field_names = label_field, field_names
         # The builder the fingerprints are taken for; the one that sends is made once the map's settings are read.

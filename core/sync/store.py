@@ -159,7 +159,8 @@ class LinkStore:
     def links(self, source=None):
         """Every link of the file (or of one source), oldest first."""
         where = f" WHERE source = {literal(source)}" if source is not None else ""
-        columns = ", ".join(("fid",) + LINK_COLUMNS + ("remote_total",))
+        # "fid + 0": a plain column (OGR takes a selected primary key for the row's FID, not a field).
+        columns = ", ".join(("fid + 0",) + LINK_COLUMNS + ("remote_total",))
         return [self._link(row) for row in self._sql(f"SELECT {columns} FROM {LINKS}{where} ORDER BY fid",
                                                     rows=True)]
 
@@ -220,7 +221,7 @@ class LinkStore:
         except (StoreError, ValueError):
             rows = None         # an SQLite without JSON functions: row by row
         if rows is None:
-            rows = self._sql(f"SELECT fid, key, remote_id, fp, layer, pending FROM {FEATURES} WHERE {where}",
+            rows = self._sql(f"SELECT fid + 0, key, remote_id, fp, layer, pending FROM {FEATURES} WHERE {where}",
                              rows=True)
         return {row[1]: Entry(row[1], row[2], row[3], row[4], row[5], row[0]) for row in rows}
 
