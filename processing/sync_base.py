@@ -6,9 +6,11 @@ from __future__ import annotations
 from qgis.core import (
     QgsFeatureRequest,
     QgsProcessingException,
+    QgsProcessingFeatureSourceDefinition,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
+    QgsProcessingUtils,
 )
 
 from ..core.qgis_compat import skip_validity_checks_flag, source_type
@@ -59,6 +61,15 @@ class SyncAlgorithm(MapbridgeAlgorithm):
         fields = field_names_parameter(self, parameters, name, context)
         return fields[0] if fields else None
 
+    def input_layer(self, parameters, context):
+        """The layer behind INPUT (also when it is 'selected features only'), or None."""
+        layer = self.parameterAsVectorLayer(parameters, self.INPUT, context)
+        value = parameters.get(self.INPUT)
+        if layer is None and isinstance(value, QgsProcessingFeatureSourceDefinition):
+            name = value.source.valueAsString(context.expressionContext())[0]
+            layer = QgsProcessingUtils.mapLayerFromString(name, context)
+        return layer
+
     def build(self, parameters, context, feedback, source):
         """(applier, remembered parameters, new map title or None) for this service."""
         raise NotImplementedError
@@ -73,7 +84,7 @@ class SyncAlgorithm(MapbridgeAlgorithm):
         source = self.parameterAsSource(parameters, self.INPUT, context)
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
-        layer = self.parameterAsVectorLayer(parameters, self.INPUT, context)
+        layer = self.input_layer(parameters, context)
         if layer is None:
             raise MapbridgeError("the input must be a layer (a file or a layer of the project) so that its link to "
                                  "the map can be kept", service=self.service,

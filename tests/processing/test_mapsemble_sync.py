@@ -3,10 +3,17 @@ remote deletions come back, the link lives in the GeoPackage, unknown outcomes d
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
-from qgis.core import QgsProcessingException, QgsProcessingFeatureSourceDefinition, QgsProject, QgsVectorLayer
+from qgis.core import (
+    QgsGeometry,
+    QgsProcessingException,
+    QgsProcessingFeatureSourceDefinition,
+    QgsProject,
+    QgsVectorLayer,
+)
 
 from mapbridge.tests.processing.push_helpers import RecordingFeedback, report_rows, requests_of, run_alg
 from mapbridge.tests.processing.sync_helpers import edit, feature_id, open_gpkg, places, write_gpkg, writes
@@ -216,3 +223,95 @@ def test_upsert_by_key_on_a_map_with_a_remote_field(sandbox_env, tmp_path):
     assert sorted(f["properties"]["external_id"] for f in mine) == sorted(f"P-{i}" for i in range(6))
     posts = requests_of(sandbox, "mapsemble", "POST", "/features")
     assert [r.status for r in posts] == [0, 201], "an upsert by key is simply sent again"
+
+
+def test_the_selection_is_the_input_and_features_outside_it_leave_the_map(sandbox_env, tmp_path):
+    sandbox = sandbox_env
+    layer = write_gpkg(tmp_path / "places.gpkg", places(6))
+    QgsProject.instance().addMapLayer(layer)
+    try:
+        sync(layer)
+        layer.selectByExpression("\"rank\" < 2")
+        result, _ = sync(QgsProcessingFeatureSourceDefinition(layer.id(), True))
+    finally:
+        QgsProject.instance().removeMapLayer(layer.id())
+    assert (result["UNCHANGED"], result["DELETED"]) == (2, 4)
+    assert len(on_map(sandbox)) == 5 + 2
+
+
+def test_skipped_features_say_why_and_one_that_cannot_be_sent_any_more_leaves_the_map(sandbox_env, tmp_path):
+    layer = write_gpkg(tmp_path / "places.gpkg", places(4))
+    first, _ = sync(layer, KEY_FIELD="code")
+    assert first["CREATED"] == 4
+    edit(layer, attributes=[(feature_id(layer, "code", "P-1"), "code", "P-0")],          # a duplicate key
+         adds=[(5.0, 52.0, {"name": "No key", "code": None})])
+    assert layer.startEditing()
+    assert layer.changeGeometry(feature_id(layer, "code", "P-2"), QgsGeometry())          # no geometry any more
+    assert layer.commitChanges()
+    result, _ = sync(layer, KEY_FIELD="code")
+    rows = report_rows(result["OUTPUT"])
+    by_name = {r["name"]: r for r in rows if r["push_status"] != "deleted" or r["name"]}
+    assert by_name["Place 1"]["push_status"] == "skipped"
+    assert by_name["Place 1"]["push_error"].startswith("duplicate key 'P-0' (input feature 1 has it too)")
+    assert by_name["No key"]["push_error"] == "no key (field 'code' is NULL or empty)"
+    assert by_name["Place 2"]["push_status"] == "deleted"
+    assert "cannot be sent any more (no geometry)" in by_name["Place 2"]["push_error"]
+    left = [r for r in rows if r["push_status"] == "deleted" and r["code"] == "P-1"]
+    assert len(left) == 1 and left[0]["push_error"] == "left the layer; deleted from the map"
+    assert (result["SKIPPED"], result["DELETED"], result["UNCHANGED"]) == (2, 2, 2)
+
+
+def test_a_layer_outside_a_geopackage_keeps_its_link_in_the_data_folder(sandbox_env, tmp_path):
+    from mapbridge.core.sync.place import data_folder
+
+    sandbox = sandbox_env
+    gpkg = write_gpkg(tmp_path / "source.gpkg", places(5))
+    path = str(tmp_path / "places.geojson")
+    from qgis.core import QgsVectorFileWriter
+
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GeoJSON"
+    error = QgsVectorFileWriter.writeAsVectorFormatV3(gpkg, path, QgsProject.instance().transformContext(), options)
+    assert error[0] == QgsVectorFileWriter.WriterError.NoError
+    layer = QgsVectorLayer(path, "places", "ogr")
+    first, feedback = sync(layer, KEY_FIELD="code")
+    assert first["CREATED"] == 5 and "in the Mapbridge data folder" in feedback.text()
+    assert (tmp_path / "places.geojson").read_text().count("mapbridge") == 0, "the data file is not touched"
+    assert data_folder() in feedback.text()
+    sandbox.clear_requests()
+    again, _ = sync(QgsVectorLayer(path, "same file, another layer object", "ogr"), KEY_FIELD="code")
+    assert again["UNCHANGED"] == 5 and writes(sandbox, "mapsemble") == []
+
+
+def test_cancel_part_way_then_sync_again_finishes_the_job(sandbox_env, tmp_path):
+    sandbox = sandbox_env
+    layer = write_gpkg(tmp_path / "places.gpkg", places(3000))
+    sandbox.latency_ms = 300
+    try:
+        feedback = RecordingFeedback()
+        feedback.progressChanged.connect(lambda p: feedback.cancel() if p >= 30 else None)
+        first, _ = sync(layer, feedback, OUTPUT=str(tmp_path / "report.gpkg"))
+    finally:
+        sandbox.latency_ms = 0
+    assert first["NOT_SENT"] > 0 and first["CREATED"] > 0 and first["FAILED"] == 0
+    assert first["CREATED"] + first["NOT_SENT"] == 3000
+    rows = report_rows(QgsVectorLayer(str(tmp_path / "report.gpkg"), "report", "ogr"))
+    assert len(rows) == 3000 and {r["push_error"] for r in rows if r["push_status"] == "not_sent"} == {
+        "not sent: cancelled"}
+    again, _ = sync(layer)
+    assert (again["CREATED"], again["UNCHANGED"]) == (first["NOT_SENT"], first["CREATED"])
+    assert len(on_map(sandbox)) == 5 + 3000, "nothing created twice"
+
+
+def test_a_long_rate_limit_wait_is_announced_and_a_rerun_finishes(sandbox_env, tmp_path):
+    sandbox = sandbox_env
+    layer = write_gpkg(tmp_path / "places.gpkg", places(3))
+    sync(layer)
+    edit(layer, attributes=[(feature_id(layer, "code", "P-0"), "name", "Later")])
+    sandbox.add_fault("mapsemble", "429", method="PUT", count=1, retry_after=600)
+    feedback = RecordingFeedback(cancel_on="going on at")
+    result, _ = sync(layer, feedback)
+    assert re.search(r"rate limit reached \(HTTP 429\); waiting 10 min, going on at \d\d:\d\d:\d\d", feedback.text())
+    assert (result["UPDATED"], result["NOT_SENT"]) == (0, 1)
+    again, _ = sync(layer)
+    assert (again["UPDATED"], again["UNCHANGED"]) == (1, 2)
