@@ -26,6 +26,10 @@ class Applier:
         """A log line naming the service."""
         self.feedback.pushInfo(f"{self.title}: {text}")
 
+    def use_map(self, map_id):
+        """Sync with this map (the one a link found for a new map's title)."""
+        self.map_id = map_id
+
     def count(self):
         """How many features the map holds now (None when the service does not say); ServiceError 404: no map."""
         raise NotImplementedError

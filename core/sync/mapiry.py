@@ -78,11 +78,14 @@ class MapirySync(Applier):
     def listing(self):
         return self.pacer._list_locations() if self.map_id else []
 
+    def use_map(self, map_id):
+        self.map_id = self.pacer.map_id = map_id
+        self.map_check = MapCheck(self.client, map_id)
+
     def create_map(self, keeper):
         """Create the map of NEW_MAP_TITLE and note it in the link before anything is sent to it."""
         self.pacer.new_map_title = self.new_map_title
-        self.map_id = self.pacer.prepare()
-        self.map_check = MapCheck(self.client, self.map_id)
+        self.use_map(self.pacer.prepare())
         keeper.link.map_id = self.map_id
         keeper.store.save_link(keeper.link)
 

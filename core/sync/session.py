@@ -42,7 +42,7 @@ def sync_layer(applier, place, source, features, key_field, parameters, feedback
     with LinkStore(place.store_path) as store:
         link = find_link(store, place, applier.service, applier.map_id, key_field, new_map_title)
         if link.map_id and not applier.map_id:
-            applier.map_id = link.map_id
+            applier.use_map(link.map_id)
             feedback.pushInfo(f"{applier.title}: syncing with map {link.map_id}, made earlier for "
                               f"'{new_map_title}'")
         link.parameters = {k: v for k, v in parameters.items() if v not in (None, "", [])}
