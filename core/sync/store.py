@@ -23,7 +23,8 @@ LINKS = "mapbridge_sync_links"
 FEATURES = "mapbridge_sync_features"
 LINK_COLUMNS = ("link_id", "source", "service", "map_id", "key_field", "parameters", "last_sync", "counts")
 FEATURE_COLUMNS = ("link_id", "key", "remote_id", "fp", "layer", "pending")
-BUSY_TIMEOUT_MS = 15000         # another connection (QGIS saving edits) may hold the file for a moment
+BUSY_TIMEOUT_MS = 15000
+SQL_ROWS = 500                  # rows per INSERT or DELETE statement         # another connection (QGIS saving edits) may hold the file for a moment
 _CREATE_LOCK = threading.Lock()
 
 
@@ -32,10 +33,13 @@ class StoreError(MapbridgeError):
 
 
 def literal(value):
-    """An SQL text literal (or NULL)."""
+    """An SQL text literal (or NULL); text with a NUL character cannot be one."""
     if value is None:
         return "NULL"
-    return "'" + str(value).replace("'", "''") + "'"
+    text = str(value)
+    if "\x00" in text:
+        raise StoreError("a text with a NUL character cannot be kept in the sync link", details=repr(text[:100]))
+    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass
@@ -57,15 +61,14 @@ class Link:
 class Entry:
     """One synced feature of a link."""
 
-    __slots__ = ("key", "remote_id", "fp", "layer", "pending", "fid")
+    __slots__ = ("key", "remote_id", "fp", "layer", "pending")
 
-    def __init__(self, key, remote_id=None, fp=None, layer=None, pending=None, fid=None):
+    def __init__(self, key, remote_id=None, fp=None, layer=None, pending=None):
         self.key = key
         self.remote_id = remote_id
         self.fp = fp
         self.layer = layer
         self.pending = pending      # JSON text while a create's outcome is not known
-        self.fid = fid
 
     def __repr__(self):
         return f"Entry({self.key!r}, {self.remote_id!r}, {self.fp!r}, {self.layer!r}, pending={self.pending!r})"
@@ -215,15 +218,14 @@ class LinkStore:
         rows = None
         try:
             # One row holding them all: parsed by the json module, much faster than a row at a time.
-            found = self._sql(f"SELECT json_group_array(json_array(fid, key, remote_id, fp, layer, pending)) "
+            found = self._sql(f"SELECT json_group_array(json_array(key, remote_id, fp, layer, pending)) "
                               f"FROM {FEATURES} WHERE {where}", rows=True)
             rows = json.loads(found[0][0]) if found and found[0][0] else []
         except (StoreError, ValueError):
             rows = None         # an SQLite without JSON functions: row by row
         if rows is None:
-            rows = self._sql(f"SELECT fid + 0, key, remote_id, fp, layer, pending FROM {FEATURES} WHERE {where}",
-                             rows=True)
-        return {row[1]: Entry(row[1], row[2], row[3], row[4], row[5], row[0]) for row in rows}
+            rows = self._sql(f"SELECT key, remote_id, fp, layer, pending FROM {FEATURES} WHERE {where}", rows=True)
+        return {row[0]: Entry(*row) for row in rows}
 
     def write(self, link, upserts=(), removals=()):
         """Insert or update entries and remove others, all or nothing."""
@@ -235,30 +237,19 @@ class LinkStore:
         self._in_transaction(lambda: self._write(link, upserts, removals))
 
     def _write(self, link, upserts, removals):
-        table = self.ds.GetLayerByName(FEATURES)
-        definition = table.GetLayerDefn()
-        for entry in removals:
-            if entry.fid is not None:
-                _, error = attempt(table.DeleteFeature, entry.fid)
-                if error:
-                    raise self._error("could not be written", error)
-                entry.fid = None
-        for entry in upserts:
-            feature = ogr.Feature(definition)
-            for name, value in (("link_id", link.link_id), ("key", entry.key), ("remote_id", entry.remote_id),
-                                ("fp", entry.fp), ("layer", entry.layer), ("pending", entry.pending)):
-                if value is None:
-                    feature.SetFieldNull(name)
-                else:
-                    feature.SetField(name, value)
-            if entry.fid is not None:
-                feature.SetFID(entry.fid)
-                _, error = attempt(table.SetFeature, feature)
-            else:
-                _, error = attempt(table.CreateFeature, feature)
-                entry.fid = feature.GetFID()
-            if error:
-                raise self._error("could not be written", error)
+        # Many rows per statement: a row at a time through the OGR layer API costs ~0.1 ms, a whole first sync
+        # of 10,000 features a second or more.
+        owner = literal(link.link_id)
+        for start in range(0, len(removals), SQL_ROWS):
+            keys = ", ".join(literal(entry.key) for entry in removals[start:start + SQL_ROWS])
+            self._sql(f"DELETE FROM {FEATURES} WHERE link_id = {owner} AND key IN ({keys})")
+        columns = ", ".join(FEATURE_COLUMNS)
+        for start in range(0, len(upserts), SQL_ROWS):
+            values = ", ".join(
+                f"({owner}, {literal(e.key)}, {literal(e.remote_id)}, {literal(e.fp)}, {literal(e.layer)}, "
+                f"{literal(e.pending)})" for e in upserts[start:start + SQL_ROWS])
+            # The unique (link_id, key) index makes this an insert or a replacement of the key's row.
+            self._sql(f"INSERT OR REPLACE INTO {FEATURES} ({columns}) VALUES {values}")
 
     def _in_transaction(self, work):
         _, error = attempt(self.ds.StartTransaction)

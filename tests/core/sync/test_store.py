@@ -35,13 +35,16 @@ def test_links_and_entries_round_trip_through_a_geopackage(tmp_path):
     assert table is not None and table.GetGeomType() == ogr.wkbNone, "a registered attribute table"
 
 
-def test_a_key_written_twice_for_one_link_is_refused_and_nothing_of_the_write_lands(tmp_path):
+def test_writing_the_same_key_again_replaces_it_and_a_failed_write_leaves_nothing(tmp_path):
     with LinkStore(str(tmp_path / "links.gpkg")) as store:
         link = Link(source="s", service="mapiry", map_id="m")
         store.write(link, [Entry("a", "r1", "f")])
-        with pytest.raises(StoreError, match="could not be written"):
-            store.write(link, [Entry("b", "r2", "f"), Entry("a", "r3", "f")])
-        assert set(store.entries(link)) == {"a"}, "all or nothing"
+        store.write(link, [Entry("a", "r1", "g")])
+        assert [(e.key, e.fp) for e in store.entries(link).values()] == [("a", "g")]
+        many = [Entry(f"k{i}", "r", "f") for i in range(600)] + [Entry("bad\x00key", "r", "f")]
+        with pytest.raises(StoreError, match="NUL character"):
+            store.write(link, many)
+        assert set(store.entries(link)) == {"a"}, "all or nothing, though 600 rows were written before"
 
 
 def test_a_store_that_cannot_be_written_says_where_and_what_to_do(tmp_path):
