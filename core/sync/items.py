@@ -14,7 +14,7 @@ ARRIVED = (CREATED, UPDATED, DELETED)
 class SyncItem(PushItem):
     """A PushItem that knows its key, what the sync does with it, and the fingerprint it will leave behind."""
 
-    __slots__ = ("key", "action", "fp", "layer", "entry", "target", "note", "attempted", "uncertain")
+    __slots__ = ("key", "action", "fp", "layer", "entry", "target", "note", "attempted", "uncertain", "absent")
 
     def __init__(self, index, feature, payload=None, status=None, error=None):
         super().__init__(index, feature, payload, status, error)
@@ -27,6 +27,7 @@ class SyncItem(PushItem):
         self.note = None            # said in the report when it arrives (e.g. "it had been deleted on the service")
         self.attempted = False      # a request carrying it has been sent
         self.uncertain = False      # whether it arrived is not known (a check of an unknown outcome failed)
+        self.absent = False         # a delete whose feature was not on the map any more
 
     def done(self, status, remote_id=None, error=None):
         if error is None and status in ARRIVED:

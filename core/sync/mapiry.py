@@ -136,7 +136,6 @@ class MapirySync(Applier):
     def _send(self, job, items, keeper):
         if items:
             send_items(job, items, self.feedback, keeper.flush)
-            keeper.flush(force=True)
 
     def _set_layers(self, creates, updates, relayers, keeper):
         """Put created and changed locations in their layer (only where it changed)."""

@@ -120,7 +120,7 @@ class LocationDeletes(LocationRequests):
             item.done(DELETED, remote_id=item.target)
 
     def location_gone(self, item):
-        item.note = "it was already gone from Mapiry"
+        item.note, item.absent = "it was already gone from Mapiry", True
         item.done(DELETED, remote_id=item.target)
 
 

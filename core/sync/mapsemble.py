@@ -173,7 +173,6 @@ class MapsembleSync(Applier):
                 job = MapsembleWrites(self.client, self.feedback, self.map_id, method, self.map_info,
                                       self.remote_key, linked)
                 send_items(job, items, self.feedback, keeper.flush)
-                keeper.flush(force=True)
 
 
 def _info(text):

@@ -111,7 +111,7 @@ def plan(items, entries, missing=frozenset(), service_title="the service", layer
         item.key, item.entry, item.action, item.target = key, entry, DELETE, entry.remote_id
         item.note = "left the layer; deleted from the map"
         if entry.remote_id in missing:
-            item.note = f"left the layer; it was already gone from {service_title}"
+            item.note, item.absent = f"left the layer; it was already gone from {service_title}", True
         deletes.append(item)
     return deletes
 

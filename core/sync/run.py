@@ -21,7 +21,7 @@ from .plan import deleted_rows, plan
 from .remote import check_remote
 from .store import Entry
 
-FLUSH_SECONDS = 0.3
+FLUSH_SECONDS = 1.0          # a crash loses at most this much of the link's news; the next sync re-checks it
 
 
 def now_iso():
@@ -41,7 +41,7 @@ class LinkKeeper:
         self.watched = []
         self.total = 0
         self.settled = 0
-        self.last = 0.0
+        self.last = time.monotonic()
 
     def journal(self, creates):
         """Before anything is sent: each create as a pending entry holding what identifies it on the map."""
@@ -61,6 +61,7 @@ class LinkKeeper:
 
     def layers_set(self, items):
         """These items are now in their layer on the map."""
+        self.flush(force=True)          # their entries first get the ids they were created with
         upserts = []
         for item in items:
             entry = self.entries.get(item.key)
@@ -212,16 +213,16 @@ def _build_payloads(applier, items, deletes):
 
 
 def _save(store, link, rows, applier, wrote):
-    """The link's row: when it ran, what it counted, the map's size now (re-counted after writes)."""
+    """The link's row: when it ran, what it counted, and how many features the map holds now."""
     if not link.map_id:
         return          # nothing was sent and no map was made (a new Mapiry map is made with its first location)
     link.last_sync = now_iso()
     tally = counts(rows)
     link.counts = {key.lower(): n for key, n in tally.items() if n}
-    if wrote:
-        try:
-            link.remote_total = applier.count()
-        except MapbridgeError:
-            link.remote_total = None      # unknown: the next sync reads the map to compare
+    if wrote and link.remote_total is not None:
+        # What this sync did to the count (no request for it): a change by someone else meanwhile makes the next
+        # sync's count differ, and that sync then reads the whole map to compare.
+        link.remote_total += sum(1 for item in rows if item.status == CREATED) - \
+            sum(1 for item in rows if item.status == DELETED and not item.absent)
     store.save_link(link)
 

@@ -110,6 +110,9 @@ class LinkStore:
                 raise self._error("could not be opened for writing", error)
             self.ds = ds
             self._sql(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}", rows=True)
+            # Commits reach the operating system at once (a crash of QGIS loses nothing committed) without
+            # waiting for the disk each time; only a power cut may lose the last few, which the next sync re-checks.
+            self._sql("PRAGMA synchronous = NORMAL")
             if create:
                 self._ensure_tables()
         return self
