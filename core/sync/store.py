@@ -23,8 +23,8 @@ LINKS = "mapbridge_sync_links"
 FEATURES = "mapbridge_sync_features"
 LINK_COLUMNS = ("link_id", "source", "service", "map_id", "key_field", "parameters", "last_sync", "counts")
 FEATURE_COLUMNS = ("link_id", "key", "remote_id", "fp", "layer", "pending")
-BUSY_TIMEOUT_MS = 15000
-SQL_ROWS = 500                  # rows per INSERT or DELETE statement         # another connection (QGIS saving edits) may hold the file for a moment
+BUSY_TIMEOUT_MS = 15000         # another connection (QGIS saving edits) may hold the file for a moment
+SQL_ROWS = 500                  # rows per INSERT or DELETE statement
 _CREATE_LOCK = threading.Lock()
 
 
@@ -97,6 +97,8 @@ class LinkStore:
 
     def open(self, create=True):
         """Open the GeoPackage for writing; create it (in the data folder) and the tables when missing."""
+        if not create:
+            return self.open_readonly()
         with _CREATE_LOCK:      # two syncs starting at once must not both create the tables
             if not os.path.exists(self.path):
                 if not create:
@@ -115,6 +117,16 @@ class LinkStore:
             self._sql("PRAGMA synchronous = NORMAL")
             if create:
                 self._ensure_tables()
+        return self
+
+    def open_readonly(self):
+        """Open an existing store to read links (nothing is created; a file without links reads as empty)."""
+        self.ds = None
+        if os.path.isfile(self.path):
+            ds, _ = attempt(gdal.OpenEx, self.path, gdal.OF_VECTOR | gdal.OF_READONLY)
+            if ds is not None and ds.GetLayerByName(LINKS) is not None and ds.GetLayerByName(FEATURES) is not None:
+                self.ds = ds
+                self._sql(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}", rows=True)
         return self
 
     def close(self):
@@ -164,6 +176,8 @@ class LinkStore:
     # -- links -------------------------------------------------------------------------------------------
     def links(self, source=None):
         """Every link of the file (or of one source), oldest first."""
+        if self.ds is None:
+            return []           # opened read-only, and no link was ever kept here
         where = f" WHERE source = {literal(source)}" if source is not None else ""
         # "fid + 0": a plain column (OGR takes a selected primary key for the row's FID, not a field).
         columns = ", ".join(("fid + 0",) + LINK_COLUMNS + ("remote_total",))
@@ -217,6 +231,8 @@ class LinkStore:
     # -- features ----------------------------------------------------------------------------------------
     def entries(self, link):
         """{key: Entry} of a link."""
+        if self.ds is None or link.fid is None:
+            return {}
         where = f"link_id = {literal(link.link_id)}"
         rows = None
         try:
