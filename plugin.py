@@ -18,6 +18,8 @@ ICON_PATH = os.path.join(PLUGIN_DIR, "icons", "mapbridge.svg")
 MENU = "&Mapbridge"
 REFRESH_TEXT = "Refresh from Mapalyze"
 PUSH_TEXT = "Push to…"
+SYNC_NOW_TEXT = "Sync now"
+UNLINK_TEXT = "Unlink from web map"
 
 
 class MapbridgePlugin:
@@ -29,6 +31,8 @@ class MapbridgePlugin:
         self.action = None
         self.push_action = None       # "Push to…" on vector layers
         self.refresh_action = None    # "Refresh from Mapalyze" on Mapalyze layers
+        self.sync_indicators = None   # synced layers: Layers panel indicator, sync when edits are saved
+        self.sync_actions = []        # "Sync now" and "Unlink from web map" on synced layers
         self.dock = None
 
     def initProcessing(self):  # noqa: N802 - QGIS API name
@@ -47,6 +51,7 @@ class MapbridgePlugin:
         from .core import settings_keys
         from .core.mapalyze.layer import is_mapalyze_layer
         from .ui.layer_actions import LayerAction
+        from .ui.sync_indicator import SyncIndicators
 
         self.initProcessing()
         self.action = QAction(QIcon(ICON_PATH), "Mapbridge", self.iface.mainWindow())
@@ -62,9 +67,25 @@ class MapbridgePlugin:
         self.refresh_action = LayerAction(
             self.iface, REFRESH_TEXT, "mapbridge_mapalyze_refresh_action",
             lambda layer: self.ensure_dock().mapalyze_tab.refresh_layer(layer), applies_to=is_mapalyze_layer)
+        self.sync_indicators = SyncIndicators(self.iface, on_change=self._sync_state_changed)
+        self.sync_actions = [
+            LayerAction(self.iface, SYNC_NOW_TEXT, "MapbridgeSyncNowAction", self.sync_indicators.sync_now,
+                        tooltip="Send what changed since the last sync to the layer's web maps",
+                        applies_to=self.sync_indicators.is_synced),
+            LayerAction(self.iface, UNLINK_TEXT, "MapbridgeUnlinkAction", self.sync_indicators.unlink,
+                        tooltip="Forget the layer's link to its web maps (the features stay on the maps)",
+                        applies_to=self.sync_indicators.is_synced)]
         if QgsSettings().value(settings_keys.MAPALYZE_AUTO_REFRESH_MINUTES, 0, type=int):
             # Auto-refresh lives in the dock: build it once QGIS has started, still hidden.
             QTimer.singleShot(0, self.ensure_dock)
+
+    def _sync_state_changed(self, layer, synced):
+        """A layer became synced (or was unlinked): its menu entries follow."""
+        for layer_action in self.sync_actions:
+            if synced:
+                layer_action.attach(layer)
+            else:
+                layer_action.detach(layer)
 
     def ensure_dock(self):
         """The dock, built (hidden) on first use."""
@@ -93,10 +114,14 @@ class MapbridgePlugin:
 
     def unload(self):
         """Undo everything initGui and initProcessing did."""
-        for layer_action in (self.push_action, self.refresh_action):
+        for layer_action in (self.push_action, self.refresh_action, *self.sync_actions):
             if layer_action is not None:
                 layer_action.remove()
         self.push_action = self.refresh_action = None
+        self.sync_actions = []
+        if self.sync_indicators is not None:
+            self.sync_indicators.shutdown()
+            self.sync_indicators = None
         if self.action is not None:
             self.iface.removePluginMenu(MENU, self.action)
             self.iface.removeToolBarIcon(self.action)

@@ -28,6 +28,7 @@ class LayerAction(QObject):
             self.action.setToolTip(tooltip)
         self.action.triggered.connect(self._triggered)
         self.installed = False
+        self.attached = set()       # ids of the layers the entry was added for (applies_to entries)
         if iface is not None and hasattr(iface, "addCustomActionForLayerType"):
             iface.addCustomActionForLayerType(self.action, "", vector_layer_type(), applies_to is None)
             self.installed = True
@@ -48,8 +49,24 @@ class LayerAction(QObject):
 
     def attach(self, layer):
         """Show the entry for a layer (one just marked as one it applies to)."""
-        if self.installed and layer is not None and self.applies_to is not None:
+        if self.installed and layer is not None and self.applies_to is not None and layer.id() not in self.attached:
+            self.attached.add(layer.id())
             self.iface.addCustomActionForLayer(self.action, layer)
+
+    def detach(self, layer):
+        """Stop showing the entry for a layer it no longer applies to (QGIS has no per-layer removal: the entry is
+        installed again for the other layers it was added for)."""
+        if not self.installed or self.applies_to is None or layer.id() not in self.attached:
+            return
+        self.attached.discard(layer.id())
+        self.iface.removeCustomActionForLayerType(self.action)
+        self.iface.addCustomActionForLayerType(self.action, "", vector_layer_type(), False)
+        for layer_id in list(self.attached):
+            other = self.project.mapLayer(layer_id)
+            if other is None:
+                self.attached.discard(layer_id)
+            else:
+                self.iface.addCustomActionForLayer(self.action, other)
 
     def _triggered(self):
         layer = self.iface.activeLayer() if self.iface is not None else None

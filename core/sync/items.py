@@ -72,3 +72,15 @@ def skip_reasons(items):
 def failed_reasons(items):
     """Counter of failure reasons, reason → count."""
     return Counter(item.error for item in items if item.status == FAILED)
+
+
+def report_counts(layer):
+    """{"CREATED": n, …} read back from a sync report layer (for a run whose results were lost to a cancel)."""
+    tally = dict.fromkeys(COUNT_KEYS.values(), 0)
+    index = layer.fields().lookupField("push_status")
+    if index >= 0:
+        for feature in layer.getFeatures():
+            key = COUNT_KEYS.get(feature.attributes()[index])
+            if key:
+                tally[key] += 1
+    return tally

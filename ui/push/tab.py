@@ -30,10 +30,13 @@ from ...core import settings_keys
 from ...core.push.items import describe_counts
 from ...core.push.preview import preview
 from ...core.push.report import report_counts
+from ...core.sync.items import describe_counts as describe_sync
+from ...core.sync.items import report_counts as sync_report_counts
 from ...core.qgis_compat import layer_filter
 from ..background import BackgroundRunner
 from ..notify import show_error, show_message, show_success
 from .field_list import FieldChecklist
+from .sync_panel import SyncPanel
 from .targets import MapalyzeTarget, MapiryTarget, MapsembleTarget
 
 PREVIEW_DELAY_MS = 300
@@ -47,6 +50,7 @@ class PushTab(QWidget):
         self.iface = iface
         self.runner = BackgroundRunner(self)
         self.run = None
+        self.run_is_sync = False
         self.report_path = None
         self.watched_layer = None
         self.closed = False
@@ -85,6 +89,8 @@ class PushTab(QWidget):
         self.fields_list = FieldChecklist(self)
         form2.addRow(self.fields_label, self.fields_list)
         layout.addLayout(form2)
+        self.sync_panel = SyncPanel(self)
+        layout.addWidget(self.sync_panel)
 
         self.preview_label = QLabel(self)
         self.preview_label.setObjectName("PushPreview")
@@ -125,6 +131,7 @@ class PushTab(QWidget):
                        mapiry.mode_combo.currentIndexChanged, mapsemble.method_combo.currentIndexChanged,
                        *(combo.fieldChanged for target in self.targets for combo in target.field_combos)):
             signal.connect(self.schedule_preview)
+        self.sync_panel.changed.connect(self.schedule_preview)
         self.push_button.clicked.connect(self.start_push)
         self.cancel_button.clicked.connect(self.cancel_push)
 
@@ -142,6 +149,7 @@ class PushTab(QWidget):
         self.name_combo.setVisible(bool(target.name_label))
         self.fields_label.setVisible(target.uses_attributes)
         self.fields_list.setVisible(target.uses_attributes)
+        self.sync_panel.set_service(target.service)
         if self.isVisible():
             target.activate()
         self.schedule_preview()
@@ -162,6 +170,7 @@ class PushTab(QWidget):
         self.fields_list.set_layer(layer)
         for target in self.targets:
             target.set_layer(layer)
+        self.sync_panel.set_layer(layer)
         if layer is not None:
             layer.selectionChanged.connect(self._selection_changed)
             self.name_combo.setField(_guess_name_field(layer))
@@ -209,6 +218,10 @@ class PushTab(QWidget):
         if problem:
             self.preview_label.setText(problem)
             return
+        if self.sync_panel.active():
+            self.sync_panel.preview(layer, self.selected_check.isChecked(), target.parameters(name_field, field_names),
+                                    self.preview_label)
+            return
         try:
             payloads = target.payloads(layer, QgsProject.instance().transformContext(), name_field, field_names)
             self.preview_label.setText(preview(layer, self.selected_check.isChecked(), payloads).text())
@@ -243,13 +256,18 @@ class PushTab(QWidget):
         try:
             params = self.parameters()
             layer = self.layer_combo.currentLayer()
+            algorithm, self.run_is_sync = target.algorithm, self.sync_panel.active()
+            if self.run_is_sync:
+                algorithm, params = self.sync_panel.sync_run(params)
+            verb = "sync" if self.run_is_sync else "push"
             self.run = self.runner.algorithm(
-                target.algorithm, params, f"Mapbridge: push {layer.name()} to {service_title(target.service)}",
+                algorithm, params, f"Mapbridge: {verb} {layer.name()} to {service_title(target.service)}",
                 self._finished, on_progress=self._progress)
         except MapbridgeError as exc:
             self.status_label.setText(show_error(self.iface, exc))
             return
         self.run_service = target.service
+        self.run_layer_id = layer.id()
         self.run_layer_name = layer.name()
         self.push_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -281,13 +299,16 @@ class PushTab(QWidget):
         if map_id and self.run_service == "mapiry":
             self.targets[0].use_map(map_id)
         report = self._add_report()
+        if self.run_is_sync:
+            self.sync_panel.finished(QgsProject.instance().mapLayer(self.run_layer_id), outcome, self.run_service)
+        count, describe = (sync_report_counts, describe_sync) if self.run_is_sync else (report_counts, describe_counts)
         # The counts come from the results; after a cancel or failure part-way, from the report itself.
-        tally = results if ok else (report_counts(report) if report is not None else None)
+        tally = results if ok else (count(report) if report is not None else None)
         if tally is None:
             self.progress.setValue(0)
             self.status_label.setText(show_error(self.iface, outcome.error))
             return
-        summary = f"{title}: {describe_counts(tally)}"
+        summary = f"{title}: {describe(tally)}"
         if map_id and self.run_service == "mapiry":
             summary += f" (map {map_id})"
         if not ok:
@@ -310,7 +331,8 @@ class PushTab(QWidget):
         """Load the report GeoPackage into the project (also after a cancel), or None."""
         if not self.report_path:
             return None
-        layer = QgsVectorLayer(self.report_path, f"Push report – {self.run_layer_name} → "
+        kind = "Sync report" if self.run_is_sync else "Push report"
+        layer = QgsVectorLayer(self.report_path, f"{kind} – {self.run_layer_name} → "
                                                  f"{service_title(self.run_service)}", "ogr")
         if not layer.isValid():
             return None
@@ -323,6 +345,7 @@ class PushTab(QWidget):
         self.preview_timer.stop()
         # A running push outlives this tab until its task ends; it no longer calls back into the tab.
         self.runner.shutdown()
+        self.sync_panel.shutdown()
         self.run = None
         for target in self.targets:
             target.shutdown()
