@@ -34,12 +34,16 @@ class LayerAction(QObject):
             self.installed = True
             if applies_to is not None:
                 self.project.layersAdded.connect(self._layers_added)
+                self.project.layersWillBeRemoved.connect(self._layers_removed)
                 self._layers_added(list(self.project.mapLayers().values()))
 
     def _layers_added(self, layers):
         ids = [layer.id() for layer in layers]
         # Processing's post-processors mark toolbox outputs just after they are added: look once they ran.
         QTimer.singleShot(0, lambda: self._attach_ids(ids))
+
+    def _layers_removed(self, ids):
+        self.attached.difference_update(ids)        # a layer read again with the same id gets the entry again
 
     def _attach_ids(self, ids):
         for layer_id in ids:
@@ -81,6 +85,7 @@ class LayerAction(QObject):
         if self.applies_to is not None:
             try:
                 self.project.layersAdded.disconnect(self._layers_added)
+                self.project.layersWillBeRemoved.disconnect(self._layers_removed)
             except TypeError:
                 pass        # never connected
         self.iface.removeCustomActionForLayerType(self.action)

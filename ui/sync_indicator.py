@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 
 from qgis.core import Qgis, QgsProject, QgsVectorLayer
+from qgis.gui import QgsLayerTreeView, QgsLayerTreeViewIndicator
 from qgis.PyQt.QtCore import QObject, QTimer
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QMessageBox
 
 from ..api.errors import MapbridgeError, service_title
 from ..core.sync.choices import ALGORITHMS
+from ..core.log import log_exception
 from ..core.sync.marker import PROPERTY, marks_of, unmark
 
 ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons", "mapbridge.svg")
@@ -69,6 +71,12 @@ class SyncIndicators(QObject):
             QTimer.singleShot(0, lambda: self._look(ids))
 
     def _look(self, ids):
+        try:
+            self._look_at(ids)
+        except Exception as exc:  # noqa: BLE001 - a timer's slot must not take QGIS down; the log tells why
+            log_exception(exc)
+
+    def _look_at(self, ids):
         for layer_id in ids:
             layer = self.project.mapLayer(layer_id)
             if layer is None:
@@ -85,7 +93,10 @@ class SyncIndicators(QObject):
         if key == PROPERTY:
             layer = self.project.mapLayer(layer_id)
             if layer is not None:
-                self.refresh(layer)
+                try:
+                    self.refresh(layer)
+                except Exception as exc:  # noqa: BLE001 - a slot must not take QGIS down; the log tells why
+                    log_exception(exc)
 
     def refresh(self, layer, from_store=False):
         """Read the layer's marks again (and, for a layer without any, its store) and show them."""
@@ -119,7 +130,7 @@ class SyncIndicators(QObject):
     # -- the indicator -----------------------------------------------------------------------------
     def _view(self):
         view = self.iface.layerTreeView() if self.iface is not None else None
-        return view if hasattr(view, "addIndicator") else None
+        return view if isinstance(view, QgsLayerTreeView) else None
 
     def _show(self, layer, marks):
         self._hide(layer.id())
@@ -127,8 +138,6 @@ class SyncIndicators(QObject):
         node = self.project.layerTreeRoot().findLayer(layer.id())
         if not marks or view is None or node is None:
             return
-        from qgis.gui import QgsLayerTreeViewIndicator
-
         indicator = QgsLayerTreeViewIndicator(view)
         indicator.setIcon(QIcon(ICON_PATH))
         indicator.setToolTip("\n".join(describe_mark(mark) for mark in marks))
@@ -151,6 +160,12 @@ class SyncIndicators(QObject):
 
     # -- syncing ------------------------------------------------------------------------------------
     def _saved(self, layer_id):
+        try:
+            self._sync_saved(layer_id)
+        except Exception as exc:  # noqa: BLE001 - a slot must not take QGIS down; the log tells why
+            log_exception(exc)
+
+    def _sync_saved(self, layer_id):
         marks = [m for m in self.marks.get(layer_id, []) if m.get("on_save")]
         if not marks:
             return
