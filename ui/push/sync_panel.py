@@ -79,10 +79,21 @@ class SyncPanel(QWidget):
 
     def set_layer(self, layer):
         """Field combos follow the layer; a layer synced before comes with its sync options ticked."""
+        if self.layer is not None:
+            try:
+                self.layer.afterCommitChanges.disconnect(self._layer_saved)
+            except (TypeError, RuntimeError):
+                pass        # the layer is gone
         self.layer = layer
+        if layer is not None:
+            layer.afterCommitChanges.connect(self._layer_saved)
         self.key_combo.setLayer(layer)
         self.layer_combo.setLayer(layer)
         self._restore()
+
+    def _layer_saved(self):
+        if self.active():
+            self.changed.emit()         # the preview counts again
 
     def _restore(self):
         mark = self.mark()
@@ -114,11 +125,11 @@ class SyncPanel(QWidget):
     def finished(self, layer, outcome, service):
         """After a sync from the tab: the layer remembers whether to sync when its edits are saved."""
         map_id = (outcome.results or {}).get("MAP_ID") or outcome.partial.get("MAP_ID")
-        if not outcome.ok or layer is None:
-            return
-        for mark in marks_of(layer):
-            if mark["service"] == service and (not map_id or mark["map_id"] == map_id):
-                set_on_save(layer, service, mark["map_id"], self.on_save_check.isChecked())
+        if outcome.ok and layer is not None:
+            for mark in marks_of(layer):
+                if mark["service"] == service and (not map_id or mark["map_id"] == map_id):
+                    set_on_save(layer, service, mark["map_id"], self.on_save_check.isChecked())
+        self.changed.emit()             # the preview counts against the link as it is now
 
     # -- preview ----------------------------------------------------------------------------------
     def preview(self, layer, selected_only, params, label):
@@ -165,3 +176,4 @@ class SyncPanel(QWidget):
         """Stop a preview under way."""
         self.runner.shutdown()
         self.preview_run = None
+        self.set_layer(None)

@@ -131,7 +131,7 @@ class PushTab(QWidget):
                        mapiry.mode_combo.currentIndexChanged, mapsemble.method_combo.currentIndexChanged,
                        *(combo.fieldChanged for target in self.targets for combo in target.field_combos)):
             signal.connect(self.schedule_preview)
-        self.sync_panel.changed.connect(self.schedule_preview)
+        self.sync_panel.changed.connect(self._sync_changed)
         self.push_button.clicked.connect(self.start_push)
         self.cancel_button.clicked.connect(self.cancel_push)
 
@@ -150,6 +150,7 @@ class PushTab(QWidget):
         self.fields_label.setVisible(target.uses_attributes)
         self.fields_list.setVisible(target.uses_attributes)
         self.sync_panel.set_service(target.service)
+        self._sync_changed()
         if self.isVisible():
             target.activate()
         self.schedule_preview()
@@ -158,6 +159,10 @@ class PushTab(QWidget):
         """Load the account's maps/forms when the tab is first shown (not at QGIS start)."""
         super().showEvent(event)
         self.target().activate()
+
+    def _sync_changed(self):
+        self.push_button.setText("Sync" if self.sync_panel.active() else "Push")
+        self.schedule_preview()
 
     def _layer_changed(self, layer):
         if self.watched_layer is not None:

@@ -63,8 +63,10 @@ def test_keep_in_sync_previews_then_sends_only_what_changed(dock, sandbox_env, t
     tab, target = open_on(dock, layer, "mapsemble", "ms_plain")
     panel = tab.sync_panel
     assert panel.isVisible() and not panel.key_combo.isVisible(), "options show once the sync is asked for"
+    assert tab.push_button.text() == "Push"
     panel.keep_check.setChecked(True)
     assert panel.key_combo.isVisible() and panel.on_save_check.isVisible() and not panel.layer_combo.isVisible()
+    assert tab.push_button.text() == "Sync"
     assert preview_text(tab) == "5 to create, 0 unchanged"
     summary = run(tab)
     assert "Mapsemble: 5 created" in summary
@@ -72,9 +74,10 @@ def test_keep_in_sync_previews_then_sends_only_what_changed(dock, sandbox_env, t
     reports = [lyr for lyr in QgsProject.instance().mapLayers().values() if lyr.name().startswith("Sync report")]
     assert len(reports) == 1 and reports[0].featureCount() == 5
 
+    wait_until(lambda: tab.preview_label.text() == "5 unchanged", 10)       # counted again after the sync
     edit(layer, attributes=[(feature_id(layer, "code", "P-1"), "name", "Renamed")],
          deletes=[feature_id(layer, "code", "P-2")])
-    assert preview_text(tab) == "1 to update, 1 to delete, 3 unchanged"
+    wait_until(lambda: tab.preview_label.text() == "1 to update, 1 to delete, 3 unchanged", 10)     # and after saving
     sandbox.clear_requests()
     summary = run(tab)
     assert "Mapsemble: 1 updated, 1 deleted" in summary
