@@ -10,7 +10,7 @@ from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout, QLabel, QWidget
 
 from ...api.errors import MapbridgeError
 from ...core.sync.choices import ALGORITHMS
-from ...core.sync.marker import marks_of, set_on_save
+from ...core.sync.marker import PROPERTY, marks_of, set_on_save
 from ..background import BackgroundRunner
 
 # The push parameters a sync takes over (the rest, such as METHOD or REMOTE_ID_FIELD, have no meaning in a sync).
@@ -82,11 +82,13 @@ class SyncPanel(QWidget):
         if self.layer is not None:
             try:
                 self.layer.afterCommitChanges.disconnect(self._layer_saved)
+                self.layer.customPropertyChanged.disconnect(self._mark_changed)
             except (TypeError, RuntimeError):
                 pass        # the layer is gone
         self.layer = layer
         if layer is not None:
             layer.afterCommitChanges.connect(self._layer_saved)
+            layer.customPropertyChanged.connect(self._mark_changed)
         self.key_combo.setLayer(layer)
         self.layer_combo.setLayer(layer)
         self._restore()
@@ -94,6 +96,10 @@ class SyncPanel(QWidget):
     def _layer_saved(self):
         if self.active():
             self.changed.emit()         # the preview counts again
+
+    def _mark_changed(self, key):
+        if key == PROPERTY and self.active():
+            self.changed.emit()         # synced meanwhile (Sync now, on save, the toolbox): count again
 
     def _restore(self):
         mark = self.mark()
