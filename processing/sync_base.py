@@ -3,6 +3,8 @@ side of the sync."""
 
 from __future__ import annotations
 
+import os
+
 from qgis.core import (
     QgsFeatureRequest,
     QgsProcessingException,
@@ -90,6 +92,9 @@ class SyncAlgorithm(MapbridgeAlgorithm):
                                  "the map can be kept", service=self.service,
                                  hint="Save the features to a GeoPackage and sync that layer")
         place = place_of(layer)
+        if _temporary(layer):
+            feedback.pushWarning(f"{layer.name()} is a temporary layer: the next sync of another temporary layer will "
+                                 f"not find this link and sends every feature again. Sync a saved layer instead.")
         provider_fields = layer.dataProvider().fields()
         self.generated_fields = [provider_fields.at(i).name() for i in layer.dataProvider().pkAttributeIndexes()]
         key_field = self.field_name(parameters, self.KEY_FIELD, context)
@@ -130,3 +135,10 @@ class SyncAlgorithm(MapbridgeAlgorithm):
 
                 mark_synced(layer, summary)
         return {}
+
+
+def _temporary(layer):
+    """A layer written to Processing's temporary folder (e.g. an earlier step of a model)."""
+    folder = os.path.realpath(QgsProcessingUtils.tempFolder())
+    path = os.path.realpath(layer.source().split("|")[0])
+    return path.startswith(folder + os.sep)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ...api.errors import MapbridgeError
+import threading
+from contextlib import contextmanager
+
+from ...api.errors import CancelledError, MapbridgeError
 from .fingerprint import Fingerprinter
 from .plan import KeyReader, Scan
 from .run import run_sync
@@ -36,9 +39,36 @@ def find_link(store, place, service, map_id, key_field, new_map_title=None):
     return link
 
 
+_LOCKS_GUARD = threading.Lock()
+_LOCKS = {}
+
+
+@contextmanager
+def one_at_a_time(place, service, target, feedback):
+    """One sync of a layer with a map at a time in this QGIS (a save while the dock syncs waits for it)."""
+    with _LOCKS_GUARD:
+        lock = _LOCKS.setdefault((place.store_path, place.source, service, target), threading.Lock())
+    told = False
+    while not lock.acquire(timeout=0.2):
+        if feedback.isCanceled():
+            raise CancelledError()
+        if not told:
+            feedback.pushInfo("Another sync of this layer with this map is running; waiting for it to end")
+            told = True
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def sync_layer(applier, place, source, features, key_field, parameters, feedback, new_map_title=None):
     """Sync the features of a source with its map; returns (rows, counts, link). Parameters are remembered in the
     link so the same sync can run again from the layer's menu."""
+    with one_at_a_time(place, applier.service, applier.map_id or new_map_title, feedback):
+        return _sync_layer(applier, place, source, features, key_field, parameters, feedback, new_map_title)
+
+
+def _sync_layer(applier, place, source, features, key_field, parameters, feedback, new_map_title):
     with LinkStore(place.store_path) as store:
         link = find_link(store, place, applier.service, applier.map_id, key_field, new_map_title)
         if link.map_id and not applier.map_id:
