@@ -14,7 +14,7 @@ from ...api.errors import CancelledError, MapbridgeError, service_title
 from ..gc_guard import quiet_gc
 from ..log import log_exception
 from ..push.geometry import SkipFeature
-from .choices import CREATED, DELETED, NOT_SENT, SKIPPED, UPDATED
+from .choices import CREATED, DELETED, NOT_SENT, SKIPPED, UNCHANGED, UPDATED
 from .items import ARRIVED, CREATE, DELETE, RELAYER, UPDATE, counts, describe_counts, failed_reasons, not_sent, \
     skip_reasons
 from .plan import deleted_rows, plan
@@ -126,8 +126,12 @@ def run_sync(applier, store, link, scan, features, feedback, source_fields):
     feedback.setProgress(5.0)
     remote = check_remote(applier, link, entries, feedback)
     keeper = LinkKeeper(store, link, entries, applier, feedback)
-    _recover(applier, keeper, remote, feedback)
+    adopted = _recover(applier, keeper, remote, feedback)
     deletes = plan(items, entries, remote.missing, title, layers=applier.uses_layers)
+    for item in items:
+        if item.key in adopted and item.status == UNCHANGED:
+            # Sent by the interrupted sync and found on the map: this sync finished its job.
+            item.status, item.error = CREATED, "created by an earlier sync that was interrupted; linked now"
     _build_payloads(applier, items, deletes)
     creates = [i for i in items if i.action == CREATE and i.pending]
     changed = [i for i in items if i.action in (UPDATE, RELAYER, DELETE) and i.pending] + deletes
@@ -176,7 +180,7 @@ def _recover(applier, keeper, remote, feedback):
     """Creates an interrupted sync sent: linked when found on the map, forgotten (and sent again) when not."""
     pending = [entry for entry in keeper.entries.values() if entry.pending]
     if not pending:
-        return
+        return set()
     linked = {entry.remote_id for entry in keeper.entries.values() if entry.remote_id}
     found = applier.adopt(pending, remote.listing or [], linked)
     upserts, removals = [], []
@@ -191,6 +195,7 @@ def _recover(applier, keeper, remote, feedback):
     feedback.pushInfo(f"{service_title(applier.service)}: of {len(pending):,} features an interrupted sync was "
                       f"creating, {len(upserts):,} had arrived (linked now, not sent again); "
                       f"{len(removals):,} had not")
+    return {entry.key for entry in upserts}
 
 
 def _build_payloads(applier, items, deletes):

@@ -172,10 +172,17 @@ def test_an_empty_bulk_bucket_is_waited_for_with_the_time_shown_and_a_rerun_fini
     assert_map_holds_exactly(sandbox, layer, first["MAP_ID"])
 
 
-def test_a_deleted_map_is_reported(sandbox_env, tmp_path):
+def test_a_deleted_or_emptied_map_is_reported(sandbox_env, tmp_path):
     sandbox = sandbox_env
     layer = write_gpkg(tmp_path / "places.gpkg", places(2))
     first, _ = sync(layer)
+    for loc_id in locations(sandbox, first["MAP_ID"]):
+        api(sandbox, "DELETE", f"/maps/{first['MAP_ID']}/locations/{loc_id}")
+    api(sandbox, "POST", f"/maps/{first['MAP_ID']}/locations", json={"name": "Someone else's", "lat": 1, "lng": 1})
+    sandbox.clear_requests()
+    with pytest.raises(QgsProcessingException, match="holds none of the 2 features this layer synced to it"):
+        sync(layer)
+    assert writes(sandbox, "mapiry") == []
     api(sandbox, "DELETE", f"/maps/{first['MAP_ID']}")
     sandbox.clear_requests()
     with pytest.raises(QgsProcessingException, match="no longer exists on Mapiry.*Unlink"):

@@ -167,3 +167,7 @@ def test_a_sync_killed_while_creating_is_finished_by_the_next_run_without_duplic
     stored = sandbox.state.mapiry.locations(map_id)
     assert len(stored) == 250 and len({loc["name"] for loc in stored}) == 250, "finished, nothing twice"
     assert result["results"]["CREATED"] + result["results"]["UNCHANGED"] == 250
+    report = QgsVectorLayer(str(tmp_path / "r2.gpkg"), "report", "ogr")
+    notes = [f["push_error"] for f in report.getFeatures() if f["push_status"] == "created"]
+    linked = [n for n in notes if n == "created by an earlier sync that was interrupted; linked now"]
+    assert len(linked) >= 100, "the batch the killed run was waiting for was found on the map, not sent again"
