@@ -4,13 +4,18 @@ holds and what it received."""
 from __future__ import annotations
 
 from osgeo import ogr, osr
-from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsVectorLayer
+from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# The layers these helpers open belong to the project (conftest removes them after each test). A GeoPackage layer
+# Python owns is deleted when the interpreter exits, after QGIS and GDAL are gone (a crash), and an algorithm's
+# error keeps its input layer referenced that long (through the frames of the traceback QGIS's error handler keeps).
+OWNED = []
 
 
-def write_gpkg(path, rows, table="places", epsg=4326):
-    """A GeoPackage with a point table: rows as (x, y, name, code, rank); returns the QGIS layer."""
+def write_gpkg(path, rows, table="places", epsg=4326, legend=False):
+    """A GeoPackage with a point table: rows as (x, y, name, code, rank); returns the QGIS layer (in the project,
+    in the Layers panel with legend=True)."""
     ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
     srs = osr.SpatialReference()
     srs.ImportFromEPSG(epsg)
@@ -28,13 +33,15 @@ def write_gpkg(path, rows, table="places", epsg=4326):
         layer.CreateFeature(feature)
     layer.CommitTransaction()
     ds = None
-    return open_gpkg(path, table)
+    return open_gpkg(path, table, legend)
 
 
-def open_gpkg(path, table="places"):
-    """The GeoPackage table as a QGIS layer."""
+def open_gpkg(path, table="places", legend=False):
+    """The GeoPackage table as a QGIS layer of the project (in the Layers panel with legend=True)."""
     layer = QgsVectorLayer(f"{path}|layername={table}", table, "ogr")
     assert layer.isValid(), path
+    QgsProject.instance().addMapLayer(layer, legend)
+    OWNED.append(layer.id())
     return layer
 
 

@@ -158,10 +158,9 @@ def test_the_link_lives_in_the_geopackage_and_moves_with_it(sandbox_env, tmp_pat
 
 def test_the_link_survives_a_project_save_and_reload(sandbox_env, tmp_path):
     sandbox = sandbox_env
-    layer = write_gpkg(tmp_path / "places.gpkg", places(4))
     project = QgsProject.instance()
     project.clear()
-    project.addMapLayer(layer)
+    layer = write_gpkg(tmp_path / "places.gpkg", places(4), legend=True)
     sync(layer)
     assert project.write(str(tmp_path / "sync.qgz"))
     project.clear()
@@ -228,13 +227,9 @@ def test_upsert_by_key_on_a_map_with_a_remote_field(sandbox_env, tmp_path):
 def test_the_selection_is_the_input_and_features_outside_it_leave_the_map(sandbox_env, tmp_path):
     sandbox = sandbox_env
     layer = write_gpkg(tmp_path / "places.gpkg", places(6))
-    QgsProject.instance().addMapLayer(layer)
-    try:
-        sync(layer)
-        layer.selectByExpression("\"rank\" < 2")
-        result, _ = sync(QgsProcessingFeatureSourceDefinition(layer.id(), True))
-    finally:
-        QgsProject.instance().removeMapLayer(layer.id())
+    sync(layer)
+    layer.selectByExpression("\"rank\" < 2")
+    result, _ = sync(QgsProcessingFeatureSourceDefinition(layer.id(), True))
     assert (result["UNCHANGED"], result["DELETED"]) == (2, 4)
     assert len(on_map(sandbox)) == 5 + 2
 

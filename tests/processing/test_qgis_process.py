@@ -107,7 +107,8 @@ def test_qgis_process_sync_keeps_its_link_between_runs(qgis_process, sandbox, tm
     assert code == 0, stderr[-2000:]
     assert result["results"]["CREATED"] == 10
     sandbox.clear_requests()
-    code, result, stderr = qgis_process.run_json("mapbridge:mapsemble_sync", **dict(params, OUTPUT=tmp_path / "r2.gpkg"))
+    params["OUTPUT"] = tmp_path / "r2.gpkg"
+    code, result, stderr = qgis_process.run_json("mapbridge:mapsemble_sync", **params)
     assert code == 0, stderr[-2000:]
     assert (result["results"]["UNCHANGED"], result["results"]["CREATED"]) == (10, 0)
     assert _writes(sandbox, "mapsemble") == [], "a re-run with no change sends no write request"

@@ -52,9 +52,8 @@ def messages(qgis_iface, level):
 def test_a_synced_layer_shows_its_map_and_last_sync_and_has_sync_now_and_unlink(loaded, layers_panel, qgis_iface,
                                                                                    sandbox_env, tmp_path, monkeypatch):
     sandbox = sandbox_env
-    layer = write_gpkg(tmp_path / "places.gpkg", places(4))
-    plain = write_gpkg(tmp_path / "plain.gpkg", places(1))
-    QgsProject.instance().addMapLayers([layer, plain])
+    layer = write_gpkg(tmp_path / "places.gpkg", places(4), legend=True)
+    plain = write_gpkg(tmp_path / "plain.gpkg", places(1), legend=True)
     wait_until(lambda: loaded.sync_indicators.watched.keys() >= {layer.id(), plain.id()})
     assert indicators(layers_panel, layer) == []
     run_alg("mapbridge:mapsemble_sync", {"INPUT": layer, "MAP_ID": "ms_plain", "LABEL_FIELD": "name",
@@ -89,8 +88,7 @@ def test_a_synced_layer_shows_its_map_and_last_sync_and_has_sync_now_and_unlink(
 def test_edits_saved_are_synced_in_the_background_with_a_summary(loaded, layers_panel, qgis_iface, sandbox_env,
                                                                  tmp_path):
     sandbox = sandbox_env
-    layer = write_gpkg(tmp_path / "places.gpkg", places(6))
-    QgsProject.instance().addMapLayer(layer)
+    layer = write_gpkg(tmp_path / "places.gpkg", places(6), legend=True)
     dock = loaded.show_dock("Push")
     dock.open_for_layer(layer)
     dock.service_combo.setCurrentIndex(dock.service_combo.findData("mapsemble"))
@@ -126,10 +124,10 @@ def test_edits_saved_are_synced_in_the_background_with_a_summary(loaded, layers_
 def test_a_layer_synced_elsewhere_shows_it_when_added_to_the_project(loaded, layers_panel, sandbox_env, tmp_path):
     layer = write_gpkg(tmp_path / "places.gpkg", places(2))
     run_alg("mapbridge:mapsemble_sync", {"INPUT": layer, "MAP_ID": "ms_plain", "LABEL_FIELD": "name",
-                                         "OUTPUT": "memory:"})           # not in the project: no mark on it
-    fresh = open_gpkg(tmp_path / "places.gpkg")
+                                         "OUTPUT": "memory:"})           # not in the Layers panel: no indicator
+    QgsProject.instance().removeMapLayer(layer.id())        # as if synced by qgis_process: the project forgot it
+    fresh = open_gpkg(tmp_path / "places.gpkg", legend=True)
     assert "mapbridge/sync" not in fresh.customPropertyKeys()
-    QgsProject.instance().addMapLayer(fresh)
     wait_until(lambda: indicators(layers_panel, fresh))
     assert indicators(layers_panel, fresh)[0].toolTip().startswith("Synced with Mapsemble map ms_plain")
     assert loaded.sync_indicators.is_synced(fresh)

@@ -58,8 +58,7 @@ def run(tab):
 
 def test_keep_in_sync_previews_then_sends_only_what_changed(dock, sandbox_env, tmp_path):
     sandbox = sandbox_env
-    layer = write_gpkg(tmp_path / "places.gpkg", places(5))
-    QgsProject.instance().addMapLayer(layer)
+    layer = write_gpkg(tmp_path / "places.gpkg", places(5), legend=True)
     tab, target = open_on(dock, layer, "mapsemble", "ms_plain")
     panel = tab.sync_panel
     assert panel.isVisible() and not panel.key_combo.isVisible(), "options show once the sync is asked for"
@@ -85,8 +84,7 @@ def test_keep_in_sync_previews_then_sends_only_what_changed(dock, sandbox_env, t
 
 
 def test_sync_is_offered_for_mapiry_and_mapsemble_only_and_remembers_a_synced_layer(dock, sandbox_env, tmp_path):
-    layer = write_gpkg(tmp_path / "places.gpkg", places(3))
-    QgsProject.instance().addMapLayer(layer)
+    layer = write_gpkg(tmp_path / "places.gpkg", places(3), legend=True)
     tab, target = open_on(dock, layer, "mapiry")
     target.new_radio.setChecked(True)
     target.title_edit.setText("Synced from the dock")
@@ -106,8 +104,7 @@ def test_sync_is_offered_for_mapiry_and_mapsemble_only_and_remembers_a_synced_la
     tab.service_combo.setCurrentIndex(tab.service_combo.findData("mapalyze"))
     assert not panel.isVisibleTo(tab) and not panel.active()
     tab.service_combo.setCurrentIndex(tab.service_combo.findData("mapiry"))
-    other = write_gpkg(tmp_path / "other.gpkg", places(2))
-    QgsProject.instance().addMapLayer(other)
+    other = write_gpkg(tmp_path / "other.gpkg", places(2), legend=True)
     tab.layer_combo.setLayer(other)
     assert not panel.keep_check.isChecked(), "another layer is not synced"
     tab.layer_combo.setLayer(layer)
