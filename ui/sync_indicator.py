@@ -1,33 +1,35 @@
 """Synced layers in the Layers panel: an indicator (map and last sync in its tooltip), Sync now, Unlink, and a sync
 in the background each time their edits are saved, with a one-line summary in the message bar.
 
-Made when the plugin loads, so it stays light: the link store is read only for layers that may have links, a
-moment after they are added.
+Made when the plugin loads, so it stays light: what it needs besides Qt and QGIS is imported where it is used, and
+the link store is read only for layers that may have links, a moment after they are added.
 """
 
 from __future__ import annotations
 
 import os
 
-from qgis.core import Qgis, QgsProject, QgsVectorLayer
-from qgis.gui import QgsLayerTreeView, QgsLayerTreeViewIndicator
+from qgis.core import QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QObject, QTimer
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QMessageBox
 
-from ..api.errors import MapbridgeError, service_title
-from ..core.sync.choices import ALGORITHMS
-from ..core.log import log_exception
-from ..core.sync.marker import PROPERTY, marks_of, unmark
+from ..core.sync.marker import PROPERTY, marks_of
 
 ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons", "mapbridge.svg")
 
 
-def confirm(parent, title, text):
-    """Ask before something that cannot be undone."""
-    answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                  QMessageBox.StandardButton.No)
-    return answer == QMessageBox.StandardButton.Yes
+def service_title(service):
+    """The service's name (the errors module is loaded when first needed, not at QGIS start)."""
+    from ..api.errors import service_title as title
+
+    return title(service)
+
+
+def log_exception(exc):
+    """Log an error once (see core/log.py)."""
+    from ..core.log import log_exception as log
+
+    return log(exc)
 
 
 def describe_mark(mark):
@@ -52,9 +54,7 @@ class SyncIndicators(QObject):
         self.marks = {}                     # layer id → its link marks
         self.indicators = {}                # layer id → QgsLayerTreeViewIndicator
         self.watched = {}                   # layer id → layer whose signals are connected
-        self.runner = None
-        self.running = {}                   # layer id → number of its syncs under way
-        self.again = set()                  # layer ids saved again while a sync ran: one more after it
+        self._runs = None
         self.project.layersAdded.connect(self._layers_added)
         self.project.layersWillBeRemoved.connect(self._layers_removed)
         self._layers_added(list(self.project.mapLayers().values()))
@@ -112,6 +112,7 @@ class SyncIndicators(QObject):
     @staticmethod
     def _marks_from_store(layer):
         """Links made elsewhere (qgis_process, another project) of a GeoPackage layer, as marks."""
+        from ..api.errors import MapbridgeError
         from ..core.sync.links import layer_links
 
         try:
@@ -129,10 +130,14 @@ class SyncIndicators(QObject):
 
     # -- the indicator -----------------------------------------------------------------------------
     def _view(self):
+        from qgis.gui import QgsLayerTreeView      # here: its first use costs a few ms, not at QGIS start
+
         view = self.iface.layerTreeView() if self.iface is not None else None
         return view if isinstance(view, QgsLayerTreeView) else None
 
     def _show(self, layer, marks):
+        from qgis.gui import QgsLayerTreeViewIndicator
+
         self._hide(layer.id())
         view = self._view()
         node = self.project.layerTreeRoot().findLayer(layer.id())
@@ -146,8 +151,8 @@ class SyncIndicators(QObject):
 
     def _hide(self, layer_id):
         shown = self.indicators.pop(layer_id, None)
-        view = self._view()
-        if shown is not None and view is not None:
+        view = self._view() if shown is not None else None
+        if view is not None:
             try:
                 view.removeIndicator(*shown)
             except RuntimeError:
@@ -158,93 +163,30 @@ class SyncIndicators(QObject):
         shown = self.indicators.get(layer.id())
         return shown[1].toolTip() if shown is not None else ""
 
-    # -- syncing ------------------------------------------------------------------------------------
+    # -- syncing (ui/sync_runs.py, loaded on first use) --------------------------------------------
+    def runs(self):
+        """The part that runs syncs and unlinks, made the first time it is needed."""
+        if self._runs is None:
+            from .sync_runs import SyncRuns
+
+            self._runs = SyncRuns(self, self)
+        return self._runs
+
     def _saved(self, layer_id):
+        if not any(m.get("on_save") for m in self.marks.get(layer_id, [])):
+            return
         try:
-            self._sync_saved(layer_id)
+            self.runs().saved(layer_id)
         except Exception as exc:  # noqa: BLE001 - a slot must not take QGIS down; the log tells why
             log_exception(exc)
 
-    def _sync_saved(self, layer_id):
-        marks = [m for m in self.marks.get(layer_id, []) if m.get("on_save")]
-        if not marks:
-            return
-        if self.running.get(layer_id):
-            self.again.add(layer_id)         # edits saved while it syncs: once more when it ends
-            return
-        layer = self.project.mapLayer(layer_id)
-        if layer is not None:
-            self.sync_now(layer, only=marks)
-
-    def sync_now(self, layer, only=None):
-        """Sync the layer with each of its maps (or only those marks) in the background; the message bar tells."""
-        from ..core.sync.links import layer_links
-        from .background import BackgroundRunner
-        from .notify import show_error
-
-        try:
-            links = [link for link in layer_links(layer) if link.map_id and link.service in ALGORITHMS]
-        except MapbridgeError as exc:
-            show_error(self.iface, exc)
-            return
-        if only is not None:
-            wanted = {(m["service"], m["map_id"]) for m in only}
-            links = [link for link in links if (link.service, link.map_id) in wanted]
-        if not links:
-            show_error(self.iface, MapbridgeError(f"the layer '{layer.name()}' is not synced with any map",
-                                                  hint="Sync it from Mapbridge ▸ Push with 'Keep this map in sync'"))
-            return
-        if self.runner is None:
-            self.runner = BackgroundRunner(self)
-        for link in links:
-            params = dict(link.parameters, INPUT=layer.id(), OUTPUT="memory:", MAP_ID=link.map_id)
-            self.running[layer.id()] = self.running.get(layer.id(), 0) + 1
-            try:
-                self.runner.algorithm(ALGORITHMS[link.service], params,
-                                      f"Mapbridge: sync {layer.name()} with {service_title(link.service)}",
-                                      lambda outcome, lid=layer.id(), s=link.service: self._synced(lid, s, outcome))
-            except MapbridgeError as exc:
-                self.running[layer.id()] -= 1
-                show_error(self.iface, exc)
-
-    def _synced(self, layer_id, service, outcome):
-        from ..core.sync.items import describe_counts
-        from .notify import show_error, show_message
-
-        self.running[layer_id] = max(0, self.running.get(layer_id, 1) - 1)
-        if outcome.ok:
-            text = f"{service_title(service)}: {describe_counts(outcome.results)}"
-            failed = outcome.results.get("FAILED") or outcome.results.get("NOT_SENT")
-            show_message(self.iface, text, Qgis.MessageLevel.Warning if failed or outcome.warnings
-                         else Qgis.MessageLevel.Success)
-        else:
-            show_error(self.iface, outcome.error)
-        if not self.running[layer_id] and layer_id in self.again:
-            self.again.discard(layer_id)
-            self._saved(layer_id)
+    def sync_now(self, layer):
+        """Sync the layer with each of its maps in the background (its layer menu's Sync now)."""
+        self.runs().sync_now(layer)
 
     def unlink(self, layer):
-        """Forget the layer's links (after asking); the features stay on the maps."""
-        from ..core.sync.links import forget_links
-        from .notify import show_error, show_message
-
-        marks = self.marks.get(layer.id()) or marks_of(layer)
-        maps = ", ".join(f"{service_title(m['service'])} map {m['map_id']}" for m in marks) or "its maps"
-        parent = self.iface.mainWindow() if self.iface is not None else None
-        if not confirm(parent, "Unlink from web map",
-                       f"Forget that '{layer.name()}' is synced with {maps}?\n\nThe features stay on the map; the "
-                       f"next sync to it would send every feature again."):
-            return
-        try:
-            removed = forget_links(layer)
-        except MapbridgeError as exc:
-            show_error(self.iface, exc)
-            return
-        for mark in marks_of(layer):
-            unmark(layer, mark["service"], mark["map_id"])
-        self.refresh(layer)
-        show_message(self.iface, f"'{layer.name()}' is no longer synced ({len(removed)} link"
-                                 f"{'s' if len(removed) != 1 else ''} forgotten).")
+        """Forget the layer's links after asking (its layer menu's Unlink)."""
+        self.runs().unlink(layer)
 
     def shutdown(self):
         """Undo everything: signals, indicators, runs."""
@@ -262,8 +204,8 @@ class SyncIndicators(QObject):
                 pass        # the layer is gone
         for layer_id in list(self.indicators):
             self._hide(layer_id)
-        if self.runner is not None:
-            self.runner.shutdown()
+        if self._runs is not None:
+            self._runs.shutdown()
         self.watched.clear()
         self.marks.clear()
 
