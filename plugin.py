@@ -20,6 +20,8 @@ MENU = "&Mapbridge"
 REFRESH_TEXT = "Refresh from Mapalyze"
 SYNC_TEXT = "Sync with Mapalyze"
 PUSH_TEXT = "Push to…"
+SYNC_NOW_TEXT = "Sync now"
+UNLINK_TEXT = "Unlink from web map"
 
 
 def _dock_open_key():
@@ -38,6 +40,8 @@ class MapbridgePlugin:
         self.push_action = None       # "Push to…" on vector layers
         self.refresh_action = None    # "Refresh from Mapalyze" on Mapalyze layers
         self.sync_action = None       # "Sync with Mapalyze" on Mapalyze layers
+        self.sync_indicators = None   # synced layers: Layers panel indicator, sync when edits are saved
+        self.sync_actions = []        # "Sync now" and "Unlink from web map" on synced layers
         self.dock = None
 
     def initProcessing(self):  # noqa: N802 - QGIS API name
@@ -56,6 +60,7 @@ class MapbridgePlugin:
         from .core import settings_keys
         from .core.mapalyze.layer import is_mapalyze_layer
         from .ui.layer_actions import LayerAction
+        from .ui.sync_indicator import SyncIndicators
 
         self.initProcessing()
         self.action = QAction(QIcon(ICON_PATH), "Mapbridge", self.iface.mainWindow())
@@ -76,6 +81,14 @@ class MapbridgePlugin:
             self.iface, SYNC_TEXT, "mapbridge_mapalyze_sync_action",
             lambda layer: self.ensure_dock().mapalyze_tab.sync_layer(layer), applies_to=is_mapalyze_layer,
             tooltip="Bring the layer fully up to date: add, update and remove records in place")
+        self.sync_indicators = SyncIndicators(self.iface, on_change=self._sync_state_changed)
+        self.sync_actions = [
+            LayerAction(self.iface, SYNC_NOW_TEXT, "MapbridgeSyncNowAction", self.sync_indicators.sync_now,
+                        tooltip="Send what changed since the last sync to the layer's web maps",
+                        applies_to=self.sync_indicators.is_synced),
+            LayerAction(self.iface, UNLINK_TEXT, "MapbridgeUnlinkAction", self.sync_indicators.unlink,
+                        tooltip="Forget the layer's link to its web maps (the features stay on the maps)",
+                        applies_to=self.sync_indicators.is_synced)]
         settings = QgsSettings()
         if settings.value(settings_keys.DOCK_OPEN, False, type=bool):
             # Left open last time: show it again once QGIS has started (it asks for nothing by itself).
@@ -83,6 +96,14 @@ class MapbridgePlugin:
         elif settings.value(settings_keys.MAPALYZE_AUTO_REFRESH_MINUTES, 0, type=int):
             # Auto-refresh lives in the dock: build it once QGIS has started, still hidden.
             QTimer.singleShot(0, self.ensure_dock)
+
+    def _sync_state_changed(self, layer, synced):
+        """A layer became synced (or was unlinked): its menu entries follow."""
+        for layer_action in self.sync_actions:
+            if synced:
+                layer_action.attach(layer)
+            else:
+                layer_action.detach(layer)
 
     def ensure_dock(self):
         """The dock, built (hidden) on first use."""
@@ -115,10 +136,14 @@ class MapbridgePlugin:
 
     def unload(self):
         """Undo everything initGui and initProcessing did."""
-        for layer_action in (self.push_action, self.refresh_action, self.sync_action):
+        for layer_action in (self.push_action, self.refresh_action, self.sync_action, *self.sync_actions):
             if layer_action is not None:
                 layer_action.remove()
         self.push_action = self.refresh_action = self.sync_action = None
+        self.sync_actions = []
+        if self.sync_indicators is not None:
+            self.sync_indicators.shutdown()
+            self.sync_indicators = None
         if self.action is not None:
             self.iface.removePluginMenu(MENU, self.action)
             self.iface.removeToolBarIcon(self.action)

@@ -213,3 +213,30 @@ class MapiryClient(ServiceClient):
         """DELETE /maps/:mapId/locations/:locId."""
         path = f"/maps/{segment(map_id)}/locations/{segment(location_id)}"
         return unwrap(self.json_of(self.request("DELETE", path), path))
+
+    def count_locations(self, map_id):
+        """How many locations a map holds (pagination.total of a one-item page), or None when not said."""
+        _, pagination = self.list_locations(map_id, page=1, page_size=1)
+        total = pagination.get("total")
+        return int(total) if isinstance(total, (int, float)) and not isinstance(total, bool) else None
+
+    # -- layers ----------------------------------------------------------------------------
+    def list_layers(self, map_id):
+        """GET /maps/:mapId/layers: the map's layers (dicts with "id" and "name")."""
+        body = unwrap(self.get_json(f"/maps/{segment(map_id)}/layers"))
+        if isinstance(body, dict):
+            body = body.get("layers") if isinstance(body.get("layers"), list) else body.get("items")
+        return [layer for layer in body or [] if isinstance(layer, dict)]
+
+    def create_layer(self, map_id, name):
+        """POST /maps/:mapId/layers: a new layer; returns it (with its "id")."""
+        return unwrap(self.send_json("POST", f"/maps/{segment(map_id)}/layers", {"name": name}))
+
+    def set_location_layers(self, map_id, location_id, layer_ids):
+        """PUT /maps/:mapId/locations/:locId/layers: replace a location's layer memberships.
+
+        Assumption: the docs name the endpoint but not its body; {"layerIds": [...]} is the shape they use
+        for the other id lists (tagIds), and an empty list leaves the location in no layer.
+        """
+        path = f"/maps/{segment(map_id)}/locations/{segment(location_id)}/layers"
+        return unwrap(self.send_json("PUT", path, {"layerIds": list(layer_ids)}))

@@ -109,6 +109,11 @@ class MapsembleClient(ServiceClient):
         total, last_page = _page_meta(body)
         return features, total, last_page
 
+    def count_features(self, map_id):
+        """How many features a map holds (the paging block's total of a one-item page), or None when not said."""
+        _, total, _ = self.list_features(map_id, page=1, per_page=1)
+        return int(total) if isinstance(total, (int, float)) and not isinstance(total, bool) else None
+
     def iter_features(self, map_id, per_page=MAX_PAGE_SIZE, cancelled=lambda: False, wrap=None):
         """Every feature of a map, page after page; `wrap(call)` runs each page request (e.g. to wait out limits)."""
         wrap = wrap or (lambda call: call())

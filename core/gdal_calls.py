@@ -25,3 +25,19 @@ def attempt(method, *args, **kwargs):
     if failed(result):
         return None, gdal.GetLastErrorMsg() or "GDAL reported an error"
     return result, None
+
+
+def execute_sql(dataset, statement):
+    """(result layer or None, None) when the SQL ran, else (None, GDAL's message), in either error mode.
+
+    Unlike attempt(), a None result is no failure here: statements that return no rows give None.
+    Release a result layer with dataset.ReleaseResultSet().
+    """
+    gdal.ErrorReset()
+    try:
+        result = dataset.ExecuteSQL(statement)
+    except RuntimeError as exc:
+        return None, str(exc) or "GDAL reported an error"
+    if result is None and gdal.GetLastErrorType() >= gdal.CE_Failure:
+        return None, gdal.GetLastErrorMsg() or "GDAL reported an error"
+    return result, None

@@ -38,9 +38,11 @@ class MapbridgeProvider(QgsProcessingProvider):
         from .mapflow_results import MapflowResultsAlgorithm
         from .mapflow_upload import MapflowUploadAlgorithm
         from .mapiry_push import MapiryPushAlgorithm
+        from .mapiry_sync import MapirySyncAlgorithm
         from .mapsemble_push import MapsemblePushAlgorithm
+        from .mapsemble_sync import MapsembleSyncAlgorithm
 
         for cls in (CheckConnectionsAlgorithm, MapalyzeRecordsAlgorithm, MapflowProcessAlgorithm,
                     MapflowResultsAlgorithm, MapflowCatalogAlgorithm, MapflowUploadAlgorithm, MapiryPushAlgorithm,
-                    MapsemblePushAlgorithm, MapalyzePushAlgorithm):
+                    MapsemblePushAlgorithm, MapalyzePushAlgorithm, MapsembleSyncAlgorithm, MapirySyncAlgorithm):
             self.addAlgorithm(cls())

@@ -20,12 +20,15 @@ def main(argv=None):
     parser.add_argument("--processing-seconds", type=float, default=2.0, help="Mapflow processing duration")
     parser.add_argument("--no-rate-limits", action="store_true", help="switch off Mapiry rate limits")
     parser.add_argument("--latency-ms", type=float, default=0, help="latency added to every request")
+    parser.add_argument("--rate-window", type=float, default=3600,
+                        help="length of Mapiry's rate-limit windows in seconds (the documented hour; shorter for "
+                             "benchmarks)")
     parser.add_argument("--result-features", type=int, default=None, help="features per Mapflow result")
     args = parser.parse_args(argv)
 
     srv = SandboxServer(port=args.port, host=args.host, records=args.records, seed=args.seed,
                         processing_seconds=args.processing_seconds, mapiry_rate_limits=not args.no_rate_limits,
-                        result_features=args.result_features)
+                        result_features=args.result_features, mapiry_rate_window=args.rate_window)
     srv.latency_ms = args.latency_ms
     stop = threading.Event()
 

@@ -124,6 +124,12 @@ class Mapsemble(Service):
         with self.lock:
             return [self._out(f) for f in self._map(map_id)["_features"].values()]
 
+    def remove_map(self, map_id):
+        """Delete a map as its owner would in the web app (the API documents no endpoint for it)."""
+        with self.lock:
+            self._map(map_id)
+            del self.maps[map_id]
+
     def set_plan(self, map_id, plan):
         """Switch a map between "free" and "pro"."""
         with self.lock:

@@ -168,12 +168,13 @@ class SandboxServer:
     """Local HTTP emulator of Mapalyze, Mapflow, Mapiry and Mapsemble."""
 
     def __init__(self, port=0, host="127.0.0.1", records=5000, seed=1, processing_seconds=2.0,
-                 mapiry_rate_limits=True, result_features=None, tls=False):
+                 mapiry_rate_limits=True, result_features=None, tls=False, mapiry_rate_window=3600):
         self.host = host
         self.records = records
         self.seed = seed
         self._processing_seconds = processing_seconds
         self._mapiry_rate_limits = mapiry_rate_limits
+        self._mapiry_rate_window = float(mapiry_rate_window)
         self._result_features = result_features
         self.latency_ms = 0
         self._clock_offset = 0.0
@@ -328,6 +329,17 @@ class SandboxServer:
         self.state.mapiry.rate_limits_enabled = bool(value)
 
     @property
+    def mapiry_rate_window(self):
+        """Length in seconds of Mapiry's rate-limit windows (the documented hour unless a benchmark compresses it)."""
+        return self._mapiry_rate_window
+
+    @mapiry_rate_window.setter
+    def mapiry_rate_window(self, value):
+        self._mapiry_rate_window = float(value)
+        self.state.mapiry.window_seconds = float(value)
+        self.state.mapiry.reset_rate_limits()
+
+    @property
     def result_features(self):
         """Number of features in a Mapflow result (None: 50)."""
         return self._result_features
@@ -347,7 +359,8 @@ class SandboxServer:
         """Current configuration."""
         return {"latency_ms": self.latency_ms, "clock_offset": self.clock_offset,
                 "processing_seconds": self.processing_seconds,
-                "mapiry_rate_limits": self.mapiry_rate_limits, "result_features": self.result_features,
+                "mapiry_rate_limits": self.mapiry_rate_limits, "mapiry_rate_window": self.mapiry_rate_window,
+                "result_features": self.result_features,
                 "records": self.records, "seed": self.seed}
 
     # -- internals --------------------------------------------------------------------------
@@ -356,7 +369,8 @@ class SandboxServer:
         mapalyze.clock_offset = getattr(self, "_clock_offset", 0.0)
         return SandboxState(
             mapalyze,
-            Mapiry(self.tokens["mapiry"], seed=self.seed, rate_limits=self._mapiry_rate_limits),
+            Mapiry(self.tokens["mapiry"], seed=self.seed, rate_limits=self._mapiry_rate_limits,
+                   window_seconds=self._mapiry_rate_window),
             Mapsemble(self.tokens["mapsemble"], seed=self.seed),
             Mapflow(self.tokens["mapflow"], seed=self.seed, processing_seconds=self._processing_seconds,
                     result_features=self._result_features, tmpdir=self._tmpdir))
@@ -613,6 +627,7 @@ class SandboxServer:
         if not isinstance(data, dict):
             raise ValueError("config body must be an object")
         unknown = set(data) - {"latency_ms", "clock_offset", "processing_seconds", "mapiry_rate_limits",
+                               "mapiry_rate_window",
                                "result_features", "records"}
         if unknown:
             raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
@@ -624,6 +639,11 @@ class SandboxServer:
             self.processing_seconds = data["processing_seconds"]
         if "mapiry_rate_limits" in data:
             self.mapiry_rate_limits = data["mapiry_rate_limits"]
+        if "mapiry_rate_window" in data:
+            window = float(data["mapiry_rate_window"])
+            if window <= 0:
+                raise ValueError("mapiry_rate_window must be > 0 seconds")
+            self.mapiry_rate_window = window
         if "result_features" in data:
             self.result_features = data["result_features"]
         if "records" in data:

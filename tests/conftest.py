@@ -18,7 +18,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT]
 if str(PLUGINS_DIR) not in sys.path:
     sys.path.insert(0, str(PLUGINS_DIR))
 
-from qgis.core import QgsApplication, QgsSettings  # noqa: E402
+from qgis.core import QgsApplication, QgsProject, QgsSettings  # noqa: E402
 
 from mapbridge.api.config import SERVICES, token_env_var, url_env_var  # noqa: E402
 from mapbridge.sandbox import SandboxServer  # noqa: E402
@@ -61,6 +61,19 @@ def _no_service_env(monkeypatch):
     yield
     settings.remove("mapbridge")
     settings.remove("proxy")
+
+
+@pytest.fixture(autouse=True)
+def _helper_layers_removed():
+    """The GeoPackage layers the test helpers put in the project leave it (and are deleted) after the test."""
+    yield
+    from mapbridge.tests.processing.sync_helpers import OWNED
+
+    project = QgsProject.instance()
+    for layer_id in OWNED:
+        if project.mapLayer(layer_id) is not None:
+            project.removeMapLayer(layer_id)
+    OWNED.clear()
 
 
 @pytest.fixture(scope="session")

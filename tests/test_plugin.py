@@ -53,8 +53,11 @@ def test_unload_removes_everything(qgis_iface):
     instance.initProcessing()
     instance.initGui()
     dock = instance.ensure_dock()
-    actions = (instance.push_action.action, instance.refresh_action.action)
+    actions = (instance.push_action.action, instance.refresh_action.action,
+               *(entry.action for entry in instance.sync_actions))
+    assert [a.text() for a in actions[2:]] == ["Sync now", "Unlink from web map"]
     instance.unload()
+    assert instance.sync_indicators is None and instance.sync_actions == []
     assert registry.providerById("mapbridge") is None
     assert instance.dock is None and instance.action is None and instance.provider is None
     assert dock.parent() is None

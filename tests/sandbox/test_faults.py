@@ -82,3 +82,12 @@ def test_bad_fault_arguments_raise(srv):
         srv.add_fault("mapalyze", "teapot")
     with pytest.raises(ValueError):
         srv.add_fault("nowhere", "500")
+
+
+def test_fault_error_after_acts_then_answers_with_the_error(api, srv):
+    srv.add_fault("mapsemble", "error_after", method="POST", path=r"/features$", status=504)
+    r = api("mapsemble", "POST", "/maps/ms_plain/features", json=_fc(_pt(3, 4, label="made anyway")))
+    assert r.status_code == 504 and r.json()["error"]["code"]
+    assert any(f["properties"].get("label") == "made anyway" for f in srv.state.mapsemble.features("ms_plain"))
+    with pytest.raises(ValueError, match="needs a status"):
+        srv.add_fault("mapiry", "error_after")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import requests
+
 
 def test_mapiry_maps_and_locations(api, srv):
     r = api("mapiry", "GET", "/maps/map_demo")
@@ -113,3 +115,19 @@ def test_mapiry_rate_limits(api, srv):
     srv.mapiry_rate_limits = False
     r = api("mapiry", "POST", "/maps/map_demo/locations/bulk", json=loc)
     assert r.status_code == 201 and int(r.headers["X-RateLimit-Remaining"]) >= 100_000
+
+
+def test_mapiry_rate_window_can_be_compressed_for_benchmarks(api, srv):
+    base = srv.url + "/_sandbox"
+    assert requests.post(base + "/config", json={"mapiry_rate_window": 2}).json()["config"]["mapiry_rate_window"] == 2
+    try:
+        srv.state.mapiry.limits["bulk"] = 1
+        loc = {"locations": [{"name": "a", "lat": 1, "lng": 2}]}
+        assert api("mapiry", "POST", "/maps/map_demo/locations/bulk", json=loc).status_code == 201
+        refused = api("mapiry", "POST", "/maps/map_demo/locations/bulk", json=loc)
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) <= 2
+        time.sleep(2.1)
+        assert api("mapiry", "POST", "/maps/map_demo/locations/bulk", json=loc).status_code == 201
+        assert requests.post(base + "/config", json={"mapiry_rate_window": 0}).status_code == 400
+    finally:
+        srv.mapiry_rate_window = 3600

@@ -67,3 +67,9 @@ def test_mapsemble_validation_and_limits(api, srv):
     r = api("mapsemble", "POST", "/maps/ms_free/features", json=_fc(_pt(2.3, 48.8, label="101st")))
     assert r.status_code == 403 and r.json()["error"]["code"] == "PLAN_LIMIT_EXCEEDED"
     assert len(srv.state.mapsemble.features("ms_free")) == 100
+
+
+def test_mapsemble_map_removed_by_its_owner_is_gone_from_the_api(api, srv):
+    srv.state.mapsemble.remove_map("ms_free")
+    assert api("mapsemble", "GET", "/maps/ms_free/features").status_code == 404
+    assert "ms_free" not in [m["id"] for m in api("mapsemble", "GET", "/maps").json()["data"]]

@@ -1,8 +1,11 @@
-"""Dock tests: answer the dock's questions (real QMessageBoxes) by clicking their buttons."""
+"""Fixtures of the dock and Layers panel tests: question boxes answered by clicking their buttons, a real Layers
+panel, the whole plugin loaded against the sandbox."""
 
 from __future__ import annotations
 
 import pytest
+from qgis.core import QgsLayerTreeModel, QgsProject
+from qgis.gui import QgsLayerTreeView
 from qgis.PyQt.QtCore import QTimer
 from qgis.PyQt.QtWidgets import QApplication, QMessageBox, QPushButton
 
@@ -51,3 +54,19 @@ def answer():
     answerer.stop()
     assert answerer.unexpected == [], "questions nobody expected"
     assert answerer.answers == [], f"questions expected but never asked: {answerer.answers}"
+
+
+@pytest.fixture
+def layers_panel(qgis_iface, monkeypatch, qgis_new_project):
+    """A real Layers panel (pytest-qgis's iface has none)."""
+    view = QgsLayerTreeView()
+    view.setModel(QgsLayerTreeModel(QgsProject.instance().layerTreeRoot()))
+    monkeypatch.setattr(qgis_iface, "layerTreeView", lambda: view)
+    yield view
+    view.deleteLater()
+
+
+@pytest.fixture
+def loaded(layers_panel, sandbox_env, plugin, mapbridge_processing):
+    """The plugin loaded with a Layers panel, every service pointed at the sandbox."""
+    return plugin

@@ -33,11 +33,14 @@ from ...core.push.items import describe_counts
 from ...core.push.report import report_counts
 from ...core.push.report_files import new_report_path, report_layer_name
 from ...core.qgis_compat import FIELD_STRING, layer_filter, request_flag
+from ...core.sync.items import describe_counts as describe_sync
+from ...core.sync.items import report_counts as sync_report_counts
 from ..background import BackgroundRunner
 from ..notify import show_error, show_message, show_success
 from .confirm import confirm
 from .field_list import FieldChecklist
 from .preview_counter import PreviewCounter
+from .sync_panel import SyncPanel
 from .targets import MapalyzeTarget, MapiryTarget, MapsembleTarget
 
 PREVIEW_DELAY_MS = 300
@@ -52,6 +55,7 @@ class PushTab(QWidget):
         self.iface = iface
         self.runner = BackgroundRunner(self)
         self.run = None
+        self.run_is_sync = False
         self.report_path = None
         self.watched_layer = None
         self.closed = False
@@ -98,6 +102,8 @@ class PushTab(QWidget):
         self.fields_list = FieldChecklist(self)
         self.source_form.addRow(self.fields_label, self.fields_list)
         layout.addLayout(self.source_form)
+        self.sync_panel = SyncPanel(self)
+        layout.addWidget(self.sync_panel)
 
         self.preview_label = QLabel(self)
         self.preview_label.setObjectName("PushPreview")
@@ -142,6 +148,7 @@ class PushTab(QWidget):
                        mapiry.mode_combo.currentIndexChanged, mapsemble.method_combo.currentIndexChanged,
                        *(combo.fieldChanged for target in self.targets for combo in target.field_combos)):
             signal.connect(self.schedule_preview)
+        self.sync_panel.changed.connect(self._sync_changed)
         self.push_button.clicked.connect(self.start_push)
         self.cancel_button.clicked.connect(self.cancel_push)
 
@@ -164,6 +171,8 @@ class PushTab(QWidget):
             # The last push's summary and bar belong to the service it went to.
             self.status_label.clear()
             self.progress.setVisible(False)
+        self.sync_panel.set_service(target.service)
+        self._sync_changed()
         if self.isVisible():
             target.activate()
         self.schedule_preview()
@@ -177,12 +186,17 @@ class PushTab(QWidget):
         super().showEvent(event)
         self.target().activate()
 
+    def _sync_changed(self):
+        self.push_button.setText("Sync" if self.sync_panel.active() else "Push")
+        self.schedule_preview()
+
     def _layer_changed(self, layer):
         self._unwatch()
         self.watched_layer = layer
         self.name_combo.setLayer(layer)
         for target in self.targets:
             target.set_layer(layer)
+        self.sync_panel.set_layer(layer)
         if layer is not None:
             self._default_fields()
             layer.selectionChanged.connect(self._selection_changed)
@@ -246,7 +260,7 @@ class PushTab(QWidget):
     def schedule_preview(self, *args):
         """Count again a moment after the last change (the line says so meanwhile, never an old count)."""
         inputs = self._inputs()
-        if not isinstance(inputs, str) and self.counter.result_for(inputs[4]) is None:
+        if not isinstance(inputs, str) and not self.sync_panel.active() and self.counter.result_for(inputs[4]) is None:
             self.preview_label.setText("Counting the features…")
         self.preview_timer.start()
 
@@ -275,6 +289,11 @@ class PushTab(QWidget):
             self.preview_label.setText(inputs)
             return
         layer, target, name_field, field_names, key = inputs
+        if self.sync_panel.active():
+            # What a sync will do: compared with the link in the background ("12 to update, 3 to create, …").
+            self.sync_panel.preview(layer, self.selected_check.isChecked(), target.parameters(name_field, field_names),
+                                    self.preview_label)
+            return
         ready = self.counter.result_for(key)
         if ready is not None:
             self.preview_label.setText(ready.text())
@@ -339,6 +358,10 @@ class PushTab(QWidget):
             self.status_label.setText(show_error(self.iface, MapbridgeError(problem or inputs,
                                                                            service=target.service)))
             return
+        if self.sync_panel.active():
+            # A sync mirrors the input on the map: the preview line already says what it will do, nothing to ask.
+            self._launch(None)
+            return
         preview = self.counter.result_for(inputs[4])
         if preview is None:
             self.push_when_counted = True
@@ -359,22 +382,35 @@ class PushTab(QWidget):
         if not confirm(self, preview, layer, target, whole_layer):
             self.status_label.setText("Push cancelled before anything was sent.")
             return
+        self._launch(preview)
+
+    def _launch(self, preview):
+        """Run the push (or, with "Keep this map in sync", the sync) algorithm in the background."""
+        layer, target = self.layer_combo.currentLayer(), self.target()
         try:
             params = self.parameters()
+            algorithm, self.run_is_sync = target.algorithm, self.sync_panel.active()
+            if self.run_is_sync:
+                algorithm, params = self.sync_panel.sync_run(params)
+            verb = "sync" if self.run_is_sync else "push"
             self.run = self.runner.algorithm(
-                target.algorithm, params, f"Mapbridge: push {layer.name()} to {service_title(target.service)}",
+                algorithm, params, f"Mapbridge: {verb} {layer.name()} to {service_title(target.service)}",
                 self._finished, on_progress=self._progress)
         except MapbridgeError as exc:
             self.status_label.setText(show_error(self.iface, exc))
             return
         self.run_service = target.service
+        self.run_layer_id = layer.id()
         self.run_layer_name = layer.name()
         self.run_new_map = target.service == "mapiry" and target.new_radio.isChecked()
         self.run_title = params.get("NEW_MAP_TITLE", "")
         self._waiting(True)
         self.progress.setValue(0)
         self.progress.setVisible(True)
-        self.status_label.setText(f"Pushing {preview.to_send:,} features to {service_title(target.service)}…")
+        if preview is None:
+            self.status_label.setText(f"Syncing {layer.name()} with {service_title(target.service)}…")
+        else:
+            self.status_label.setText(f"Pushing {preview.to_send:,} features to {service_title(target.service)}…")
 
     def cancel_push(self):
         """Ask the running push to stop (what arrived is kept and reported), or drop a push waiting for its count."""
@@ -406,22 +442,26 @@ class PushTab(QWidget):
         if map_id and self.run_service == "mapiry":
             self.targets[0].use_map(map_id)
         report = self._add_report()
+        if self.run_is_sync:
+            self.sync_panel.finished(QgsProject.instance().mapLayer(self.run_layer_id), outcome, self.run_service)
+        count, describe = (sync_report_counts, describe_sync) if self.run_is_sync else (report_counts, describe_counts)
         # The counts come from the results; after a cancel or failure part-way, from the report itself.
-        tally = results if outcome.ok else (report_counts(report) if report is not None else None)
+        tally = results if outcome.ok else (count(report) if report is not None else None)
         if tally is None:
             self.status_label.setText(show_error(self.iface, outcome.error))
             return
-        self._summarise(outcome, title, tally, map_id, report)
+        self._summarise(outcome, title, tally, map_id, report, describe)
 
-    def _summarise(self, outcome, title, tally, map_id, report):
+    def _summarise(self, outcome, title, tally, map_id, report, describe):
         """One line in the tab and one message: what arrived, what did not, the map a push created."""
-        counts = describe_counts(tally)
+        counts = describe(tally)
+        verb = "sync" if self.run_is_sync else "push"
         if outcome.ok:
             summary = f"{title}: {counts}"
         elif outcome.cancelled:
-            summary = f"{title}: push cancelled: {counts}"
+            summary = f"{title}: {verb} cancelled: {counts}"
         else:
-            summary = f"{title}: the push stopped ({outcome.error.message}). So far: {counts}"
+            summary = f"{title}: the {verb} stopped ({outcome.error.message}). So far: {counts}"
         if map_id and self.run_service == "mapiry":
             if self.run_new_map:
                 arrived = tally.get("CREATED", 0)
@@ -447,8 +487,10 @@ class PushTab(QWidget):
         """Load the report GeoPackage into the project (also after a cancel), or None."""
         if not self.report_path:
             return None
-        layer = QgsVectorLayer(self.report_path, report_layer_name(self.run_layer_name,
-                                                                   service_title(self.run_service)), "ogr")
+        name = report_layer_name(self.run_layer_name, service_title(self.run_service))
+        if self.run_is_sync:
+            name = name.replace("Push report", "Sync report", 1)
+        layer = QgsVectorLayer(self.report_path, name, "ogr")
         if not layer.isValid():
             return None
         QgsProject.instance().addMapLayer(layer)
@@ -461,6 +503,7 @@ class PushTab(QWidget):
         # A running push outlives this tab until its task ends; it no longer calls back into the tab.
         self.runner.shutdown()
         self.counter.shutdown()
+        self.sync_panel.shutdown()
         self.run = None
         for target in self.targets:
             target.shutdown()

@@ -1,0 +1,254 @@
+"""Sync a 10,000-feature GeoPackage layer after 1 % of its features changed vs a full re-push of the layer, per
+service, in the same run against the sandbox in its own process.
+
+Each repeat starts from a reset sandbox and a fresh copy of the layer: the layer is synced once (not timed), then
+100 features change (80 edited or moved, 10 deleted, 10 added) and the timed sync runs; the full re-push is the
+same layer pushed whole right after (Mapsemble: upserted by its key onto the map that holds it; Mapiry: onto an
+empty map, which is how a changed layer is republished without a sync).
+
+Two network profiles: a network-like one (20 ms per request, as bench_push uses; for Mapiry also its documented
+rate limits, 20 bulk requests an hour, with the hour compressed to 36 s so the bench ends: the real hour makes the
+re-push 100 times longer and the ratio smaller still), and none at all (CPU only: reading the layer and writing a
+report row per feature, which a sync cannot skip, against building and sending every payload).
+Figures: best sync / best re-push, and how the write requests follow the changes, not the size of the layer.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_push import init_processing, reset, start_sandbox  # noqa: E402
+
+REPEATS = 5
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def make_gpkg(path, n):
+    """A GeoPackage of n points (EPSG:3857, so every payload is transformed) with name, code, value, day."""
+    from osgeo import ogr, osr
+
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(3857)
+    layer = ds.CreateLayer("places", srs, ogr.wkbPoint)
+    for name, kind in (("name", ogr.OFTString), ("code", ogr.OFTString), ("value", ogr.OFTReal),
+                       ("day", ogr.OFTString)):
+        layer.CreateField(ogr.FieldDefn(name, kind))
+    layer.StartTransaction()
+    for i in range(n):
+        feature = ogr.Feature(layer.GetLayerDefn())
+        feature.SetField("name", f"Place {i}")
+        feature.SetField("code", f"ID-{i}")
+        feature.SetField("value", i * 0.5)
+        feature.SetField("day", "2024-05-01")
+        feature.SetGeometry(ogr.CreateGeometryFromWkt(f"POINT ({500000 + i * 7.0} {6800000 + (i % 977) * 5.0})"))
+        layer.CreateFeature(feature)
+    layer.CommitTransaction()
+    ds = None
+
+
+def open_layer(path):
+    from qgis.core import QgsVectorLayer
+
+    layer = QgsVectorLayer(f"{path}|layername=places", "places", "ogr")
+    assert layer.isValid(), path
+    return layer
+
+
+def change(layer, n_changed, seed):
+    """Edit n_changed features through QGIS: 80 % attributes or geometry, 10 % deleted, 10 % added."""
+    from qgis.core import QgsFeature, QgsGeometry, QgsPointXY
+
+    ids = sorted(f.id() for f in layer.getFeatures())
+    step = max(1, len(ids) // n_changed)
+    picked = ids[seed % step::step][:n_changed]
+    edited, deleted = picked[:n_changed * 8 // 10], picked[n_changed * 8 // 10:n_changed * 9 // 10]
+    added = n_changed - len(edited) - len(deleted)
+    name, value = layer.fields().lookupField("name"), layer.fields().lookupField("value")
+    layer.startEditing()
+    for k, fid in enumerate(edited):
+        if k % 2:
+            layer.changeAttributeValue(fid, name, f"Edited {fid} {seed}")
+            layer.changeAttributeValue(fid, value, -1.0 * k)
+        else:
+            point = layer.getFeature(fid).geometry().asPoint()
+            layer.changeGeometry(fid, QgsGeometry.fromPointXY(QgsPointXY(point.x() + 3.0, point.y() - 2.0)))
+    for fid in deleted:
+        layer.deleteFeature(fid)
+    for k in range(added):
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(400000 + k * 11.0, 6700000 + seed)))
+        feature.setAttributes([None, f"Added {k} {seed}", f"NEW-{seed}-{k}", float(k), "2024-06-01"])
+        layer.addFeature(feature)
+    assert layer.commitChanges(), layer.commitErrors()
+
+
+def run_alg(alg_id, params):
+    import processing
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsProject
+
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    started = time.perf_counter()
+    result = processing.run(alg_id, params, context=context, feedback=QgsProcessingFeedback())
+    return time.perf_counter() - started, result
+
+
+def requests_log(control):
+    return requests.get(control + "/requests", timeout=60).json()
+
+
+def clear_requests(control):
+    requests.delete(control + "/requests", timeout=30).raise_for_status()
+
+
+def configure(control, **config):
+    requests.post(control + "/config", json=config, timeout=30).raise_for_status()
+
+
+def new_mapiry_map(env, title):
+    answer = requests.post(f"{env['MAPBRIDGE_MAPIRY_URL']}/maps", json={"title": title}, timeout=30,
+                           headers={"Authorization": f"Bearer {env['MAPBRIDGE_MAPIRY_TOKEN']}"})
+    answer.raise_for_status()
+    return answer.json()["data"]["id"]
+
+
+SERVICES = {
+    "mapsemble": {"sync": "mapbridge:mapsemble_sync", "push": "mapbridge:mapsemble_push",
+                  "sync_params": {"MAP_ID": "ms_demo", "LABEL_FIELD": "name", "KEY_FIELD": "code"},
+                  "push_params": {"MAP_ID": "ms_demo", "LABEL_FIELD": "name", "REMOTE_ID_FIELD": "code",
+                                  "FIELDS": ["name", "code", "value", "day"]}},
+    "mapiry": {"sync": "mapbridge:mapiry_sync", "push": "mapbridge:mapiry_push",
+               "sync_params": {"NAME_FIELD": "name", "KEY_FIELD": "code"},
+               "push_params": {"NAME_FIELD": "name"}},
+}
+# Network profiles: (latency per request in ms, Mapiry's documented rate limits on, their window in seconds).
+CPU_ONLY = (0, False, 3600)
+NETWORK = {"mapsemble": (20, False, 3600), "mapiry": (20, True, 36)}
+
+
+def describe(profile):
+    latency, limits, window = profile
+    where = f"{latency} ms per request" if latency else "no network latency (CPU only)"
+    if limits:
+        where += f", Mapiry's documented rate limits with the hour compressed to {window:.0f} s"
+    return where
+
+
+class Bench:
+    """The sandbox, a template layer per size, and the runs."""
+
+    def __init__(self, env, control, workdir):
+        self.env, self.control, self.workdir = env, control, workdir
+        self.templates = {}
+        self.runs = 0
+
+    def template(self, n):
+        if n not in self.templates:
+            self.templates[n] = Path(self.workdir) / f"layer-{n}.gpkg"
+            make_gpkg(self.templates[n], n)
+        return self.templates[n]
+
+    def repeat(self, service, n, n_changed, profile, with_push):
+        """(sync seconds, sync write requests, sync requests, re-push seconds or None) for one repeat."""
+        spec = SERVICES[service]
+        latency, limits, window = profile
+        self.runs += 1
+        reset(self.control)
+        configure(self.control, mapiry_rate_limits=False, latency_ms=0)
+        path = Path(self.workdir) / f"{service}-{self.runs}.gpkg"
+        shutil.copy(self.template(n), path)
+        layer = open_layer(path)
+        params = dict(spec["sync_params"], INPUT=layer, OUTPUT="memory:")
+        if service == "mapiry":
+            params["MAP_ID"] = new_mapiry_map(self.env, f"Sync {self.runs}")
+        _, first = run_alg(spec["sync"], params)
+        assert first["CREATED"] == layer.featureCount(), first
+        change(layer, n_changed, self.runs)
+        # Fresh rate-limit windows from here on: the untimed first sync used none of them.
+        configure(self.control, mapiry_rate_limits=limits, mapiry_rate_window=window, latency_ms=latency)
+        clear_requests(self.control)
+        seconds, result = run_alg(spec["sync"], params)
+        log = requests_log(self.control)
+        assert result["FAILED"] == 0 and result["NOT_SENT"] == 0, result
+        assert result["CREATED"] + result["UPDATED"] + result["DELETED"] == n_changed, result
+        push_seconds = None
+        if with_push:
+            push_params = dict(spec["push_params"], INPUT=layer, OUTPUT="memory:")
+            if service == "mapiry":
+                push_params["MAP_ID"] = new_mapiry_map(self.env, f"Republish {self.runs}")
+            push_seconds, pushed = run_alg(spec["push"], push_params)
+            assert pushed["FAILED"] == 0 and pushed["CREATED"] + pushed["UPDATED"] == layer.featureCount(), pushed
+        del layer
+        return seconds, sum(1 for r in log if r["method"] in WRITES), len(log), push_seconds
+
+
+def ratio_row(bench, service, n, n_changed, profile, repeats, target):
+    """Best sync / best full re-push; the re-push is timed once when rate limits make it minutes long."""
+    syncs, pushes, counts = [], [], []
+    for k in range(repeats):
+        with_push = k == 0 or not profile[1]
+        seconds, n_writes, n_requests, push_seconds = bench.repeat(service, n, n_changed, profile, with_push)
+        syncs.append(seconds)
+        counts.append((n_writes, n_requests))
+        if push_seconds is not None:
+            pushes.append(push_seconds)
+    best_sync, best_push = min(syncs), min(pushes)
+    return {"name": f"{service}: sync {n:,} features, {n_changed} changed, vs full re-push"
+                    + ("" if profile[0] or profile[1] else " (CPU only)"),
+            "value": best_sync / best_push, "target": target, "unit": "x",
+            "details": f"sync {best_sync:.3f} s (median {statistics.median(syncs):.3f} of {len(syncs)}), full re-push "
+                       f"{best_push:.3f} s (best of {len(pushes)}); the sync sent {counts[0][0]} write requests of "
+                       f"{counts[0][1]}; {describe(profile)}"}, counts[0][0]
+
+
+def run(quick=False):
+    """Rows: sync vs full re-push per service and profile, and how the write requests follow the changes."""
+    n, n_changed = (2000, 20) if quick else (10_000, 100)
+    repeats = 2 if quick else REPEATS
+    proc, env = start_sandbox()
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    provider = init_processing()
+    workdir = tempfile.mkdtemp(prefix="mapbridge-bench-sync-")
+    try:
+        control = env["MAPBRIDGE_MAPSEMBLE_URL"].split("/mapsemble/")[0] + "/_sandbox"
+        bench = Bench(env, control, workdir)
+        for service in SERVICES:
+            row, writes = ratio_row(bench, service, n, n_changed, NETWORK[service], repeats, 0.05)
+            yield row
+            row, _ = ratio_row(bench, service, n, n_changed, CPU_ONLY, repeats, None)
+            yield row
+            _, double_writes, double_total, _ = bench.repeat(service, 2 * n, n_changed, CPU_ONLY, False)
+            yield {"name": f"{service}: write requests for {n_changed} changes, {2 * n:,} vs {n:,} features",
+                   "value": double_writes / writes, "target": 1.0, "unit": "x",
+                   "details": f"{double_writes} write requests ({double_total} in all) at {2 * n:,} features, "
+                              f"{writes} at {n:,}: they follow the changes, not the layer"}
+            _, more_writes, more_total, _ = bench.repeat(service, n, 2 * n_changed, CPU_ONLY, False)
+            yield {"name": f"{service}: write requests for {2 * n_changed} vs {n_changed} changes",
+                   "value": more_writes / writes, "target": 2.0, "unit": "x",
+                   "details": f"{more_writes} write requests ({more_total} in all) for {2 * n_changed} changes, "
+                              f"{writes} for {n_changed} (batched creates and deletes grow slower than the changes)"}
+    finally:
+        if provider is not None:
+            from qgis.core import QgsApplication
+
+            QgsApplication.processingRegistry().removeProvider(provider)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        shutil.rmtree(workdir, ignore_errors=True)
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
