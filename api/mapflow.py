@@ -13,6 +13,7 @@ from .config import DEFAULT_URLS
 from .encoding import segment
 from .errors import CancelledError, ServiceError
 from .http import ServiceClient
+from .json_values import json_number
 
 # The Data API pages authenticate with "Basic <token>", the Processing page with "Bearer <token>".
 DATA_API_PREFIXES = ("/rasters", "/catalog")
@@ -130,20 +131,12 @@ def _wire_bytes(response):
 
 def number_of(value):
     """A number from a JSON value that may be a number, a numeric string or {"cost": n}; else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return value
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
     if isinstance(value, dict):
         for key in ("cost", "price", "credits", "value", "total"):
             if key in value:
                 return number_of(value[key])
-    return None
+        return None
+    return json_number(value)
 
 
 class MapflowClient(ServiceClient):

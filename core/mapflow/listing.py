@@ -10,7 +10,7 @@ from ...api.errors import ServiceError
 from ..timestamps import epoch_seconds
 from .account import default_project_id
 from .models import number
-from .processings import FINAL, model_of, status_of, status_text
+from .processings import FINAL, RUNNING, model_of, status_of, status_text
 
 PAGE_SIZE = 30
 # Statuses that need no more polling (NOT_FOUND: the processing was deleted on the service).
@@ -119,8 +119,9 @@ def merge_round(result, tracked, claimed, hidden, auto_load):
         for item in tracked:
             if item["id"] not in shown_ids and not item.get("projectId") and item["id"] not in hidden:
                 shown.append(by_id.get(item["id"]) or row_of(item))
-    # Keep polling while something runs, or while a finished result still waits to be loaded.
-    running = any(r["status"] not in DONE for r in by_id.values()) or any(
-        item.get("status") not in DONE or (item.get("status") == "OK" and not item.get("loaded") and auto_load)
+    # Keep polling while something runs (a documented running status: an undocumented one is shown as it is but
+    # not polled forever), or while a finished result still waits to be loaded.
+    running = any(r["status"] in RUNNING for r in by_id.values()) or any(
+        item.get("status") in RUNNING or (item.get("status") == "OK" and not item.get("loaded") and auto_load)
         for item in tracked)
     return project_id, shown, updates, ready, running

@@ -12,6 +12,7 @@ from qgis.core import QgsVectorLayer
 
 from ...api.errors import CancelledError, MapbridgeError, ServiceError
 from ..gdal_calls import attempt
+from .result_layers import replace_output
 
 MAPFLOW = "mapflow"
 # Features per transaction when writing a GeoPackage (ogr2ogr's -gt).
@@ -128,14 +129,7 @@ def translate(source, destination, driver, layer_name, geometry_type, feedback, 
             feedback.setProgress(progress_range[0] + (progress_range[1] - progress_range[0]) * fraction)
         return 0 if feedback.isCanceled() else 1
 
-    if os.path.exists(destination):
-        existing = gdal.GetDriverByName(driver)
-        if existing is None or attempt(existing.Delete, destination)[1] is not None:
-            try:
-                os.remove(destination)
-            except OSError as exc:
-                raise MapbridgeError(f"the output {destination} exists and cannot be replaced: {exc.strerror}",
-                                     hint="Close it in other programs or choose another file") from None
+    replace_output(destination, driver)
     folder = os.path.dirname(os.path.abspath(destination))
     os.makedirs(folder, exist_ok=True)
     extra = ["-gt", str(GROUP_TRANSACTIONS)] if driver in ("GPKG", "SQLite") else []

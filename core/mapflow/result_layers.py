@@ -63,7 +63,7 @@ def write_groups(dataset, destination, driver, groups, feedback):
         path, layer_name = group_destination(destination, driver, name)
         shared = driver == "GPKG" and not first_in_file
         if not shared:
-            _replace(path, driver)
+            replace_output(path, driver)
         options = gdal.VectorTranslateOptions(format=driver, layerName=layer_name, geometryType=geometry_type,
                                               where=where, accessMode="update" if shared else None)
         result, error = attempt(gdal.VectorTranslate, path, dataset, options=options)
@@ -77,7 +77,7 @@ def write_groups(dataset, destination, driver, groups, feedback):
     return written
 
 
-def _replace(path, driver):
+def replace_output(path, driver):
     """Remove an existing output before writing it anew."""
     if not os.path.exists(path):
         return

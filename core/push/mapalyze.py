@@ -12,6 +12,7 @@ import json
 import time
 
 from ...api.errors import CancelledError, MapbridgeError, ServiceError
+from ...api.json_values import json_number
 from .geometry import same_position
 from .choices import CREATED, SKIPPED
 from ..timestamps import epoch_seconds, iso_utc
@@ -54,20 +55,6 @@ class RecordMatcher:
         return None
 
 
-def _number(value):
-    """A JSON number (not a bool) as a float, a text holding one as a float, else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
 def _parsed(text):
     """A JSON object or array kept as text (a Mapalyze layer keeps lists and objects so), parsed; else None."""
     stripped = text.strip()
@@ -99,7 +86,7 @@ def same_value(ours, theirs):
             return True
         a, b = epoch_seconds(ours), epoch_seconds(theirs)
         return a is not None and b is not None and abs(a - b) < 0.001
-    a, b = _number(ours), _number(theirs)
+    a, b = json_number(ours), json_number(theirs)
     return a is not None and b is not None and a == b
 
 

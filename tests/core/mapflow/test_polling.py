@@ -78,7 +78,7 @@ def test_an_undocumented_status_is_not_polled_forever(sandbox, status):
 
 
 def test_the_dock_list_stops_polling_a_processing_with_an_undocumented_status():
-    from mapbridge.core.mapflow.polling import merge_round
+    from mapbridge.core.mapflow.listing import merge_round
 
     result = {"projectId": "p", "results": [{"id": "a", "status": "ARCHIVING"}, {"id": "b", "status": "OK"}],
               "extra": []}
