@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsProcessingOutputString, QgsProcessingParameterEnum, QgsProcessingParameterString
+from qgis.core import QgsProcessingOutputString
 
-from ..core.push.choices import GEOMETRY_MODES, MODE_POINT_ON_SURFACE
-from .push_base import PushAlgorithm, field_parameter
+from .push_base import PushAlgorithm, add_mapiry_target
 
 
 class MapiryPushAlgorithm(PushAlgorithm):
@@ -35,14 +34,7 @@ class MapiryPushAlgorithm(PushAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
         self.add_input()
-        self.addParameter(QgsProcessingParameterString(self.MAP_ID, "Map id (leave empty to create a new map)",
-                                                       optional=True))
-        self.addParameter(QgsProcessingParameterString(self.NEW_MAP_TITLE, "Title of a new map (when no map id)",
-                                                       optional=True))
-        self.addParameter(field_parameter(self.NAME_FIELD, "Name field", self.INPUT, optional=False))
-        self.addParameter(field_parameter(self.DESCRIPTION_FIELD, "Description field", self.INPUT))
-        self.addParameter(QgsProcessingParameterEnum(self.GEOMETRY_MODE, "Lines and polygons become",
-                                                     list(GEOMETRY_MODES), defaultValue=MODE_POINT_ON_SURFACE))
+        add_mapiry_target(self)
         self.add_output()
         self.addOutput(QgsProcessingOutputString(self.MAP_ID, "Map id"))
 

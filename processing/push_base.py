@@ -7,11 +7,13 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
+    QgsProcessingParameterString,
 )
 
-from ..core.push.choices import COUNT_KEYS
+from ..core.push.choices import COUNT_KEYS, GEOMETRY_MODES, MODE_POINT_ON_SURFACE
 from ..core.qgis_compat import FIELD_DATETIME, field_names_parameter, skip_validity_checks_flag, source_type
 from .base import MapbridgeAlgorithm
 
@@ -20,6 +22,18 @@ def field_parameter(name, description, parent, optional=True, multiple=False):
     """A field (or several) of the INPUT layer."""
     return QgsProcessingParameterField(name, description, parentLayerParameterName=parent, allowMultiple=multiple,
                                        optional=optional)
+
+
+def add_mapiry_target(algorithm):
+    """MAP_ID or NEW_MAP_TITLE, NAME_FIELD, DESCRIPTION_FIELD and GEOMETRY_MODE: the Mapiry side of a push or sync."""
+    algorithm.addParameter(QgsProcessingParameterString("MAP_ID", "Map id (leave empty to create a new map)",
+                                                        optional=True))
+    algorithm.addParameter(QgsProcessingParameterString("NEW_MAP_TITLE", "Title of a new map (when no map id)",
+                                                        optional=True))
+    algorithm.addParameter(field_parameter("NAME_FIELD", "Name field", "INPUT", optional=False))
+    algorithm.addParameter(field_parameter("DESCRIPTION_FIELD", "Description field", "INPUT"))
+    algorithm.addParameter(QgsProcessingParameterEnum("GEOMETRY_MODE", "Lines and polygons become",
+                                                      list(GEOMETRY_MODES), defaultValue=MODE_POINT_ON_SURFACE))
 
 
 class PushAlgorithm(MapbridgeAlgorithm):

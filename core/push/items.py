@@ -55,10 +55,10 @@ def mark_not_sent(items, reason):
             item.done(NOT_SENT, error=reason)
 
 
-def counts(items):
-    """{"CREATED": n, ...} over all items (pending ones count as not sent)."""
+def counts(items, keys=COUNT_KEYS):
+    """{"CREATED": n, ...} over all items (pending ones count as not sent); keys: status → result name."""
     tally = Counter(item.status or NOT_SENT for item in items)
-    return {key: tally.get(status, 0) for status, key in COUNT_KEYS.items()}
+    return {key: tally.get(status, 0) for status, key in keys.items()}
 
 
 def skip_reasons(items):

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 from ...api.errors import service_title
+
+
+def pending_info(text):
+    """The match_info a link entry keeps for a create whose outcome is unknown ({} when none or unreadable)."""
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 class Applier:

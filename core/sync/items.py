@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..push.items import PushItem
-from .choices import COUNT_KEYS, CREATED, DELETED, FAILED, NOT_SENT, SKIPPED, UNCHANGED, UPDATED
+from ..push.items import PushItem, mark_not_sent
+from ..push.items import counts as push_counts
+from .choices import COUNT_KEYS, CREATED, DELETED, FAILED, SKIPPED, UNCHANGED, UPDATED
 
 CREATE, UPDATE, RELAYER, DELETE = "create", "update", "relayer", "delete"
 ARRIVED = (CREATED, UPDATED, DELETED)
@@ -38,17 +39,12 @@ class SyncItem(PushItem):
         return f"SyncItem({self.index}, {self.key!r}, {self.action}, {self.status}, {self.remote_id}, {self.error})"
 
 
-def not_sent(items, reason):
-    """Mark every item still pending as not sent, with the reason."""
-    for item in items:
-        if item.pending:
-            item.done(NOT_SENT, error=reason)
+not_sent = mark_not_sent
 
 
 def counts(items):
     """{"CREATED": n, "UPDATED": n, …, "NOT_SENT": n} over all items (pending ones count as not sent)."""
-    tally = Counter(item.status or NOT_SENT for item in items)
-    return {key: tally.get(status, 0) for status, key in COUNT_KEYS.items()}
+    return push_counts(items, COUNT_KEYS)
 
 
 def describe_counts(tally, with_unchanged=False):

@@ -7,7 +7,6 @@ checked on the map); the sync tells it which locations are ours instead of letti
 
 from __future__ import annotations
 
-import json
 
 from ...api.errors import MapbridgeError, ServiceError
 from ...api.mapiry import BUCKET_GENERAL
@@ -15,7 +14,7 @@ from ..push.failures import outcome_unknown
 from ..push.mapiry import LocationIndex, MapiryPush
 from ..push.payloads import MapiryPayloads
 from ..push.values import text_value
-from .applier import Applier
+from .applier import Applier, pending_info
 from .choices import CREATED, UPDATED
 from .items import CREATE, DELETE, RELAYER, UPDATE
 from .mapiry_requests import LocationDeletes, LocationLayers, LocationUpdates, MapCheck, Membership, memberships_done
@@ -105,7 +104,7 @@ class MapirySync(Applier):
         index = LocationIndex(loc for loc in listing if self.remote_id(loc) not in linked)
         found = {}
         for entry in pending:
-            info = _info(entry.pending)
+            info = pending_info(entry.pending)
             if not all(k in info for k in ("name", "lat", "lng")):
                 continue
             loc_id = index.claim(info)
@@ -176,11 +175,3 @@ class MapirySync(Applier):
         layers = self.paced(lambda: self.client.list_layers(self.map_id))
         return {str(layer.get("name") or "").strip(): str(layer["id"]) for layer in layers
                 if layer.get("id") is not None}
-
-
-def _info(text):
-    try:
-        value = json.loads(text) if text else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

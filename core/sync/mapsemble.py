@@ -6,14 +6,13 @@ outcome); the sync tells it which features are ours instead of letting it list t
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 
 from ..push.choices import METHOD_CREATE, METHOD_DELETE, METHOD_REPLACE
 from ..push.mapsemble import MapsemblePush, fingerprint, ids_of
 from ..push.payloads import MapsemblePayloads
 from ..push.values import sendable_field_names
-from .applier import Applier
+from .applier import Applier, pending_info
 from .choices import CREATED, UPDATED
 from .items import DELETE, UPDATE
 from .sending import SyncJobMixin, send_items
@@ -148,7 +147,7 @@ class MapsembleSync(Applier):
             by_print[fingerprint(feature)].append(fid)
         found, claimed = {}, Counter()
         for entry in pending:
-            info = _info(entry.pending)
+            info = pending_info(entry.pending)
             fid = None
             if info.get("remote") not in (None, ""):
                 fid = by_remote.get(str(info["remote"]))
@@ -173,12 +172,4 @@ class MapsembleSync(Applier):
                 job = MapsembleWrites(self.client, self.feedback, self.map_id, method, self.map_info,
                                       self.remote_key, linked)
                 send_items(job, items, self.feedback, keeper.flush)
-
-
-def _info(text):
-    try:
-        value = json.loads(text) if text else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 

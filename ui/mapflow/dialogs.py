@@ -19,6 +19,14 @@ from qgis.PyQt.QtWidgets import (
 from .layout import wrapped_label
 
 
+def ok_cancel(dialog):
+    """OK and Cancel buttons that accept or reject the dialog."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, dialog)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons
+
+
 class DetailsDialog(QDialog):
     """A processing's details; 'Add AOI as a layer' asks the owner to load its area."""
 
@@ -65,10 +73,7 @@ class RateDialog(QDialog):
         layout.addWidget(QLabel("Feedback (optional):", self))
         self.comment = QPlainTextEdit(self)
         layout.addWidget(self.comment)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        layout.addWidget(ok_cancel(self))
 
     def answer(self):
         """(stars, comment)."""
@@ -90,10 +95,7 @@ class ReviewDialog(QDialog):
         layout.addWidget(self.reject_button)
         self.comment = QPlainTextEdit(self)
         layout.addWidget(self.comment)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        layout.addWidget(ok_cancel(self))
 
     def answer(self):
         """(accept, comment)."""

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from qgis.core import QgsProject
-from qgis.PyQt.QtCore import QCoreApplication
 
 from mapbridge.tests.processing.sync_helpers import edit, feature_id, places, write_gpkg, writes
+from mapbridge.tests.ui.panel_helpers import wait_until
 
 pytestmark = pytest.mark.usefixtures("mapbridge_processing")
-
-
-def wait_until(condition, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        QCoreApplication.processEvents()
-        time.sleep(0.02)
 
 
 @pytest.fixture

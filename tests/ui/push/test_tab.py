@@ -12,17 +12,9 @@ from mapbridge.tests.processing.push_helpers import (
     memory_layer,
     requests_of,
 )
+from mapbridge.tests.ui.panel_helpers import wait_until
 
 pytestmark = pytest.mark.usefixtures("mapbridge_processing")
-
-
-def wait_until(condition, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        QCoreApplication.processEvents()
-        time.sleep(0.02)
 
 
 @pytest.fixture
