@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
+from qgis.core import QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingParameterFeatureSource
 
 from ..api.errors import MapbridgeError, service_title
 from ..api.scrub import scrub
@@ -27,6 +27,7 @@ class MapbridgeAlgorithm(QgsProcessingAlgorithm):
     def __init__(self):
         super().__init__()
         self.clients = {}
+        self.sources = {}
 
     def createInstance(self):  # noqa: N802 - QGIS API name
         return type(self)()
@@ -51,7 +52,17 @@ class MapbridgeAlgorithm(QgsProcessingAlgorithm):
         except MapbridgeError as exc:
             record_error(feedback, exc)
             raise QgsProcessingException(log_exception(exc)) from None
+        # A layer's feature source is made here too: made in the worker it would read the layer while the user
+        # (or a commit still finishing) changes it on the main thread, which crashes QGIS.
+        self.sources = {definition.name(): self.parameterAsSource(parameters, definition.name(), context)
+                        for definition in self.parameterDefinitions()
+                        if isinstance(definition, QgsProcessingParameterFeatureSource)}
         return True
+
+    def source_of(self, parameters, name, context):
+        """The feature source of a parameter: the one made on the main thread, else made now."""
+        source = self.sources.get(name)
+        return source if source is not None else self.parameterAsSource(parameters, name, context)
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         for client in self.clients.values():
@@ -75,6 +86,7 @@ class MapbridgeAlgorithm(QgsProcessingAlgorithm):
                 f"{who}: unexpected error in {self.displayName()} ({type(exc).__name__}: {exc}). "
                 "Details are in the Mapbridge log tab; please report it.")) from None
         finally:
+            self.sources = {}
             for client in self.clients.values():
                 client.close()
 

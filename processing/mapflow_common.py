@@ -17,7 +17,7 @@ GROUP_NAME = "Mapflow"
 
 def read_aoi(algorithm, parameters, name, context, feedback):
     """The AOI of a polygon source parameter, repaired with makeValid (each repair is logged as a warning)."""
-    source = algorithm.parameterAsSource(parameters, name, context)
+    source = algorithm.source_of(parameters, name, context)
     if source is None:
         raise MapbridgeError("the AOI layer could not be read", service="mapflow", hint="Choose a polygon layer")
     from ..core.mapflow.aoi import aoi_from_source

@@ -86,7 +86,7 @@ class PushAlgorithm(MapbridgeAlgorithm):
         from ..core.push.report import ReportWriter, report_failure, report_fields, report_problem, save_remote_ids
         from ..core.push.run import run_push
 
-        source = self.parameterAsSource(parameters, self.INPUT, context)
+        source = self.source_of(parameters, self.INPUT, context)
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
         job, make_payload = self.build(parameters, context, feedback, source)

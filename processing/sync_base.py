@@ -83,7 +83,7 @@ class SyncAlgorithm(MapbridgeAlgorithm):
         from ..core.sync.place import place_of
         from ..core.sync.session import sync_layer
 
-        source = self.parameterAsSource(parameters, self.INPUT, context)
+        source = self.source_of(parameters, self.INPUT, context)
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
         layer = self.input_layer(parameters, context)

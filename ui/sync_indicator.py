@@ -175,6 +175,13 @@ class SyncIndicators(QObject):
     def _saved(self, layer_id):
         if not any(m.get("on_save") for m in self.marks.get(layer_id, [])):
             return
+        # afterCommitChanges comes while QGIS is still finishing the commit (edit buffer, signals, reload): the sync
+        # reads the layer once the event loop is back, never beside the commit.
+        QTimer.singleShot(0, lambda: self._sync_saved(layer_id))
+
+    def _sync_saved(self, layer_id):
+        if not any(m.get("on_save") for m in self.marks.get(layer_id, [])):
+            return      # unlinked or shut down meanwhile
         try:
             self.runs().saved(layer_id)
         except Exception as exc:  # noqa: BLE001 - a slot must not take QGIS down; the log tells why
