@@ -67,7 +67,9 @@ class MapbridgePlugin:
         self.action.setObjectName("MapbridgeAction")
         self.action.setCheckable(True)
         self.action.setToolTip("Show or hide the Mapbridge panel")
-        self.action.toggled.connect(self._toggle_dock)
+        # triggered, not toggled: only the user's click opens or closes the dock here (the restore at start and the
+        # dock's own close button just keep the button's check in step, see _dock_visibility_changed).
+        self.action.triggered.connect(self._toggle_dock)
         self.iface.addToolBarIcon(self.action)
         self.iface.addPluginToMenu(MENU, self.action)
         self.push_action = LayerAction(
@@ -118,12 +120,16 @@ class MapbridgePlugin:
         return self.dock
 
     def show_dock(self, tab_name):
-        """Show the dock on a tab; returns that tab's widget."""
-        return self.ensure_dock().show_tab(tab_name)
+        """Show the dock on a tab for the user (a menu entry they chose); returns that tab's widget."""
+        dock = self.ensure_dock()
+        dock.opened_by_user = True
+        return dock.show_tab(tab_name)
 
     def _toggle_dock(self, checked):
         if checked:
-            self.ensure_dock().show()
+            dock = self.ensure_dock()
+            dock.opened_by_user = True     # may ask for the master password now (tracked Mapflow processings)
+            dock.show()
         elif self.dock is not None:
             self.dock.hide()
 

@@ -208,38 +208,47 @@ def test_stopping_the_wait_says_the_truth_and_offers_to_delete(tab, canvas, sand
     assert requests_to(sandbox, "DELETE", f"/processings/{other}")
 
 
-def test_no_master_password_prompt_at_start_and_resume_when_the_dock_is_shown(qgis_iface, sandbox_env, monkeypatch,
-                                                                              canvas):
+def test_no_master_password_prompt_when_the_dock_is_restored_at_start(qgis_iface, sandbox, canvas):
+    """Dock left open last time, a tracked processing still running, the token locked in the auth DB: QGIS starts and
+    shows the dock; nothing asks for the master password until the user opens Mapbridge themselves."""
     import mapbridge
     from mapbridge.core import credentials
+    from mapbridge.tests.conftest import MASTER_PASSWORD, CountingCredentials
 
-    sandbox = sandbox_env
-    store = TrackedProcessings()
+    manager = QgsApplication.authManager()
+    QgsSettings().setValue(settings_keys.service_url("mapflow"), sandbox.base_urls["mapflow"])
+    credentials.store_token("mapflow", sandbox.tokens["mapflow"])
     seed = next(pid for pid, p in sandbox.state.mapflow.processings.items() if p["name"].startswith("Seed"))
-    store.upsert(seed, name="Seed", status="IN_PROGRESS", percent=10, loaded=True)
-    # A token in the auth DB, locked: reading it would ask for the master password.
-    QgsSettings().setValue(settings_keys.service_authcfg("mapflow"), "mb00001")
-    monkeypatch.setattr(QgsApplication.authManager(), "masterPasswordIsSet", lambda: False)
-    token = sandbox.tokens["mapflow"]
-    monkeypatch.delenv("MAPBRIDGE_MAPFLOW_TOKEN")
-    asked = []
-    monkeypatch.setattr(credentials, "load_token", lambda service: asked.append(service) or token)
-    QgsSettings().setValue(settings_keys.MAPALYZE_AUTO_REFRESH_MINUTES, 5)   # the dock is built at start
+    TrackedProcessings().upsert(seed, name="Seed", status="IN_PROGRESS", percent=10, loaded=True)
+    QgsSettings().setValue(settings_keys.DOCK_OPEN, True)
+    counting = CountingCredentials(MASTER_PASSWORD)
+    manager.clearMasterPassword()
+    assert not credentials.token_without_prompt("mapflow")
     plugin = mapbridge.classFactory(qgis_iface)
-    plugin.initProcessing = lambda: None
-    plugin.initGui()
+    plugin.initProcessing = lambda: None   # the fixture's provider stays registered
+    qgis_iface.mainWindow().show()         # QGIS's window is up when the dock is restored
     try:
-        wait_until(lambda: plugin.dock is not None, 5)
+        plugin.initGui()
+        assert wait_until(lambda: plugin.dock is not None and plugin.dock.isVisible(), 5)
         tab = plugin.dock.mapflow_tab
         wait_until(lambda: False, 1.0)
-        assert not tab.started and asked == [] and not [r for r in sandbox.requests if r.service == "mapflow"]
-        qgis_iface.mainWindow().show()
-        plugin.dock.show()   # the user opens Mapbridge (on its first tab): tracked processings resume
+        assert counting.asked == 0 and not manager.masterPasswordIsSet(), "nothing asked before the user did"
+        assert not tab.started and not [r for r in sandbox.requests if r.service == "mapflow"]
+        assert "wait until you ask: press ⟳" in tab.project_panel.account_label.text()
+        assert plugin.action.isChecked()
+
+        plugin.action.trigger()            # the user closes Mapbridge…
+        assert wait_until(lambda: not plugin.dock.isVisible(), 5)
+        plugin.action.trigger()            # …and opens it: tracked processings resume (the password is asked now)
         assert wait_until(lambda: tab.started, 5)
-        assert asked and wait_until(lambda: tab.processings_page.model.row_by_id(seed) is not None, 15)
+        assert counting.asked == 1 and manager.masterPasswordIsSet()
+        assert wait_until(lambda: tab.processings_page.model.row_by_id(seed) is not None, 15)
     finally:
         plugin.unload()
         qgis_iface.mainWindow().hide()
+        if not manager.masterPasswordIsSet():
+            manager.setMasterPassword(MASTER_PASSWORD, True)
+        credentials.clear_token("mapflow")
 
 
 def test_results_finishing_in_another_project_are_offered_not_loaded(tab, canvas, sandbox_env, qgis_iface, tmp_path):
