@@ -43,6 +43,7 @@ class MapbridgePlugin:
         self.sync_indicators = None   # synced layers: Layers panel indicator, sync when edits are saved
         self.sync_actions = []        # "Sync now" and "Unlink from web map" on synced layers
         self.dock = None
+        self._following_dock = False  # the button's check follows the dock (not the user's click)
 
     def initProcessing(self):  # noqa: N802 - QGIS API name
         """Register the Processing provider (also called by qgis_process)."""
@@ -67,9 +68,7 @@ class MapbridgePlugin:
         self.action.setObjectName("MapbridgeAction")
         self.action.setCheckable(True)
         self.action.setToolTip("Show or hide the Mapbridge panel")
-        # triggered, not toggled: only the user's click opens or closes the dock here (the restore at start and the
-        # dock's own close button just keep the button's check in step, see _dock_visibility_changed).
-        self.action.triggered.connect(self._toggle_dock)
+        self.action.toggled.connect(self._toggle_dock)
         self.iface.addToolBarIcon(self.action)
         self.iface.addPluginToMenu(MENU, self.action)
         self.push_action = LayerAction(
@@ -126,6 +125,8 @@ class MapbridgePlugin:
         return dock.show_tab(tab_name)
 
     def _toggle_dock(self, checked):
+        if self._following_dock:
+            return
         if checked:
             dock = self.ensure_dock()
             dock.opened_by_user = True     # may ask for the master password now (tracked Mapflow processings)
@@ -135,7 +136,11 @@ class MapbridgePlugin:
 
     def _dock_visibility_changed(self, visible):
         if self.action is not None and self.action.isChecked() != visible:
-            self.action.setChecked(visible)
+            self._following_dock = True     # e.g. the restore at start: not the user opening the dock
+            try:
+                self.action.setChecked(visible)
+            finally:
+                self._following_dock = False
         window = self.iface.mainWindow()
         if window is None or window.isVisible():     # not QGIS closing its window: the user opened or closed it
             QgsSettings().setValue(_dock_open_key(), bool(visible))
