@@ -53,6 +53,16 @@ def algorithm_parameters(choice, aoi_path, output, authcfg=""):
     return params
 
 
+def cost_key(body):
+    """What of a create body the cost depends on: all but the name and the per-plan marker in `meta`.
+
+    The notes: ask again when the AOI, model, options, source or zoom change (the name is not among them); the body
+    itself is sent whole, as the docs say (`exactly the create body`)."""
+    key = {k: v for k, v in body.items() if k != "name"}
+    key["meta"] = {k: v for k, v in (body.get("meta") or {}).items() if k != start_sequence.MARKER_KEY}
+    return key
+
+
 class NewProcessingPage(ScrollPage):
     """The form; `start_wanted` is handled by the tab (which knows the account, the project and the runs)."""
 
@@ -218,8 +228,8 @@ class NewProcessingPage(ScrollPage):
             self._show_cost(None, "")
             return
         body = start_sequence.request_body(choice, aoi, self.project_id, self.models)[0]
-        body.pop("name", None)
-        if body == self.cost_for:
+        priced = cost_key(body)
+        if priced == self.cost_for:
             return
         if self.cost_run is not None and self.cost_run.busy:
             self.estimate_timer.start()
@@ -231,13 +241,13 @@ class NewProcessingPage(ScrollPage):
             return
         self.cost_label.setText("asking Mapflow…")
         self.cost_run = self.runner.job("Mapbridge: Mapflow cost", lambda feedback: price_preview(client, body),
-                                        lambda outcome: self._costed(body, outcome), client=client, hidden=True)
+                                        lambda outcome: self._costed(priced, outcome), client=client, hidden=True)
 
-    def _costed(self, body, outcome):
+    def _costed(self, priced, outcome):
         if not outcome.ok:
             self._show_cost(None, outcome.error.message)
             return
-        self.cost_for = body
+        self.cost_for = priced
         self._show_cost(*outcome.results)
 
     def _show_cost(self, cost, note):

@@ -183,6 +183,26 @@ def test_the_cost_follows_every_choice(tab, canvas, sandbox_env):
     assert requests_to(sandbox, "POST", "/processing/cost/v2")[-1].json["params"]["sourceParams"]["userDefined"]
 
 
+def test_typing_a_name_asks_no_new_cost_and_options_show_name_and_price(tab, canvas, sandbox_env):
+    from mapbridge.ui.mapflow.model_panel import ClickLabel
+
+    sandbox = sandbox_env
+    new = tab.new_page
+    use_extent(tab, canvas, MOSCOW)
+    assert wait_until(lambda: "credits" in new.cost_label.text(), 10), new.cost_label.text()
+    asked = len(requests_to(sandbox, "POST", "/processing/cost/v2"))
+    for text in ("B", "Bu", "Buildings near the Kremlin"):
+        new.name_edit.setText(text)
+        wait_until(lambda: False, 0.7)   # past the estimate delay
+    assert len(requests_to(sandbox, "POST", "/processing/cost/v2")) == asked, "the name does not change the cost"
+    body = requests_to(sandbox, "POST", "/processing/cost/v2")[-1].json
+    assert body["meta"] and body["geometry"]   # the create body as it would be sent
+    tab.findChild(type(new.model_panel.option_boxes[0]), "mapflow_option_Heights").setChecked(True)
+    assert wait_until(lambda: len(requests_to(sandbox, "POST", "/processing/cost/v2")) == asked + 1, 10)
+    labels = [box.parentWidget().findChild(ClickLabel).text() for box in new.model_panel.option_boxes]
+    assert labels == ["Building classification (+1 credits/km²)", "Building heights (+2 credits/km²)"]
+
+
 def test_stopping_the_wait_says_the_truth_and_offers_to_delete(tab, canvas, sandbox_env, qgis_iface):
     sandbox = sandbox_env
     sandbox.processing_seconds = 60
