@@ -26,16 +26,44 @@ from mapbridge.ui.mapflow.tab import IMAGERY, NEW, PROCESSINGS, MapflowTab
 pytestmark = pytest.mark.usefixtures("fresh_runs", "mapbridge_processing")  # tests/conftest.py
 
 
-def test_every_sub_page_fits_from_350_to_1200_px(tab, canvas, sandbox_env):
+def fits_at_350(tab):
+    """Nothing of the tab is cut at the narrowest dock width (the layout settled first)."""
+    width = tab.width()
+    tab.resize(350, 900)
+    wait_until(lambda: False, 0.2)
+    found = clipped(tab)
+    tab.resize(width, 900)
+    return found
+
+
+def test_every_sub_page_fits_from_350_to_1200_px(tab, canvas, sandbox_env, tmp_path):
+    from mapbridge.tests.rasters import write_geotiff
+    from mapbridge.ui.mapflow.my_imagery_panel import MOSAIC
+
     show_processings(tab)
     use_extent(tab, canvas, DOC_AOI)
     tab.pages.setCurrentIndex(IMAGERY)
-    tab.imagery_page.catalog.search()
-    assert wait_until(lambda: tab.imagery_page.catalog.model.rowCount() > 0, 20)
+    catalog = tab.imagery_page.catalog
+    catalog.search()
+    assert wait_until(lambda: catalog.model.rowCount() > 0, 20)
+    catalog.table.selectRow(0)
+    catalog.use_button.click()        # the New page's catalog source shows the chosen image
+    tab.pages.setCurrentIndex(IMAGERY)
     tab.imagery_page.show_part(1)
-    assert wait_until(lambda: tab.imagery_page.my_imagery.loaded and tab.imagery_page.my_imagery.storage, 10)
+    my_imagery = tab.imagery_page.my_imagery
+    assert wait_until(lambda: my_imagery.loaded and my_imagery.storage, 10)
+    long_name = "Survey of the northern industrial district, spring flight, second attempt after the rain"
+    tab.fake.answers["files"] = [write_geotiff(tmp_path / "a_rather_long_orthophoto_file_name_2024_05_17.tif", 64, 32)]
+    tab.fake.answers["text"] = long_name
+    my_imagery.upload_button.click()  # a mosaic and its image in the My imagery tree
+    assert wait_until(lambda: not my_imagery.runner.busy and my_imagery.mosaics, 20), my_imagery.status.text()
+    my_imagery.tree.expandAll()
+    my_imagery.select(MOSAIC, my_imagery.mosaics[0].id)
+    my_imagery.process_button.click()  # the New page's My imagery source names it
+    assert long_name in tab.new_page.source_panel.my_imagery_label.text()
     assert tab.minimumSizeHint().width() <= 350
-    views = [(NEW, None), (NEW, "custom"), (PROCESSINGS, None), (IMAGERY, 0), (IMAGERY, 1)]
+    views = [(NEW, None), (NEW, "custom"), (NEW, "catalog"), (NEW, "my_imagery"), (PROCESSINGS, None),
+             (IMAGERY, 0), (IMAGERY, 1)]
     for width in (350, 400, 1200):
         tab.resize(width, 900)
         for page, part in views:
@@ -140,6 +168,7 @@ def test_a_refusal_goes_when_the_aoi_changes(tab, canvas, sandbox_env):
     new.start_button.click()
     assert wait_until(lambda: "AOI limit of 0.1 km²" in new.problems_label.text(), 10), new.problems_label.text()
     assert not new.start_button.isEnabled() and not tab.fake.asked
+    assert fits_at_350(tab) == []
     sandbox.state.mapflow.aoi_area_limit = 25_000_000
     use_extent(tab, canvas, QgsRectangle(37.6156, 55.7558, 37.6200, 55.7600))
     assert "AOI limit" not in new.problems_label.text() and new.start_button.isEnabled()
@@ -203,6 +232,13 @@ def test_typing_a_name_asks_no_new_cost_and_options_show_name_and_price(tab, can
     assert labels == ["Building classification (+1 credits/km²)", "Building heights (+2 credits/km²)"]
 
 
+def test_a_failed_run_says_why_and_fits(tab, canvas, sandbox_env):
+    new = tab.new_page
+    start_processing(tab, canvas, "This one will fail on the imagery source", wait_for_layer=False)
+    assert wait_until(lambda: "not available" in new.run_label.text(), 30), new.run_label.text()
+    assert fits_at_350(tab) == []
+
+
 def test_stopping_the_wait_says_the_truth_and_offers_to_delete(tab, canvas, sandbox_env, qgis_iface):
     sandbox = sandbox_env
     sandbox.processing_seconds = 60
@@ -215,6 +251,7 @@ def test_stopping_the_wait_says_the_truth_and_offers_to_delete(tab, canvas, sand
     assert wait_until(lambda: "keeps running on Mapflow" in new.run_label.text(), 10), new.run_label.text()
     title, question = tab.fake.asked[-1][1:3]
     assert "keeps running on Mapflow" in question and "Delete it on Mapflow instead?" in question
+    assert fits_at_350(tab) == []
     assert processing_id in sandbox.state.mapflow.processings
     assert not any(w.level() == 2 for w in bar.items()), "no Critical message for a stop the user asked for"
     assert TrackedProcessings().get(processing_id)["loaded"] is False   # still followed: it loads when done
