@@ -107,6 +107,63 @@ def test_rate_a_finished_processing_or_review_it(tab, sandbox_env):
         "Wrong roofs in the north"
 
 
+def answer_dialog(kind, fill):
+    """When a dialog of this kind opens (modal, in exec()), fill it as a user would and press OK."""
+    from qgis.PyQt.QtCore import QTimer
+    from qgis.PyQt.QtWidgets import QApplication, QDialogButtonBox
+
+    seen = []
+
+    def look():
+        dialog = next((w for w in QApplication.topLevelWidgets() if isinstance(w, kind) and w.isVisible()), None)
+        if dialog is None:
+            QTimer.singleShot(20, look)
+            return
+        seen.append(dialog.windowTitle())
+        fill(dialog)
+        dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
+
+    QTimer.singleShot(0, look)
+    return seen
+
+
+def test_the_real_rate_and_review_dialogs(tab, sandbox_env):
+    from mapbridge.ui.mapflow.asker import Asker
+    from mapbridge.ui.mapflow.dialogs import RateDialog, ReviewDialog
+
+    sandbox = sandbox_env
+    tab.actions.asker = Asker(tab)   # the dialogs the user sees, not the tests' answers
+    page = tab.processings_page
+    done = finished_processing(sandbox, "Rate me for real")
+    show_processings(tab)
+    select_row(tab, done)
+
+    def rate(dialog):
+        dialog.group.button(3).click()
+        dialog.comment.setPlainText("Trees counted as roofs")
+
+    seen = answer_dialog(RateDialog, rate)
+    page.rate_button.click()
+    assert seen == ["Rate the processing"]
+    assert wait_until(lambda: requests_to(sandbox, "PUT", f"/processings/{done}/rate"), 10)
+    assert requests_to(sandbox, "PUT", f"/processings/{done}/rate")[0].json == {"rating": 3,
+                                                                                 "feedback": "Trees counted as roofs"}
+
+    sandbox.state.mapflow.review_enabled = True
+    review = finished_processing(sandbox, "Accept me")
+    select_row(tab, review)
+    assert wait_until(lambda: page.rate_button.text() == "Review…", 10)
+    seen = answer_dialog(ReviewDialog, lambda dialog: dialog.accept_button.click())
+    page.rate_button.click()
+    assert seen == ["Review the processing"]
+    assert wait_until(lambda: sandbox.state.mapflow.processings[review].get("reviewStatus", {}).get(
+        "reviewStatus") == "ACCEPTED", 10)
+    accepted = requests_to(sandbox, "PUT", f"/processings/{review}/acceptation")
+    assert len(accepted) == 1 and not accepted[0].body
+    assert not requests_to(sandbox, "PUT", f"/processings/{review}/rejection")
+    assert not requests_to(sandbox, "PUT", f"/processings/{review}/rate")
+
+
 def test_details_in_local_time_and_the_aoi_as_a_layer(tab, sandbox_env, monkeypatch):
     sandbox = sandbox_env
     monkeypatch.setenv("TZ", "Asia/Tokyo")
