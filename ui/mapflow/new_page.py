@@ -140,6 +140,8 @@ class NewProcessingPage(ScrollPage):
         """The account as the picked project sees it (limits, balance, providers)."""
         self.account = account
         self.source_panel.set_providers(account.providers if account is not None else [])
+        self.model_panel.set_prices_shown(self.billed_in_credits())
+        self.source_panel.set_prices_shown(self.billed_in_credits())
         self._show_cost(self.cost, self.cost_note)   # "of N left" follows the balance
         self._inputs_changed()
 
@@ -224,8 +226,9 @@ class NewProcessingPage(ScrollPage):
             choice = self.choice()
         except MapbridgeError:
             choice = None
-        if aoi is None or choice is None:
-            self._show_cost(None, "")
+        if aoi is None or choice is None or not self.billed_in_credits():
+            self.cost_for = None
+            self._show_cost(None, "")   # AREA/NONE accounts: the cost preview means nothing (mapflow-notes)
             return
         body = start_sequence.request_body(choice, aoi, self.project_id, self.models)[0]
         priced = cost_key(body)
@@ -250,17 +253,33 @@ class NewProcessingPage(ScrollPage):
         self.cost_for = priced
         self._show_cost(*outcome.results)
 
+    def billed_in_credits(self):
+        """True unless the account is known to be billed by area or not at all (the cost is in credits then)."""
+        kind = self.account.billing_type.upper() if self.account is not None else ""
+        return kind not in ("AREA", "NONE")
+
     def _show_cost(self, cost, note):
         self.cost, self.cost_note = cost, note
-        if cost is not None:
-            balance = ""
-            if self.account is not None and self.account.billing_type.upper() == "CREDITS" \
-                    and self.account.remaining_credits is not None:
-                balance = f" of {self.account.remaining_credits:g} left"
-            self.cost_label.setText(f"{cost:g} credits{balance}")
-        else:
-            self.cost_label.setText("—" if not note else "not known")
+        self.cost_label.setText(self.cost_text())
         self.show_problems()
+
+    def cost_text(self):
+        """The cost line in the account's own unit: credits, or processing area for AREA accounts."""
+        account, aoi = self.account, self.aoi_panel.aoi
+        kind = account.billing_type.upper() if account is not None else ""
+        if kind == "AREA":
+            if aoi is None:
+                return "—"
+            left = account.remaining_area_m2
+            return f"{aoi.area_km2:.2f} km² of processing area" + (f" of {left / 1e6:.2f} km² left"
+                                                                     if left is not None else "")
+        if kind == "NONE":
+            return "nothing (no billing on this account)"
+        if self.cost is None:
+            return "—" if not self.cost_note else "not known"
+        balance = f" of {account.remaining_credits:g} left" if kind == "CREDITS" and \
+            account.remaining_credits is not None else ""
+        return f"{self.cost:g} credits{balance}"
 
     def refused(self, message):
         """A start was refused (shown until the choices change)."""

@@ -40,6 +40,7 @@ class SourcePanel(QWidget):
         super().__init__(parent)
         self.providers = [Provider(name) for name in FALLBACK_PROVIDERS]
         self.chosen = {sources.CATALOG: None, sources.MY_IMAGERY: None}
+        self.prices_shown = True   # zoom prices in credits: not for accounts billed by area
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         self.kind_combo = QComboBox(self)
@@ -145,6 +146,12 @@ class SourcePanel(QWidget):
         self.provider_combo.blockSignals(False)
         self._provider_changed()
 
+    def set_prices_shown(self, shown):
+        """Show the zooms' prices in credits (or not: an account billed by area)."""
+        if shown != self.prices_shown:
+            self.prices_shown = shown
+            self._fill_providers()
+
     def provider(self):
         """The chosen Provider."""
         index = self.provider_combo.currentIndex()
@@ -158,7 +165,8 @@ class SourcePanel(QWidget):
         self.zoom_combo.clear()
         for zoom in zooms:
             price = provider.prices.get(zoom)
-            self.zoom_combo.addItem(f"{zoom}" + (f" ({price:g} credits/km²)" if price else ""), zoom)
+            self.zoom_combo.addItem(f"{zoom}" + (f" ({price:g} credits/km²)" if price and self.prices_shown else ""),
+                                    zoom)
         wanted = current if current in zooms else (provider.default_zoom() or DEFAULT_ZOOM)
         self.zoom_combo.setCurrentIndex(max(0, self.zoom_combo.findData(wanted)))
         self.zoom_combo.blockSignals(False)

@@ -243,6 +243,7 @@ class MapflowTab(QWidget):
             message = show_error(self.iface, outcome.error)
             new.run_label.setText("")
             new.refused(message)
+            self.project_panel.refresh_balance()   # the refusal may come from changed limits: live checks use them
             return
         new.show_problems()
         planned = outcome.results

@@ -169,8 +169,15 @@ def test_a_refusal_goes_when_the_aoi_changes(tab, canvas, sandbox_env):
     assert wait_until(lambda: "AOI limit of 0.1 km²" in new.problems_label.text(), 10), new.problems_label.text()
     assert not new.start_button.isEnabled() and not tab.fake.asked
     assert fits_at_350(tab) == []
+    account = tab.project_panel.account_label
+    assert wait_until(lambda: "AOI limit 0.1 km²" in account.text(), 10), account.text()   # read again after it
+    use_extent(tab, canvas, QgsRectangle(37.6156, 55.7558, 37.6200, 55.7600))   # the refusal goes…
+    assert "nothing was sent" not in new.problems_label.text()
+    assert "over your account's AOI limit of 0.1 km²" in new.problems_label.text()   # …the live check, fresh, stays
+    assert not new.start_button.isEnabled()
     sandbox.state.mapflow.aoi_area_limit = 25_000_000
-    use_extent(tab, canvas, QgsRectangle(37.6156, 55.7558, 37.6200, 55.7600))
+    tab.refresh_account()
+    assert wait_until(lambda: "AOI limit 25 km²" in account.text(), 10), account.text()
     assert "AOI limit" not in new.problems_label.text() and new.start_button.isEnabled()
     assert not requests_to(sandbox, "POST", "/processings/v2")
 
@@ -237,6 +244,37 @@ def test_a_failed_run_says_why_and_fits(tab, canvas, sandbox_env):
     start_processing(tab, canvas, "This one will fail on the imagery source", wait_for_layer=False)
     assert wait_until(lambda: "not available" in new.run_label.text(), 30), new.run_label.text()
     assert fits_at_350(tab) == []
+
+
+def test_an_account_billed_by_area_sees_area_not_credits(tab, canvas, sandbox_env):
+    sandbox = sandbox_env
+    new = tab.new_page
+    mapflow = sandbox.state.mapflow
+    mapflow.billing_type = "AREA"
+    mapflow.remaining_area = 20_000_000
+    tab.refresh_account()
+    account = tab.project_panel.account_label
+    assert wait_until(lambda: account.text().startswith("20.00 km² of processing area left"), 10), account.text()
+    asked = len(requests_to(sandbox, "POST", "/processing/cost/v2"))
+    use_extent(tab, canvas, MOSCOW)
+    assert wait_until(lambda: "km² of processing area of 20.00 km² left" in new.cost_label.text(), 10), \
+        new.cost_label.text()
+    wait_until(lambda: False, 0.8)
+    assert "credit" not in new.cost_label.text().lower()
+    assert len(requests_to(sandbox, "POST", "/processing/cost/v2")) == asked, "no credit cost for an AREA account"
+    options = [box.toolTip() for box in new.model_panel.option_boxes]
+    zooms = new.source_panel.zoom_combo
+    assert options and not any("credit" in text for text in options)
+    assert not any("credit" in zooms.itemText(i) for i in range(zooms.count()))
+    use_extent(tab, canvas, QgsRectangle(37.58, 55.74, 37.66, 55.78))   # larger than the area left
+    assert wait_until(lambda: "of processing area is left" in new.problems_label.text(), 5), new.problems_label.text()
+    assert not new.start_button.isEnabled()
+    use_extent(tab, canvas, MOSCOW)
+    processing_id = start_processing(tab, canvas, "Billed by area", wait_for_layer=False)
+    spent = mapflow.processings[processing_id]["aoiArea"]
+    assert mapflow.remaining_area == 20_000_000 - spent and mapflow.remaining_credits == 5000
+    left = f"{(20_000_000 - spent) / 1e6:.2f} km² of processing area left"
+    assert wait_until(lambda: account.text().startswith(left), 15), account.text()
 
 
 def test_stopping_the_wait_says_the_truth_and_offers_to_delete(tab, canvas, sandbox_env, qgis_iface):
