@@ -111,14 +111,23 @@ class ModelPanel(QWidget):
         return self.models[index] if 0 <= index < len(self.models) else Model("", DEFAULT_MODEL)
 
     def select(self, name, options=()):
-        """Choose a model by name or id and switch on these options (a duplicated processing)."""
-        for index, model in enumerate(self.models):
-            if name in (model.name, model.id):
-                self.combo.setCurrentIndex(index)
-                break
+        """Choose a model by name or id and switch on these options (a duplicated processing); returns what could not
+        be copied, in words ([] when all of it was)."""
+        missing = []
+        index = next((i for i, model in enumerate(self.models) if name in (model.name, model.id)), -1)
+        if index >= 0:
+            self.combo.setCurrentIndex(index)
+        elif name:
+            missing.append(f"the copied processing's model '{name}' is not in this project; "
+                           f"{self.model().name} is chosen instead")
         wanted = set(options)
         for box in self.option_boxes:
             box.setChecked(box.property("block") in wanted)
+        offered = {box.property("block") for box in self.option_boxes}
+        lost = sorted(wanted - offered)
+        if lost and index >= 0:
+            missing.append(f"{self.model().name} no longer offers the copied option(s) {', '.join(lost)}")
+        return missing
 
     def options(self):
         """Names of the optional blocks switched on."""

@@ -78,6 +78,7 @@ class NewProcessingPage(ScrollPage):
         self.cost_note = ""
         self.cost_for = None      # the body the cost was asked for
         self.refusal = ""         # the last refusal of a start (cleared when anything changes)
+        self.not_copied = []      # what of a duplicated processing could not be copied (model, provider, zoom)
         self.runner = BackgroundRunner(self)
         self.cost_run = None
         self._build()
@@ -87,6 +88,9 @@ class NewProcessingPage(ScrollPage):
         self.estimate_timer.timeout.connect(self.estimate)
         for signal in (self.aoi_panel.changed, self.model_panel.changed, self.source_panel.changed):
             signal.connect(self._inputs_changed)
+        source = self.source_panel   # `activated`: the user's own pick (not a refill or an account refresh)
+        for combo in (self.model_panel.combo, source.kind_combo, source.provider_combo, source.zoom_combo):
+            combo.activated.connect(self._choice_made)
 
     def _build(self):
         content = self.content
@@ -159,10 +163,13 @@ class NewProcessingPage(ScrollPage):
         from .aoi_panel import DRAWN_POLYGON
 
         self.name_edit.setText(form["name"])
-        self.model_panel.select(form["model"], form["options"])
-        self.source_panel.set_source(form["source"])
+        missing = self.model_panel.select(form["model"], form["options"])
+        missing += self.source_panel.set_source(form["source"])
         self.aoi_panel.set_source(DRAWN_POLYGON)
         self.aoi_panel.set_drawn(geometry, QgsCoordinateReferenceSystem("EPSG:4326"))
+        self.not_copied = missing   # shown until the user picks the model or the imagery themselves
+        self.show_problems()
+        return missing
 
     # -- choices -----------------------------------------------------------------------------------
     def choice(self):
@@ -185,6 +192,11 @@ class NewProcessingPage(ScrollPage):
         return os.path.join(folder, stem + ".gpkg")
 
     # -- live estimate -----------------------------------------------------------------------------
+    def _choice_made(self, _index=None):
+        """The user picked the model or imagery: what a copy could not take over no longer applies."""
+        self.not_copied = []
+        self.show_problems()
+
     def _inputs_changed(self):
         self.refusal = ""   # a refusal was about the choices as they were
         self.inputs_changed.emit()
@@ -208,6 +220,7 @@ class NewProcessingPage(ScrollPage):
                               self.model_panel.options(), self.cost)
         if self.cost_note and self.cost is None and aoi is not None:
             found.append(Problem(self.cost_note.rstrip("."), blocking=False))
+        found += [Problem(text, "Check the choice before Start", blocking=False) for text in self.not_copied]
         if self.refusal:
             found.append(Problem(self.refusal.rstrip(".")))
         return found

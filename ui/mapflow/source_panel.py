@@ -196,13 +196,23 @@ class SourcePanel(QWidget):
         self.changed.emit()
 
     def set_source(self, source):
-        """Show a Source (a duplicated processing's); a custom source's password is typed again."""
+        """Show a Source (a duplicated processing's); a custom source's password is typed again. Returns what could not
+        be copied, in words ([] when all of it was)."""
+        missing = []
         if source.kind == sources.PROVIDER:
             index = self.provider_combo.findData(source.provider)
             if index >= 0:
                 self.provider_combo.setCurrentIndex(index)
+            else:
+                missing.append(f"the copied processing's imagery provider '{source.provider}' is not offered to "
+                               f"your account; {self.provider().label} is chosen instead")
             if source.zoom:
-                self.zoom_combo.setCurrentIndex(max(0, self.zoom_combo.findData(source.zoom)))
+                zoom_index = self.zoom_combo.findData(source.zoom)
+                if zoom_index >= 0:
+                    self.zoom_combo.setCurrentIndex(zoom_index)
+                elif index >= 0:
+                    missing.append(f"{self.provider().label} does not offer the copied zoom {source.zoom}; zoom "
+                                   f"{self.zoom_combo.currentData()} is chosen instead")
             self.set_kind(sources.PROVIDER)
         elif source.kind == sources.CUSTOM:
             self.url_edit.setText(source.url)
@@ -212,6 +222,7 @@ class SourcePanel(QWidget):
             self.set_kind(sources.CUSTOM)
         else:
             self.set_chosen(source.kind, source)
+        return missing
 
     def _custom_changed(self, *args):
         problem = sources.custom_url_problem(self.url_edit.text().strip(), self.url_type.currentText()) \

@@ -83,6 +83,54 @@ def test_duplicate_fills_the_form_with_the_processing_and_its_area(tab, sandbox_
     assert wait_until(lambda: new.start_button.isEnabled(), 10), new.problems_label.text()
 
 
+def duplicate(tab, processing_id):
+    """Duplicate a processing from the list; waits for the refilled New page."""
+    select_row(tab, processing_id)
+    tab.processings_page.duplicate_button.click()
+    assert wait_until(lambda: tab.pages.currentIndex() == NEW and tab.new_page.name_edit.text().endswith("(copy)"), 15)
+    tab.new_page.name_edit.clear()
+    return tab.new_page
+
+
+def test_duplicate_says_what_could_not_be_copied_and_names_a_catalog_image(tab, sandbox_env, canvas):
+    from mapbridge.core.mapflow.sources import CATALOG
+
+    sandbox = sandbox_env
+    processings = sandbox.state.mapflow.processings
+    retired = finished_processing(sandbox, "Old times")
+    processings[retired]["workflowDef"] = {"id": "wd-retired", "name": "🏢 Retired model"}
+    processings[retired]["params"] = {"sourceParams": {"dataProvider": {"providerName": "Old provider", "zoom": 15}}}
+    odd_zoom = finished_processing(sandbox, "Odd zoom", params={"sourceParams": {"dataProvider": {
+        "providerName": "Maxar SecureWatch", "zoom": 18}}})
+    processings[odd_zoom]["params"]["sourceParams"]["dataProvider"]["zoom"] = 15
+    on_image = finished_processing(sandbox, "On an image")
+    processings[on_image]["params"] = {"sourceParams": {"imagerySearch": {
+        "dataProvider": "maxar", "imageIds": ["a518230a236664891bfb2d8041028a59"], "zoom": 18}}}
+    show_processings(tab)
+
+    new = duplicate(tab, retired)
+    problems = new.problems_label.text()
+    assert "model '🏢 Retired model' is not in this project; 🏠 Buildings is chosen instead" in problems, problems
+    assert "provider 'Old provider' is not offered to your account" in problems, problems
+    assert new.problems_label.isVisible() or not tab.isVisible()
+    new.model_panel.combo.activated.emit(0)   # the user picks the model and the imagery: the notes go
+    assert "Retired" not in new.problems_label.text()
+
+    tab.pages.setCurrentIndex(1)
+    new = duplicate(tab, odd_zoom)
+    assert new.source_panel.provider().name == "Maxar SecureWatch"
+    assert "does not offer the copied zoom 15; zoom 18 is chosen instead" in new.problems_label.text(), \
+        new.problems_label.text()
+
+    tab.pages.setCurrentIndex(1)
+    new = duplicate(tab, on_image)
+    panel = new.source_panel
+    assert panel.kind() == CATALOG and panel.catalog_label.text() == "Maxar image of 2021-07-07"
+    assert "is chosen instead" not in new.problems_label.text()
+    assert requests_to(sandbox, "GET", "/catalog/meta/a518230a236664891bfb2d8041028a59")
+    assert panel.source().image_ids == ["a518230a236664891bfb2d8041028a59"] and panel.source().zoom == 18
+
+
 def test_rate_a_finished_processing_or_review_it(tab, sandbox_env):
     sandbox = sandbox_env
     done = finished_processing(sandbox, "Rate me")
