@@ -43,6 +43,7 @@ class MapbridgePlugin:
         self.sync_indicators = None   # synced layers: Layers panel indicator, sync when edits are saved
         self.sync_actions = []        # "Sync now" and "Unlink from web map" on synced layers
         self.dock = None
+        self._following_dock = False  # the button's check follows the dock (not the user's click)
 
     def initProcessing(self):  # noqa: N802 - QGIS API name
         """Register the Processing provider (also called by qgis_process)."""
@@ -118,18 +119,28 @@ class MapbridgePlugin:
         return self.dock
 
     def show_dock(self, tab_name):
-        """Show the dock on a tab; returns that tab's widget."""
-        return self.ensure_dock().show_tab(tab_name)
+        """Show the dock on a tab for the user (a menu entry they chose); returns that tab's widget."""
+        dock = self.ensure_dock()
+        dock.opened_by_user = True
+        return dock.show_tab(tab_name)
 
     def _toggle_dock(self, checked):
+        if self._following_dock:
+            return
         if checked:
-            self.ensure_dock().show()
+            dock = self.ensure_dock()
+            dock.opened_by_user = True     # may ask for the master password now (tracked Mapflow processings)
+            dock.show()
         elif self.dock is not None:
             self.dock.hide()
 
     def _dock_visibility_changed(self, visible):
         if self.action is not None and self.action.isChecked() != visible:
-            self.action.setChecked(visible)
+            self._following_dock = True     # e.g. the restore at start: not the user opening the dock
+            try:
+                self.action.setChecked(visible)
+            finally:
+                self._following_dock = False
         window = self.iface.mainWindow()
         if window is None or window.isVisible():     # not QGIS closing its window: the user opened or closed it
             QgsSettings().setValue(_dock_open_key(), bool(visible))

@@ -38,6 +38,31 @@ def _gdal_errors_as_in_qgis(qgis_app):
         ogr.UseExceptions()
 
 
+class CountingCredentials:
+    """Stands in for QGIS's master-password dialog: counts the prompts and answers with the right password."""
+
+    def __init__(self, password):
+        from qgis.core import QgsCredentials
+
+        class Credentials(QgsCredentials):
+            asked = 0
+
+            def request(self, realm, username, password, message=""):
+                return False, username, password
+
+            def requestMasterPassword(self, password="", stored=False):  # noqa: N802 - QGIS API name
+                Credentials.asked += 1
+                return True, CountingCredentials.password
+
+        CountingCredentials.password = password
+        self.instance = Credentials()
+        self.instance.setInstance(self.instance)
+
+    @property
+    def asked(self):
+        return type(self.instance).asked
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _auth_db_unlocked(qgis_app):
     """The isolated test profile's auth DB, unlocked with a fixed master password."""

@@ -129,31 +129,6 @@ def test_start_up_imports_only_the_toolbar_menu_entries_and_provider(tmp_path):
 
 
 
-class CountingCredentials:
-    """Stands in for QGIS's master-password dialog: counts the prompts and answers with the right password."""
-
-    def __init__(self, password):
-        from qgis.core import QgsCredentials
-
-        class Credentials(QgsCredentials):
-            asked = 0
-
-            def request(self, realm, username, password, message=""):
-                return False, username, password
-
-            def requestMasterPassword(self, password="", stored=False):  # noqa: N802 - QGIS API name
-                Credentials.asked += 1
-                return True, CountingCredentials.password
-
-        CountingCredentials.password = password
-        self.instance = Credentials()
-        self.instance.setInstance(self.instance)
-
-    @property
-    def asked(self):
-        return type(self.instance).asked
-
-
 def test_no_master_password_prompt_at_start_up_until_the_user_asks(qgis_iface, qgis_new_project, sandbox, tmp_path):
     """Dock left open, auto-refresh on, a Mapalyze layer in the project, tokens stored: QGIS starts, the dock shows,
     every tab is looked at, auto-refresh ticks; nothing asks for the master password until Load is clicked."""
@@ -161,7 +136,7 @@ def test_no_master_password_prompt_at_start_up_until_the_user_asks(qgis_iface, q
 
     from mapbridge.core import credentials, settings_keys
     from mapbridge.core.mapalyze.layer import mark
-    from mapbridge.tests.conftest import MASTER_PASSWORD
+    from mapbridge.tests.conftest import MASTER_PASSWORD, CountingCredentials
     from mapbridge.tests.core.mapalyze.helpers import wait_for
 
     manager = QgsApplication.authManager()

@@ -17,6 +17,8 @@ class MapbridgeDock(QDockWidget):
         super().__init__("Mapbridge", parent)
         self.setObjectName("MapbridgeDock")
         self.iface = iface
+        # True once the user opened the dock (toolbar button, a menu entry); not when it is restored at QGIS start.
+        self.opened_by_user = False
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("MapbridgeTabs")
         self.mapalyze_tab = MapalyzeTab(iface, self.tabs)

@@ -87,6 +87,14 @@ def read_account(client):
     return Account.from_status(client.user_status())
 
 
+def read_balance(client, project_id=""):
+    """(account, the project's own answer or None): balance and limits read again, with the project's owner limits
+    (a shared project's `user` overrides /user/status, so it is read again too)."""
+    account = read_account(client)
+    project = client.project(project_id) if project_id else None
+    return account, project if isinstance(project, dict) else None
+
+
 def default_project_id(client):
     """The id of the user's default project (GET /projects/default)."""
     project = client.default_project() or {}

@@ -5,12 +5,15 @@ Every function runs in a worker (one request per processing, bounded) and raises
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ...api.errors import CancelledError, MapbridgeError, OutcomeUnknownError, ServiceError
 from .models import find_model, models_of
 from .processings import status_of
-from .sources import source_from_params
+from .sources import CATALOG, catalog_source, source_from_params
+
+# A copied catalog source is labelled from at most this many images (one request each).
+MAX_LABELLED_IMAGES = 10
 
 MAPFLOW = "mapflow"
 RESTARTABLE = ("FAILED", "CANCELLED")
@@ -129,5 +132,21 @@ def duplicate_form(client, processing_id):
         optional = {b.name for b in known.optional_blocks}
         options = [name for name in options if name in optional]
     return {"name": f"{answer.get('name') or 'Processing'} (copy)", "model": model.get("name") or "",
-            "options": options, "source": source_from_params(answer.get("params")), "geometries": geometries,
-            "projectId": project_id}
+            "options": options, "source": labelled_source(client, source_from_params(answer.get("params"))),
+            "geometries": geometries, "projectId": project_id}
+
+
+def labelled_source(client, source):
+    """A copied catalog source named by its images' date and provider (GET /catalog/meta/{id}), as when it was chosen;
+    unchanged when an image cannot be read (the ids still process the same)."""
+    if source.kind != CATALOG or not source.image_ids or len(source.image_ids) > MAX_LABELLED_IMAGES:
+        return source
+    try:
+        images = [client.catalog_image(image_id) for image_id in source.image_ids]
+        found = catalog_source([i for i in images if isinstance(i, dict)])
+    except MapbridgeError:
+        return source
+    if sorted(found.image_ids) != sorted(source.image_ids):
+        return source
+    # The processing's own provider and zoom are what was processed; only the label comes from the catalog.
+    return replace(source, label=found.label)

@@ -203,10 +203,18 @@ class ProcessingsMixin:
         name = body.get("name")
         if not isinstance(name, str) or not name.strip():
             raise ApiError(400, "Processing name is required", "VALIDATION_ERROR")
-        if charge and cost > self.remaining_credits:
-            raise ApiError(400, f"Not enough credits: this processing costs {cost}, you have {self.remaining_credits}",
-                           "NOT_ENOUGH_CREDITS", details={"cost": cost, "remainingCredits": self.remaining_credits})
-        if charge:
+        if charge and self.billing_type == "AREA":
+            # mapflow-notes: AREA accounts spend processing area (remainingArea, m²), not credits.
+            if area > self.remaining_area:
+                raise ApiError(400, f"Not enough processing area: this AOI is {area / 1e6:.2f} km², you have "
+                               f"{self.remaining_area / 1e6:.2f} km²", "NOT_ENOUGH_AREA",
+                               details={"aoiArea": round(area), "remainingArea": self.remaining_area})
+            self.remaining_area -= round(area)
+        elif charge and self.billing_type == "CREDITS":
+            if cost > self.remaining_credits:
+                raise ApiError(400, f"Not enough credits: this processing costs {cost}, you have "
+                               f"{self.remaining_credits}", "NOT_ENOUGH_CREDITS",
+                               details={"cost": cost, "remainingCredits": self.remaining_credits})
             self.remaining_credits -= cost
         now = iso(time.time(), ms=True)
         lowered = name.lower()

@@ -397,3 +397,17 @@ def test_mixed_results_have_polygons_lines_points_and_object_properties(api, srv
     features = api("mapflow", "GET", f"/processings/{proc['id']}/result").json()["features"]
     assert {f["geometry"]["type"] for f in features} == {"Polygon", "LineString", "Point"}
     assert all(isinstance(f["properties"]["bbox"], dict) for f in features)
+
+
+def test_mapflow_area_billing_spends_processing_area_not_credits(api, srv):
+    mapflow = srv.state.mapflow
+    mapflow.billing_type = "AREA"
+    status = api("mapflow", "GET", "/user/status").json()
+    assert status["billingType"] == "AREA" and status["remainingArea"] == 100_000_000
+    r = api("mapflow", "POST", "/processings/v2", json={"name": "by area", "wdName": "🏠 Buildings", "geometry": AOI})
+    assert r.status_code == 200
+    area = r.json()["aoiArea"]
+    assert 0 < area and mapflow.remaining_area == 100_000_000 - area and mapflow.remaining_credits == 5000
+    mapflow.remaining_area = area - 1
+    r = api("mapflow", "POST", "/processings/v2", json={"name": "too big", "wdName": "🏠 Buildings", "geometry": AOI})
+    assert r.status_code == 400 and r.json()["code"] == "NOT_ENOUGH_AREA"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from qgis.PyQt.QtWidgets import QAbstractButton, QLabel, QScrollArea, QTableView
+from qgis.PyQt.QtWidgets import QAbstractButton, QLabel, QScrollArea, QTableView, QTreeView
 
 
 def clipped(root):
     """Everything visible under root that is cut: scroll content wider than its room, wrapped text cut at the bottom,
-    labels and buttons whose text does not fit, table columns out of view."""
+    labels and buttons whose text does not fit, table and tree columns out of view."""
     problems = []
     for area in root.findChildren(QScrollArea):
         if area.isVisible() and area.widget() is not None and \
@@ -24,11 +24,11 @@ def clipped(root):
     for button in root.findChildren(QAbstractButton):
         if button.isVisible() and button.text() and button.sizeHint().width() > button.width() + 1:
             problems.append(f"button '{button.text()}' needs {button.sizeHint().width()} px, has {button.width()}")
-    for table in root.findChildren(QTableView):
-        if not table.isVisible():
+    for view in root.findChildren(QTableView) + root.findChildren(QTreeView):
+        if not view.isVisible() or view.model() is None:
             continue
-        for column in range(table.model().columnCount()):
-            if not table.isColumnHidden(column) and \
-                    table.columnViewportPosition(column) + table.columnWidth(column) > table.viewport().width() + 1:
-                problems.append(f"{table.objectName()}: column {column} out of view")
+        for column in range(view.model().columnCount()):
+            if not view.isColumnHidden(column) and \
+                    view.columnViewportPosition(column) + view.columnWidth(column) > view.viewport().width() + 1:
+                problems.append(f"{view.objectName() or type(view).__name__}: column {column} out of view")
     return problems

@@ -4,6 +4,8 @@ the shape, and the tool stays active after a shape so the view never changes und
 
 from __future__ import annotations
 
+import contextlib
+
 from qgis.core import (
     QgsCsException,
     QgsDistanceArea,
@@ -146,19 +148,37 @@ class AoiMapTool(QgsMapTool):
             self._finish()
 
     def keyPressEvent(self, event):  # noqa: N802 - QGIS API name
+        # QgsMapCanvas's convention is backwards: a key the tool handles is marked *ignored* so the canvas does not
+        # act on it too; keys left accepted (arrows, PgUp/PgDn…) still pan and zoom the map while drawing.
+        if self._handle_key(event):
+            event.ignore()
+
+    def _key_while_pressed(self, event):
+        """While a mouse button is down the canvas only emits keyPressed (Esc during a rectangle drag comes here)."""
+        if self._handle_key(event):
+            event.ignore()
+
+    def _handle_key(self, event):
+        """Esc drops the shape, Backspace/Delete the last corner; True when the key was used."""
         if event.key() == Qt.Key.Key_Escape and self.sketching:
             self.reset()
             self.cancelled.emit()
-            event.accept()
-        elif event.key() in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete) and self.points:
+            return True
+        if event.key() in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete) and self.points:
             self.points.pop()
             self._show(self.current_geometry())
-            event.accept()
-        else:
-            event.ignore()
+            return True
+        return False
+
+    def activate(self):
+        """Listen to keys the canvas keeps from the tool while a mouse button is down."""
+        super().activate()
+        self.canvas_.keyPressed.connect(self._key_while_pressed)
 
     def deactivate(self):
         """Drop an unfinished shape when another tool takes over."""
+        with contextlib.suppress(TypeError, RuntimeError):   # not connected (deactivated twice)
+            self.canvas_.keyPressed.disconnect(self._key_while_pressed)
         self.reset()
         self.snap_indicator.setMatch(QgsPointLocator.Match())
         super().deactivate()

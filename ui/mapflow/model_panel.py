@@ -55,6 +55,7 @@ class ModelPanel(QWidget):
         super().__init__(parent)
         self.models = [Model("", name) for name in FALLBACK_MODELS]
         self.option_boxes = []
+        self.prices_shown = True   # credits per km²: not for accounts billed by area
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         self.combo = QComboBox(self)
@@ -88,20 +89,45 @@ class ModelPanel(QWidget):
         self.combo.blockSignals(False)
         self._model_changed()
 
+    def set_prices_shown(self, shown):
+        """Show the options' prices in credits (or not: an account billed by area); the options stay as chosen."""
+        if shown == self.prices_shown:
+            return
+        self.prices_shown = shown
+        for box in self.option_boxes:
+            block = next((b for b in self.model().optional_blocks if b.name == box.property("block")), None)
+            if block is not None:
+                text = self._option_text(block)
+                box.parentWidget().findChild(ClickLabel).setText(text)
+                box.setToolTip(text)
+
+    def _option_text(self, block):
+        price = f" (+{block.price:g} credits/km²)" if block.price and self.prices_shown else ""
+        return f"{block.label}{price}"
+
     def model(self):
         """The chosen Model."""
         index = self.combo.currentIndex()
         return self.models[index] if 0 <= index < len(self.models) else Model("", DEFAULT_MODEL)
 
     def select(self, name, options=()):
-        """Choose a model by name or id and switch on these options (a duplicated processing)."""
-        for index, model in enumerate(self.models):
-            if name in (model.name, model.id):
-                self.combo.setCurrentIndex(index)
-                break
+        """Choose a model by name or id and switch on these options (a duplicated processing); returns what could not
+        be copied, in words ([] when all of it was)."""
+        missing = []
+        index = next((i for i, model in enumerate(self.models) if name in (model.name, model.id)), -1)
+        if index >= 0:
+            self.combo.setCurrentIndex(index)
+        elif name:
+            missing.append(f"the copied processing's model '{name}' is not in this project; "
+                           f"{self.model().name} is chosen instead")
         wanted = set(options)
         for box in self.option_boxes:
             box.setChecked(box.property("block") in wanted)
+        offered = {box.property("block") for box in self.option_boxes}
+        lost = sorted(wanted - offered)
+        if lost and index >= 0:
+            missing.append(f"{self.model().name} no longer offers the copied option(s) {', '.join(lost)}")
+        return missing
 
     def options(self):
         """Names of the optional blocks switched on."""
@@ -116,8 +142,7 @@ class ModelPanel(QWidget):
         model = self.model()
         self.combo.setToolTip(model.description)
         for block in model.optional_blocks:
-            price = f" (+{block.price:g} credits/km²)" if block.price else ""
-            row, box = option_row(f"{block.label}{price}", self.options_widget)
+            row, box = option_row(self._option_text(block), self.options_widget)
             box.setProperty("block", block.name)
             box.setObjectName(f"mapflow_option_{block.name}")
             box.toggled.connect(lambda _checked: self.changed.emit())

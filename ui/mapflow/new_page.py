@@ -53,6 +53,16 @@ def algorithm_parameters(choice, aoi_path, output, authcfg=""):
     return params
 
 
+def cost_key(body):
+    """What of a create body the cost depends on: all but the name and the per-plan marker in `meta`.
+
+    The notes: ask again when the AOI, model, options, source or zoom change (the name is not among them); the body
+    itself is sent whole, as the docs say (`exactly the create body`)."""
+    key = {k: v for k, v in body.items() if k != "name"}
+    key["meta"] = {k: v for k, v in (body.get("meta") or {}).items() if k != start_sequence.MARKER_KEY}
+    return key
+
+
 class NewProcessingPage(ScrollPage):
     """The form; `start_wanted` is handled by the tab (which knows the account, the project and the runs)."""
 
@@ -68,6 +78,7 @@ class NewProcessingPage(ScrollPage):
         self.cost_note = ""
         self.cost_for = None      # the body the cost was asked for
         self.refusal = ""         # the last refusal of a start (cleared when anything changes)
+        self.not_copied = []      # what of a duplicated processing could not be copied (model, provider, zoom)
         self.runner = BackgroundRunner(self)
         self.cost_run = None
         self._build()
@@ -77,6 +88,9 @@ class NewProcessingPage(ScrollPage):
         self.estimate_timer.timeout.connect(self.estimate)
         for signal in (self.aoi_panel.changed, self.model_panel.changed, self.source_panel.changed):
             signal.connect(self._inputs_changed)
+        source = self.source_panel   # `activated`: the user's own pick (not a refill or an account refresh)
+        for combo in (self.model_panel.combo, source.kind_combo, source.provider_combo, source.zoom_combo):
+            combo.activated.connect(self._choice_made)
 
     def _build(self):
         content = self.content
@@ -130,6 +144,8 @@ class NewProcessingPage(ScrollPage):
         """The account as the picked project sees it (limits, balance, providers)."""
         self.account = account
         self.source_panel.set_providers(account.providers if account is not None else [])
+        self.model_panel.set_prices_shown(self.billed_in_credits())
+        self.source_panel.set_prices_shown(self.billed_in_credits())
         self._show_cost(self.cost, self.cost_note)   # "of N left" follows the balance
         self._inputs_changed()
 
@@ -147,10 +163,13 @@ class NewProcessingPage(ScrollPage):
         from .aoi_panel import DRAWN_POLYGON
 
         self.name_edit.setText(form["name"])
-        self.model_panel.select(form["model"], form["options"])
-        self.source_panel.set_source(form["source"])
+        missing = self.model_panel.select(form["model"], form["options"])
+        missing += self.source_panel.set_source(form["source"])
         self.aoi_panel.set_source(DRAWN_POLYGON)
         self.aoi_panel.set_drawn(geometry, QgsCoordinateReferenceSystem("EPSG:4326"))
+        self.not_copied = missing   # shown until the user picks the model or the imagery themselves
+        self.show_problems()
+        return missing
 
     # -- choices -----------------------------------------------------------------------------------
     def choice(self):
@@ -173,6 +192,11 @@ class NewProcessingPage(ScrollPage):
         return os.path.join(folder, stem + ".gpkg")
 
     # -- live estimate -----------------------------------------------------------------------------
+    def _choice_made(self, _index=None):
+        """The user picked the model or imagery: what a copy could not take over no longer applies."""
+        self.not_copied = []
+        self.show_problems()
+
     def _inputs_changed(self):
         self.refusal = ""   # a refusal was about the choices as they were
         self.inputs_changed.emit()
@@ -196,6 +220,7 @@ class NewProcessingPage(ScrollPage):
                               self.model_panel.options(), self.cost)
         if self.cost_note and self.cost is None and aoi is not None:
             found.append(Problem(self.cost_note.rstrip("."), blocking=False))
+        found += [Problem(text, "Check the choice before Start", blocking=False) for text in self.not_copied]
         if self.refusal:
             found.append(Problem(self.refusal.rstrip(".")))
         return found
@@ -214,12 +239,13 @@ class NewProcessingPage(ScrollPage):
             choice = self.choice()
         except MapbridgeError:
             choice = None
-        if aoi is None or choice is None:
-            self._show_cost(None, "")
+        if aoi is None or choice is None or not self.billed_in_credits():
+            self.cost_for = None
+            self._show_cost(None, "")   # AREA/NONE accounts: the cost preview means nothing (mapflow-notes)
             return
         body = start_sequence.request_body(choice, aoi, self.project_id, self.models)[0]
-        body.pop("name", None)
-        if body == self.cost_for:
+        priced = cost_key(body)
+        if priced == self.cost_for:
             return
         if self.cost_run is not None and self.cost_run.busy:
             self.estimate_timer.start()
@@ -231,26 +257,42 @@ class NewProcessingPage(ScrollPage):
             return
         self.cost_label.setText("asking Mapflow…")
         self.cost_run = self.runner.job("Mapbridge: Mapflow cost", lambda feedback: price_preview(client, body),
-                                        lambda outcome: self._costed(body, outcome), client=client, hidden=True)
+                                        lambda outcome: self._costed(priced, outcome), client=client, hidden=True)
 
-    def _costed(self, body, outcome):
+    def _costed(self, priced, outcome):
         if not outcome.ok:
             self._show_cost(None, outcome.error.message)
             return
-        self.cost_for = body
+        self.cost_for = priced
         self._show_cost(*outcome.results)
+
+    def billed_in_credits(self):
+        """True unless the account is known to be billed by area or not at all (the cost is in credits then)."""
+        kind = self.account.billing_type.upper() if self.account is not None else ""
+        return kind not in ("AREA", "NONE")
 
     def _show_cost(self, cost, note):
         self.cost, self.cost_note = cost, note
-        if cost is not None:
-            balance = ""
-            if self.account is not None and self.account.billing_type.upper() == "CREDITS" \
-                    and self.account.remaining_credits is not None:
-                balance = f" of {self.account.remaining_credits:g} left"
-            self.cost_label.setText(f"{cost:g} credits{balance}")
-        else:
-            self.cost_label.setText("—" if not note else "not known")
+        self.cost_label.setText(self.cost_text())
         self.show_problems()
+
+    def cost_text(self):
+        """The cost line in the account's own unit: credits, or processing area for AREA accounts."""
+        account, aoi = self.account, self.aoi_panel.aoi
+        kind = account.billing_type.upper() if account is not None else ""
+        if kind == "AREA":
+            if aoi is None:
+                return "—"
+            left = account.remaining_area_m2
+            return f"{aoi.area_km2:.2f} km² of processing area" + (f" of {left / 1e6:.2f} km² left"
+                                                                     if left is not None else "")
+        if kind == "NONE":
+            return "nothing (no billing on this account)"
+        if self.cost is None:
+            return "—" if not self.cost_note else "not known"
+        balance = f" of {account.remaining_credits:g} left" if kind == "CREDITS" and \
+            account.remaining_credits is not None else ""
+        return f"{self.cost:g} credits{balance}"
 
     def refused(self, message):
         """A start was refused (shown until the choices change)."""

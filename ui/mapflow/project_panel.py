@@ -8,7 +8,7 @@ from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QToolButton, QWidget
 
 from ...api.errors import MapbridgeError
-from ...core.mapflow.account import account_overview, create_project, read_account
+from ...core.mapflow.account import account_overview, create_project, read_balance
 from ...core.mapflow.tracked import current_project_id, set_current_project_id
 from ...core.service_factory import client_for
 from ..background import BackgroundRunner
@@ -94,12 +94,19 @@ class ProjectPanel(QWidget):
             client.config.require_token()
         except MapbridgeError:
             return
-        self.balance_run = self.runner.job("Mapbridge: Mapflow balance", lambda feedback: read_account(client),
+        project_id = self.project_id()
+        self.balance_run = self.runner.job("Mapbridge: Mapflow balance",
+                                           lambda feedback: read_balance(client, project_id),
                                            self._balance_read, client=client, hidden=True)
 
     def _balance_read(self, outcome):
-        if outcome.ok:
-            self._show_account(outcome.results)
+        if not outcome.ok:
+            return
+        account, project = outcome.results
+        for entry in self.projects:
+            if project is not None and entry["id"] == project.get("id"):
+                entry["raw"] = project   # its owner limits, as fresh as the account's
+        self._show_account(account)
 
     def _show_account(self, account):
         self.account = account

@@ -40,6 +40,7 @@ class SourcePanel(QWidget):
         super().__init__(parent)
         self.providers = [Provider(name) for name in FALLBACK_PROVIDERS]
         self.chosen = {sources.CATALOG: None, sources.MY_IMAGERY: None}
+        self.prices_shown = True   # zoom prices in credits: not for accounts billed by area
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         self.kind_combo = QComboBox(self)
@@ -145,6 +146,12 @@ class SourcePanel(QWidget):
         self.provider_combo.blockSignals(False)
         self._provider_changed()
 
+    def set_prices_shown(self, shown):
+        """Show the zooms' prices in credits (or not: an account billed by area)."""
+        if shown != self.prices_shown:
+            self.prices_shown = shown
+            self._fill_providers()
+
     def provider(self):
         """The chosen Provider."""
         index = self.provider_combo.currentIndex()
@@ -158,7 +165,8 @@ class SourcePanel(QWidget):
         self.zoom_combo.clear()
         for zoom in zooms:
             price = provider.prices.get(zoom)
-            self.zoom_combo.addItem(f"{zoom}" + (f" ({price:g} credits/km²)" if price else ""), zoom)
+            self.zoom_combo.addItem(f"{zoom}" + (f" ({price:g} credits/km²)" if price and self.prices_shown else ""),
+                                    zoom)
         wanted = current if current in zooms else (provider.default_zoom() or DEFAULT_ZOOM)
         self.zoom_combo.setCurrentIndex(max(0, self.zoom_combo.findData(wanted)))
         self.zoom_combo.blockSignals(False)
@@ -188,13 +196,23 @@ class SourcePanel(QWidget):
         self.changed.emit()
 
     def set_source(self, source):
-        """Show a Source (a duplicated processing's); a custom source's password is typed again."""
+        """Show a Source (a duplicated processing's); a custom source's password is typed again. Returns what could not
+        be copied, in words ([] when all of it was)."""
+        missing = []
         if source.kind == sources.PROVIDER:
             index = self.provider_combo.findData(source.provider)
             if index >= 0:
                 self.provider_combo.setCurrentIndex(index)
+            else:
+                missing.append(f"the copied processing's imagery provider '{source.provider}' is not offered to "
+                               f"your account; {self.provider().label} is chosen instead")
             if source.zoom:
-                self.zoom_combo.setCurrentIndex(max(0, self.zoom_combo.findData(source.zoom)))
+                zoom_index = self.zoom_combo.findData(source.zoom)
+                if zoom_index >= 0:
+                    self.zoom_combo.setCurrentIndex(zoom_index)
+                elif index >= 0:
+                    missing.append(f"{self.provider().label} does not offer the copied zoom {source.zoom}; zoom "
+                                   f"{self.zoom_combo.currentData()} is chosen instead")
             self.set_kind(sources.PROVIDER)
         elif source.kind == sources.CUSTOM:
             self.url_edit.setText(source.url)
@@ -204,6 +222,7 @@ class SourcePanel(QWidget):
             self.set_kind(sources.CUSTOM)
         else:
             self.set_chosen(source.kind, source)
+        return missing
 
     def _custom_changed(self, *args):
         problem = sources.custom_url_problem(self.url_edit.text().strip(), self.url_type.currentText()) \

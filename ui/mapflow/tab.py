@@ -136,13 +136,22 @@ class MapflowTab(QWidget):
         widget = self.parentWidget()
         while widget is not None and not isinstance(widget, QDockWidget):
             widget = widget.parentWidget()
+        self.dock = widget
         if widget is not None:
             widget.visibilityChanged.connect(self._dock_visibility)
 
     def _dock_visibility(self, visible):
-        """The dock was shown: tracked processings resume (reading the token may ask the master password now)."""
-        if visible and not self.closed and not self.started and self._waiting():
+        """The dock was shown: tracked processings resume when that asks nothing, or when the user opened it.
+
+        Re-opening a dock left open last time (at QGIS start) is not the user asking: no master-password prompt then.
+        """
+        if not visible or self.closed or self.started or not self._waiting():
+            return
+        if credentials.token_without_prompt("mapflow") or getattr(self.dock, "opened_by_user", False):
             self.begin()
+        else:
+            self.project_panel.account_label.setText(
+                "Tracked processings wait until you ask: press ⟳ (it may ask for the QGIS master password).")
 
     def showEvent(self, event):  # noqa: N802 - Qt API name
         """Read the account the first time the tab is shown."""
@@ -234,6 +243,7 @@ class MapflowTab(QWidget):
             message = show_error(self.iface, outcome.error)
             new.run_label.setText("")
             new.refused(message)
+            self.project_panel.refresh_balance()   # the refusal may come from changed limits: live checks use them
             return
         new.show_problems()
         planned = outcome.results

@@ -105,6 +105,35 @@ def test_esc_drops_the_shape_and_shows_the_kept_area_again(drawing, canvas):
     assert drawing.aoi.area_km2 == pytest.approx(1.8, rel=0.1)
 
 
+def test_esc_during_a_rectangle_drag_draws_nothing(drawing, canvas):
+    drawing.set_source(DRAWN_RECTANGLE)
+    tool = canvas.mapTool()
+    mouse(canvas, QEvent.Type.MouseButtonPress, 37.61, 55.755)
+    mouse(canvas, QEvent.Type.MouseMove, 37.615, 55.758)
+    assert "(drawing)" in drawing.area_label.text() and tool.sketching
+    key(canvas, Qt.Key.Key_Escape)   # the button is still down: the canvas only emits keyPressed
+    assert not tool.sketching and "(drawing)" not in drawing.area_label.text()
+    mouse(canvas, QEvent.Type.MouseMove, 37.62, 55.76)
+    mouse(canvas, QEvent.Type.MouseButtonRelease, 37.62, 55.76)
+    assert drawing.drawn is None and drawing.aoi is None and not drawing.band.isVisible()
+    assert canvas.mapTool() is tool
+
+
+def test_arrow_and_page_keys_still_move_the_map_while_drawing(drawing, canvas):
+    for x, y in CORNERS[:2]:
+        click(canvas, x, y)
+    mouse(canvas, QEvent.Type.MouseMove, *CORNERS[2])
+    before = canvas.extent()
+    key(canvas, Qt.Key.Key_Left)
+    moved = canvas.extent()
+    assert moved.center().x() < before.center().x() and moved.width() == pytest.approx(before.width())
+    key(canvas, Qt.Key.Key_PageUp)   # zoom in
+    assert canvas.extent().width() < moved.width()
+    assert canvas.mapTool().sketching and len(canvas.mapTool().points) == 2, "the shape being drawn is kept"
+    key(canvas, Qt.Key.Key_Escape)
+    assert not canvas.mapTool().sketching
+
+
 def test_backspace_undoes_the_last_corner(drawing, canvas):
     for x, y in CORNERS:
         click(canvas, x, y)

@@ -83,6 +83,54 @@ def test_duplicate_fills_the_form_with_the_processing_and_its_area(tab, sandbox_
     assert wait_until(lambda: new.start_button.isEnabled(), 10), new.problems_label.text()
 
 
+def duplicate(tab, processing_id):
+    """Duplicate a processing from the list; waits for the refilled New page."""
+    select_row(tab, processing_id)
+    tab.processings_page.duplicate_button.click()
+    assert wait_until(lambda: tab.pages.currentIndex() == NEW and tab.new_page.name_edit.text().endswith("(copy)"), 15)
+    tab.new_page.name_edit.clear()
+    return tab.new_page
+
+
+def test_duplicate_says_what_could_not_be_copied_and_names_a_catalog_image(tab, sandbox_env, canvas):
+    from mapbridge.core.mapflow.sources import CATALOG
+
+    sandbox = sandbox_env
+    processings = sandbox.state.mapflow.processings
+    retired = finished_processing(sandbox, "Old times")
+    processings[retired]["workflowDef"] = {"id": "wd-retired", "name": "🏢 Retired model"}
+    processings[retired]["params"] = {"sourceParams": {"dataProvider": {"providerName": "Old provider", "zoom": 15}}}
+    odd_zoom = finished_processing(sandbox, "Odd zoom", params={"sourceParams": {"dataProvider": {
+        "providerName": "Maxar SecureWatch", "zoom": 18}}})
+    processings[odd_zoom]["params"]["sourceParams"]["dataProvider"]["zoom"] = 15
+    on_image = finished_processing(sandbox, "On an image")
+    processings[on_image]["params"] = {"sourceParams": {"imagerySearch": {
+        "dataProvider": "maxar", "imageIds": ["a518230a236664891bfb2d8041028a59"], "zoom": 18}}}
+    show_processings(tab)
+
+    new = duplicate(tab, retired)
+    problems = new.problems_label.text()
+    assert "model '🏢 Retired model' is not in this project; 🏠 Buildings is chosen instead" in problems, problems
+    assert "provider 'Old provider' is not offered to your account" in problems, problems
+    assert new.problems_label.isVisible() or not tab.isVisible()
+    new.model_panel.combo.activated.emit(0)   # the user picks the model and the imagery: the notes go
+    assert "Retired" not in new.problems_label.text()
+
+    tab.pages.setCurrentIndex(1)
+    new = duplicate(tab, odd_zoom)
+    assert new.source_panel.provider().name == "Maxar SecureWatch"
+    assert "does not offer the copied zoom 15; zoom 18 is chosen instead" in new.problems_label.text(), \
+        new.problems_label.text()
+
+    tab.pages.setCurrentIndex(1)
+    new = duplicate(tab, on_image)
+    panel = new.source_panel
+    assert panel.kind() == CATALOG and panel.catalog_label.text() == "Maxar image of 2021-07-07"
+    assert "is chosen instead" not in new.problems_label.text()
+    assert requests_to(sandbox, "GET", "/catalog/meta/a518230a236664891bfb2d8041028a59")
+    assert panel.source().image_ids == ["a518230a236664891bfb2d8041028a59"] and panel.source().zoom == 18
+
+
 def test_rate_a_finished_processing_or_review_it(tab, sandbox_env):
     sandbox = sandbox_env
     done = finished_processing(sandbox, "Rate me")
@@ -105,6 +153,63 @@ def test_rate_a_finished_processing_or_review_it(tab, sandbox_env):
         "reviewStatus") == "REFUSED", 10)
     assert requests_to(sandbox, "PUT", f"/processings/{review}/rejection")[0].json["comment"] == \
         "Wrong roofs in the north"
+
+
+def answer_dialog(kind, fill):
+    """When a dialog of this kind opens (modal, in exec()), fill it as a user would and press OK."""
+    from qgis.PyQt.QtCore import QTimer
+    from qgis.PyQt.QtWidgets import QApplication, QDialogButtonBox
+
+    seen = []
+
+    def look():
+        dialog = next((w for w in QApplication.topLevelWidgets() if isinstance(w, kind) and w.isVisible()), None)
+        if dialog is None:
+            QTimer.singleShot(20, look)
+            return
+        seen.append(dialog.windowTitle())
+        fill(dialog)
+        dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
+
+    QTimer.singleShot(0, look)
+    return seen
+
+
+def test_the_real_rate_and_review_dialogs(tab, sandbox_env):
+    from mapbridge.ui.mapflow.asker import Asker
+    from mapbridge.ui.mapflow.dialogs import RateDialog, ReviewDialog
+
+    sandbox = sandbox_env
+    tab.actions.asker = Asker(tab)   # the dialogs the user sees, not the tests' answers
+    page = tab.processings_page
+    done = finished_processing(sandbox, "Rate me for real")
+    show_processings(tab)
+    select_row(tab, done)
+
+    def rate(dialog):
+        dialog.group.button(3).click()
+        dialog.comment.setPlainText("Trees counted as roofs")
+
+    seen = answer_dialog(RateDialog, rate)
+    page.rate_button.click()
+    assert seen == ["Rate the processing"]
+    assert wait_until(lambda: requests_to(sandbox, "PUT", f"/processings/{done}/rate"), 10)
+    assert requests_to(sandbox, "PUT", f"/processings/{done}/rate")[0].json == {"rating": 3,
+                                                                                 "feedback": "Trees counted as roofs"}
+
+    sandbox.state.mapflow.review_enabled = True
+    review = finished_processing(sandbox, "Accept me")
+    select_row(tab, review)
+    assert wait_until(lambda: page.rate_button.text() == "Review…", 10)
+    seen = answer_dialog(ReviewDialog, lambda dialog: dialog.accept_button.click())
+    page.rate_button.click()
+    assert seen == ["Review the processing"]
+    assert wait_until(lambda: sandbox.state.mapflow.processings[review].get("reviewStatus", {}).get(
+        "reviewStatus") == "ACCEPTED", 10)
+    accepted = requests_to(sandbox, "PUT", f"/processings/{review}/acceptation")
+    assert len(accepted) == 1 and not accepted[0].body
+    assert not requests_to(sandbox, "PUT", f"/processings/{review}/rejection")
+    assert not requests_to(sandbox, "PUT", f"/processings/{review}/rate")
 
 
 def test_details_in_local_time_and_the_aoi_as_a_layer(tab, sandbox_env, monkeypatch):

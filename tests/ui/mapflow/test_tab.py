@@ -26,16 +26,44 @@ from mapbridge.ui.mapflow.tab import IMAGERY, NEW, PROCESSINGS, MapflowTab
 pytestmark = pytest.mark.usefixtures("fresh_runs", "mapbridge_processing")  # tests/conftest.py
 
 
-def test_every_sub_page_fits_from_350_to_1200_px(tab, canvas, sandbox_env):
+def fits_at_350(tab):
+    """Nothing of the tab is cut at the narrowest dock width (the layout settled first)."""
+    width = tab.width()
+    tab.resize(350, 900)
+    wait_until(lambda: False, 0.2)
+    found = clipped(tab)
+    tab.resize(width, 900)
+    return found
+
+
+def test_every_sub_page_fits_from_350_to_1200_px(tab, canvas, sandbox_env, tmp_path):
+    from mapbridge.tests.rasters import write_geotiff
+    from mapbridge.ui.mapflow.my_imagery_panel import MOSAIC
+
     show_processings(tab)
     use_extent(tab, canvas, DOC_AOI)
     tab.pages.setCurrentIndex(IMAGERY)
-    tab.imagery_page.catalog.search()
-    assert wait_until(lambda: tab.imagery_page.catalog.model.rowCount() > 0, 20)
+    catalog = tab.imagery_page.catalog
+    catalog.search()
+    assert wait_until(lambda: catalog.model.rowCount() > 0, 20)
+    catalog.table.selectRow(0)
+    catalog.use_button.click()        # the New page's catalog source shows the chosen image
+    tab.pages.setCurrentIndex(IMAGERY)
     tab.imagery_page.show_part(1)
-    assert wait_until(lambda: tab.imagery_page.my_imagery.loaded and tab.imagery_page.my_imagery.storage, 10)
+    my_imagery = tab.imagery_page.my_imagery
+    assert wait_until(lambda: my_imagery.loaded and my_imagery.storage, 10)
+    long_name = "Survey of the northern industrial district, spring flight, second attempt after the rain"
+    tab.fake.answers["files"] = [write_geotiff(tmp_path / "a_rather_long_orthophoto_file_name_2024_05_17.tif", 64, 32)]
+    tab.fake.answers["text"] = long_name
+    my_imagery.upload_button.click()  # a mosaic and its image in the My imagery tree
+    assert wait_until(lambda: not my_imagery.runner.busy and my_imagery.mosaics, 20), my_imagery.status.text()
+    my_imagery.tree.expandAll()
+    my_imagery.select(MOSAIC, my_imagery.mosaics[0].id)
+    my_imagery.process_button.click()  # the New page's My imagery source names it
+    assert long_name in tab.new_page.source_panel.my_imagery_label.text()
     assert tab.minimumSizeHint().width() <= 350
-    views = [(NEW, None), (NEW, "custom"), (PROCESSINGS, None), (IMAGERY, 0), (IMAGERY, 1)]
+    views = [(NEW, None), (NEW, "custom"), (NEW, "catalog"), (NEW, "my_imagery"), (PROCESSINGS, None),
+             (IMAGERY, 0), (IMAGERY, 1)]
     for width in (350, 400, 1200):
         tab.resize(width, 900)
         for page, part in views:
@@ -140,8 +168,16 @@ def test_a_refusal_goes_when_the_aoi_changes(tab, canvas, sandbox_env):
     new.start_button.click()
     assert wait_until(lambda: "AOI limit of 0.1 km²" in new.problems_label.text(), 10), new.problems_label.text()
     assert not new.start_button.isEnabled() and not tab.fake.asked
+    assert fits_at_350(tab) == []
+    account = tab.project_panel.account_label
+    assert wait_until(lambda: "AOI limit 0.1 km²" in account.text(), 10), account.text()   # read again after it
+    use_extent(tab, canvas, QgsRectangle(37.6156, 55.7558, 37.6200, 55.7600))   # the refusal goes…
+    assert "nothing was sent" not in new.problems_label.text()
+    assert "over your account's AOI limit of 0.1 km²" in new.problems_label.text()   # …the live check, fresh, stays
+    assert not new.start_button.isEnabled()
     sandbox.state.mapflow.aoi_area_limit = 25_000_000
-    use_extent(tab, canvas, QgsRectangle(37.6156, 55.7558, 37.6200, 55.7600))
+    tab.refresh_account()
+    assert wait_until(lambda: "AOI limit 25 km²" in account.text(), 10), account.text()
     assert "AOI limit" not in new.problems_label.text() and new.start_button.isEnabled()
     assert not requests_to(sandbox, "POST", "/processings/v2")
 
@@ -183,6 +219,64 @@ def test_the_cost_follows_every_choice(tab, canvas, sandbox_env):
     assert requests_to(sandbox, "POST", "/processing/cost/v2")[-1].json["params"]["sourceParams"]["userDefined"]
 
 
+def test_typing_a_name_asks_no_new_cost_and_options_show_name_and_price(tab, canvas, sandbox_env):
+    from mapbridge.ui.mapflow.model_panel import ClickLabel
+
+    sandbox = sandbox_env
+    new = tab.new_page
+    use_extent(tab, canvas, MOSCOW)
+    assert wait_until(lambda: "credits" in new.cost_label.text(), 10), new.cost_label.text()
+    asked = len(requests_to(sandbox, "POST", "/processing/cost/v2"))
+    for text in ("B", "Bu", "Buildings near the Kremlin"):
+        new.name_edit.setText(text)
+        wait_until(lambda: False, 0.7)   # past the estimate delay
+    assert len(requests_to(sandbox, "POST", "/processing/cost/v2")) == asked, "the name does not change the cost"
+    body = requests_to(sandbox, "POST", "/processing/cost/v2")[-1].json
+    assert body["meta"] and body["geometry"]   # the create body as it would be sent
+    tab.findChild(type(new.model_panel.option_boxes[0]), "mapflow_option_Heights").setChecked(True)
+    assert wait_until(lambda: len(requests_to(sandbox, "POST", "/processing/cost/v2")) == asked + 1, 10)
+    labels = [box.parentWidget().findChild(ClickLabel).text() for box in new.model_panel.option_boxes]
+    assert labels == ["Building classification (+1 credits/km²)", "Building heights (+2 credits/km²)"]
+
+
+def test_a_failed_run_says_why_and_fits(tab, canvas, sandbox_env):
+    new = tab.new_page
+    start_processing(tab, canvas, "This one will fail on the imagery source", wait_for_layer=False)
+    assert wait_until(lambda: "not available" in new.run_label.text(), 30), new.run_label.text()
+    assert fits_at_350(tab) == []
+
+
+def test_an_account_billed_by_area_sees_area_not_credits(tab, canvas, sandbox_env):
+    sandbox = sandbox_env
+    new = tab.new_page
+    mapflow = sandbox.state.mapflow
+    mapflow.billing_type = "AREA"
+    mapflow.remaining_area = 20_000_000
+    tab.refresh_account()
+    account = tab.project_panel.account_label
+    assert wait_until(lambda: account.text().startswith("20.00 km² of processing area left"), 10), account.text()
+    asked = len(requests_to(sandbox, "POST", "/processing/cost/v2"))
+    use_extent(tab, canvas, MOSCOW)
+    assert wait_until(lambda: "km² of processing area of 20.00 km² left" in new.cost_label.text(), 10), \
+        new.cost_label.text()
+    wait_until(lambda: False, 0.8)
+    assert "credit" not in new.cost_label.text().lower()
+    assert len(requests_to(sandbox, "POST", "/processing/cost/v2")) == asked, "no credit cost for an AREA account"
+    options = [box.toolTip() for box in new.model_panel.option_boxes]
+    zooms = new.source_panel.zoom_combo
+    assert options and not any("credit" in text for text in options)
+    assert not any("credit" in zooms.itemText(i) for i in range(zooms.count()))
+    use_extent(tab, canvas, QgsRectangle(37.58, 55.74, 37.66, 55.78))   # larger than the area left
+    assert wait_until(lambda: "of processing area is left" in new.problems_label.text(), 5), new.problems_label.text()
+    assert not new.start_button.isEnabled()
+    use_extent(tab, canvas, MOSCOW)
+    processing_id = start_processing(tab, canvas, "Billed by area", wait_for_layer=False)
+    spent = mapflow.processings[processing_id]["aoiArea"]
+    assert mapflow.remaining_area == 20_000_000 - spent and mapflow.remaining_credits == 5000
+    left = f"{(20_000_000 - spent) / 1e6:.2f} km² of processing area left"
+    assert wait_until(lambda: account.text().startswith(left), 15), account.text()
+
+
 def test_stopping_the_wait_says_the_truth_and_offers_to_delete(tab, canvas, sandbox_env, qgis_iface):
     sandbox = sandbox_env
     sandbox.processing_seconds = 60
@@ -195,6 +289,7 @@ def test_stopping_the_wait_says_the_truth_and_offers_to_delete(tab, canvas, sand
     assert wait_until(lambda: "keeps running on Mapflow" in new.run_label.text(), 10), new.run_label.text()
     title, question = tab.fake.asked[-1][1:3]
     assert "keeps running on Mapflow" in question and "Delete it on Mapflow instead?" in question
+    assert fits_at_350(tab) == []
     assert processing_id in sandbox.state.mapflow.processings
     assert not any(w.level() == 2 for w in bar.items()), "no Critical message for a stop the user asked for"
     assert TrackedProcessings().get(processing_id)["loaded"] is False   # still followed: it loads when done
@@ -208,38 +303,47 @@ def test_stopping_the_wait_says_the_truth_and_offers_to_delete(tab, canvas, sand
     assert requests_to(sandbox, "DELETE", f"/processings/{other}")
 
 
-def test_no_master_password_prompt_at_start_and_resume_when_the_dock_is_shown(qgis_iface, sandbox_env, monkeypatch,
-                                                                              canvas):
+def test_no_master_password_prompt_when_the_dock_is_restored_at_start(qgis_iface, sandbox, canvas):
+    """Dock left open last time, a tracked processing still running, the token locked in the auth DB: QGIS starts and
+    shows the dock; nothing asks for the master password until the user opens Mapbridge themselves."""
     import mapbridge
     from mapbridge.core import credentials
+    from mapbridge.tests.conftest import MASTER_PASSWORD, CountingCredentials
 
-    sandbox = sandbox_env
-    store = TrackedProcessings()
+    manager = QgsApplication.authManager()
+    QgsSettings().setValue(settings_keys.service_url("mapflow"), sandbox.base_urls["mapflow"])
+    credentials.store_token("mapflow", sandbox.tokens["mapflow"])
     seed = next(pid for pid, p in sandbox.state.mapflow.processings.items() if p["name"].startswith("Seed"))
-    store.upsert(seed, name="Seed", status="IN_PROGRESS", percent=10, loaded=True)
-    # A token in the auth DB, locked: reading it would ask for the master password.
-    QgsSettings().setValue(settings_keys.service_authcfg("mapflow"), "mb00001")
-    monkeypatch.setattr(QgsApplication.authManager(), "masterPasswordIsSet", lambda: False)
-    token = sandbox.tokens["mapflow"]
-    monkeypatch.delenv("MAPBRIDGE_MAPFLOW_TOKEN")
-    asked = []
-    monkeypatch.setattr(credentials, "load_token", lambda service: asked.append(service) or token)
-    QgsSettings().setValue(settings_keys.MAPALYZE_AUTO_REFRESH_MINUTES, 5)   # the dock is built at start
+    TrackedProcessings().upsert(seed, name="Seed", status="IN_PROGRESS", percent=10, loaded=True)
+    QgsSettings().setValue(settings_keys.DOCK_OPEN, True)
+    counting = CountingCredentials(MASTER_PASSWORD)
+    manager.clearMasterPassword()
+    assert not credentials.token_without_prompt("mapflow")
     plugin = mapbridge.classFactory(qgis_iface)
-    plugin.initProcessing = lambda: None
-    plugin.initGui()
+    plugin.initProcessing = lambda: None   # the fixture's provider stays registered
+    qgis_iface.mainWindow().show()         # QGIS's window is up when the dock is restored
     try:
-        wait_until(lambda: plugin.dock is not None, 5)
+        plugin.initGui()
+        assert wait_until(lambda: plugin.dock is not None and plugin.dock.isVisible(), 5)
         tab = plugin.dock.mapflow_tab
         wait_until(lambda: False, 1.0)
-        assert not tab.started and asked == [] and not [r for r in sandbox.requests if r.service == "mapflow"]
-        qgis_iface.mainWindow().show()
-        plugin.dock.show()   # the user opens Mapbridge (on its first tab): tracked processings resume
+        assert counting.asked == 0 and not manager.masterPasswordIsSet(), "nothing asked before the user did"
+        assert not tab.started and not [r for r in sandbox.requests if r.service == "mapflow"]
+        assert "wait until you ask: press ⟳" in tab.project_panel.account_label.text()
+        assert plugin.action.isChecked()
+
+        plugin.action.trigger()            # the user closes Mapbridge…
+        assert wait_until(lambda: not plugin.dock.isVisible(), 5)
+        plugin.action.trigger()            # …and opens it: tracked processings resume (the password is asked now)
         assert wait_until(lambda: tab.started, 5)
-        assert asked and wait_until(lambda: tab.processings_page.model.row_by_id(seed) is not None, 15)
+        assert counting.asked == 1 and manager.masterPasswordIsSet()
+        assert wait_until(lambda: tab.processings_page.model.row_by_id(seed) is not None, 15)
     finally:
         plugin.unload()
         qgis_iface.mainWindow().hide()
+        if not manager.masterPasswordIsSet():
+            manager.setMasterPassword(MASTER_PASSWORD, True)
+        credentials.clear_token("mapflow")
 
 
 def test_results_finishing_in_another_project_are_offered_not_loaded(tab, canvas, sandbox_env, qgis_iface, tmp_path):
