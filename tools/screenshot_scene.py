@@ -287,6 +287,7 @@ def set_dock_width(width):
 
 
 def mapflow_scene():
+    iface.messageBar().clearWidgets()     # the failed connection test's message belongs to the Settings scene
     set_dock_width(DOCK_WIDTH)
     tab = dock().show_tab("Mapflow")
     asker = SceneAsker()
