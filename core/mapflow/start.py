@@ -87,10 +87,20 @@ class Plan:
             f"Model: {choice.model}",
             f"Options: {', '.join(choice.options) or 'none'}",
             f"Imagery: {choice.source.describe()}",
-            f"Cost: {self.cost:g} credits" if self.cost is not None
-            else f"Cost: not known in advance. {self.cost_note}".strip(),
+            self.cost_line(),
             f"Account: {self.account.balance_text()}, {self.account.limit_text()}",
         ]
+
+    def cost_line(self):
+        """What the processing costs in the account's own terms (credits, processing area, or nothing)."""
+        kind = self.account.billing_type.upper()
+        if kind == "AREA":
+            return f"Cost: {self.aoi.area_km2:.3f} km² of processing area"
+        if kind == "NONE":
+            return "Cost: nothing (no billing on this account)"
+        if self.cost is not None:
+            return f"Cost: {self.cost:g} credits"
+        return f"Cost: not known in advance. {self.cost_note}".strip()
 
     def confirmation_text(self):
         """The question the dock asks before anything is spent."""
