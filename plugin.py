@@ -97,6 +97,18 @@ class MapbridgePlugin:
         elif settings.value(settings_keys.MAPALYZE_AUTO_REFRESH_MINUTES, 0, type=int):
             # Auto-refresh lives in the dock: build it once QGIS has started, still hidden.
             QTimer.singleShot(0, self.ensure_dock)
+        else:
+            QTimer.singleShot(0, self._resume_mapflow_quietly)
+
+    def _resume_mapflow_quietly(self):
+        """After a restart, tracked Mapflow processings go on (their results load) when that asks nothing: the
+        token comes from the environment or the authentication database is already unlocked."""
+        from .core import credentials
+        from .core.mapflow.tracked import TrackedProcessings
+
+        if self.action is not None and self.dock is None and TrackedProcessings().waiting() \
+                and credentials.token_without_prompt("mapflow"):
+            self.ensure_dock()      # hidden; the Mapflow tab resumes by itself without a prompt
 
     def _sync_state_changed(self, layer, synced):
         """A layer became synced (or was unlinked): its menu entries follow."""

@@ -187,3 +187,37 @@ def test_no_master_password_prompt_at_start_up_until_the_user_asks(qgis_iface, q
             manager.setMasterPassword(MASTER_PASSWORD, True)
         for service in ("mapalyze", "mapflow", "mapiry", "mapsemble"):
             credentials.clear_token(service)
+
+
+def test_a_waiting_mapflow_processing_asks_nothing_at_start_when_the_token_needs_the_master_password(
+        qgis_iface, qgis_new_project, sandbox, monkeypatch):
+    """Dock closed, a tracked processing still running, the token stored behind a locked authentication database:
+    QGIS starts without building the dock or asking anything; the processing waits until the user opens Mapbridge."""
+    from qgis.core import QgsApplication, QgsSettings
+
+    from mapbridge.core import credentials, settings_keys
+    from mapbridge.core.mapflow.tracked import TrackedProcessings
+    from mapbridge.tests.conftest import MASTER_PASSWORD, CountingCredentials
+    from mapbridge.tests.core.mapalyze.helpers import settle
+
+    monkeypatch.delenv("MAPBRIDGE_MAPFLOW_TOKEN", raising=False)
+    manager = QgsApplication.authManager()
+    QgsSettings().setValue(settings_keys.service_url("mapflow"), sandbox.base_urls["mapflow"])
+    credentials.store_token("mapflow", sandbox.tokens["mapflow"])
+    QgsSettings().setValue(settings_keys.DOCK_OPEN, False)
+    QgsSettings().setValue(settings_keys.MAPALYZE_AUTO_REFRESH_MINUTES, 0)
+    TrackedProcessings().upsert("proc-waiting", status="IN_PROGRESS", name="Waiting")
+    counting = CountingCredentials(MASTER_PASSWORD)
+    manager.clearMasterPassword()
+    plugin = mapbridge.classFactory(qgis_iface)
+    try:
+        plugin.initProcessing()
+        plugin.initGui()
+        settle(1.0)
+        assert plugin.dock is None and counting.asked == 0 and not manager.masterPasswordIsSet()
+    finally:
+        plugin.unload()
+        TrackedProcessings().remove("proc-waiting")
+        if not manager.masterPasswordIsSet():
+            manager.setMasterPassword(MASTER_PASSWORD, True)
+        credentials.clear_token("mapflow")

@@ -90,6 +90,13 @@ class TrackedProcessings:
         """The tracked ids."""
         return [p["id"] for p in self.all()]
 
+    def waiting(self):
+        """True while a tracked processing still runs, or finished with a result not loaded yet."""
+        from .listing import DONE
+
+        return any(item.get("status") not in DONE or (item.get("status") == "OK" and not item.get("loaded"))
+                   for item in self.all())
+
     def upsert(self, processing_id, **values):
         """Add or update a processing (unknown keys are dropped); main thread only."""
         _require_main_thread()

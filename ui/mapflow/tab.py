@@ -22,7 +22,6 @@ from ...core.mapflow import sources
 from ...core.mapflow import start as start_sequence
 from ...core.mapflow.aoi import save_aoi_geojson
 from ...core.mapflow.catalog import geometry_of
-from ...core.mapflow.listing import DONE
 from ...core.mapflow.manage import delete_many
 from ...core.mapflow.processings import status_text
 from ...core.mapflow.tiles import raster_tiles_layer
@@ -124,8 +123,7 @@ class MapflowTab(QWidget):
 
     def _waiting(self):
         """Tracked processings still running, or finished with a result not loaded yet."""
-        return any(item.get("status") not in DONE or (item.get("status") == "OK" and not item.get("loaded"))
-                   for item in self.store.all())
+        return self.store.waiting()
 
     def _resume_if_ready(self):
         """At QGIS start: follow tracked processings only when that asks the user nothing."""

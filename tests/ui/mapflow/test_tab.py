@@ -406,13 +406,15 @@ def test_processings_survive_a_plugin_reload_and_finished_results_load(qgis_ifac
     sandbox.processing_seconds = 1.5
     again = new_plugin()
     try:
-        assert again.dock is None, "nothing is built before the user opens Mapbridge"
-        tab = again.show_dock("Mapflow")   # tracked processings resume when the dock is first shown
-        if not tab.started:
-            tab.begin()
-        assert wait_until(lambda: tab.processings_page.model.row_by_id(processing_id) is not None, 20)
+        assert again.dock is None, "nothing is built while QGIS starts"
+        # The token comes from the environment (no prompt): the processing is followed without the user opening
+        # Mapbridge, in a dock built hidden once QGIS has started, and its result loads.
+        assert wait_until(lambda: again.dock is not None, 10)
+        assert not again.dock.isVisible()
         assert wait_until(lambda: QgsProject.instance().mapLayersByName("Survivor"), 30)  # auto-loaded
         assert TrackedProcessings().get(processing_id)["loaded"] is True
+        tab = again.show_dock("Mapflow")
+        assert wait_until(lambda: tab.processings_page.model.row_by_id(processing_id) is not None, 20)
     finally:
         again.unload()
         for layer in list(QgsProject.instance().mapLayers().values()):
