@@ -5,12 +5,14 @@ from __future__ import annotations
 from qgis.core import (
     QgsFeatureRequest,
     QgsProcessingException,
+    QgsProcessingFeatureSourceDefinition,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterString,
+    QgsProcessingUtils,
 )
 
 from ..core.push.choices import COUNT_KEYS, GEOMETRY_MODES, MODE_POINT_ON_SURFACE
@@ -59,6 +61,17 @@ class PushAlgorithm(MapbridgeAlgorithm):
         """The single field chosen for a field parameter, or None."""
         fields = field_names_parameter(self, parameters, name, context)
         return fields[0] if fields else None
+
+    def key_fields(self, parameters, context):
+        """The INPUT layer's primary key fields (not sent by default, as in a sync), [] when INPUT is no layer."""
+        from ..core.push.payloads import key_field_names
+
+        layer = self.parameterAsVectorLayer(parameters, self.INPUT, context)
+        value = parameters.get(self.INPUT)
+        if layer is None and isinstance(value, QgsProcessingFeatureSourceDefinition):
+            layer = QgsProcessingUtils.mapLayerFromString(value.source.valueAsString(context.expressionContext())[0],
+                                                          context)
+        return key_field_names(layer)
 
     def build(self, parameters, context, feedback, source):
         """(job, make_payload) for this service; may call the service (main work runs in run())."""

@@ -179,7 +179,7 @@ class PushTab(QWidget):
 
     def _default_fields(self):
         layer = self.layer_combo.currentLayer()
-        self.fields_list.set_layer(layer, self.target().default_fields(layer.fields()) if layer is not None else None)
+        self.fields_list.set_layer(layer, self.target().default_fields(layer) if layer is not None else None)
 
     def showEvent(self, event):  # noqa: N802 - Qt API name
         """Load the account's maps/forms when the tab is first shown (not at QGIS start, never with a prompt)."""
