@@ -4,8 +4,8 @@ Every step a user takes in the Push and Mapalyze tabs is driven on the real widg
 here: a plain QgsApplication and a stand-in iface). Two figures per step: the time the step's own call takes on
 the main thread, and the longest gap of a 5 ms main-thread QTimer while the work the step started (the exact
 count, a refresh, a sync) runs in the background and its result is shown. Each figure is the worst of REPEATS
-runs of the whole scenario (what a user feels is the longest stall, not the luckiest run). Baseline of the same run: the same heartbeat with nothing running (the timer's own jitter) and the load average, given in
-the details.
+runs of the whole scenario (what a user feels is the longest stall, not the luckiest run). Baseline of the same
+run: the same heartbeat with nothing running (the timer's own jitter) and the load average, given in the details.
 """
 
 from __future__ import annotations

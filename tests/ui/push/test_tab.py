@@ -384,8 +384,8 @@ def test_a_geopackage_whose_key_is_not_called_fid_is_pushed_without_it_as_a_sync
         assert ticked == {"label", "height"}, f"{service}: the GeoPackage's key column is not ticked"
         assert tab.fields_list.checked_names() is None, "the defaults: the algorithm decides what goes"
         tab.push_button.click()
-        wait_until(lambda: tab.run is not None)
-        wait_until(lambda: tab.run is None)
+        wait_until(lambda: dock.push_tab.run is not None)
+        wait_until(lambda: dock.push_tab.run is None)
     sent = requests_of(sandbox_env, "mapsemble", "POST", "/features")[-1].json["features"]
     assert [f["properties"] for f in sent] == [{"label": "Tree 0", "height": 0}, {"label": "Tree 1", "height": 1}]
     records = requests_of(sandbox_env, "mapalyze", "POST", "/records")
