@@ -7,6 +7,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeatureSourceDefinition,
     QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
@@ -18,6 +19,8 @@ from qgis.core import (
 from ..core.push.choices import COUNT_KEYS, GEOMETRY_MODES, MODE_POINT_ON_SURFACE
 from ..core.qgis_compat import FIELD_DATETIME, field_names_parameter, skip_validity_checks_flag, source_type
 from .base import MapbridgeAlgorithm
+
+SKIPPED_WHY = "SKIPPED_WHY"     # the skip reasons in one line ("" when nothing was skipped), for the dock's summary
 
 
 def field_parameter(name, description, parent, optional=True, multiple=False):
@@ -56,6 +59,7 @@ class PushAlgorithm(MapbridgeAlgorithm):
         self.addParameter(report)
         for status, key in COUNT_KEYS.items():
             self.addOutput(QgsProcessingOutputNumber(key, f"Features {status}"))
+        self.addOutput(QgsProcessingOutputString(SKIPPED_WHY, "Why features were skipped"))
 
     def field_name(self, parameters, name, context):
         """The single field chosen for a field parameter, or None."""
@@ -97,6 +101,7 @@ class PushAlgorithm(MapbridgeAlgorithm):
     def run_job(self, parameters, context, feedback):
         """Gather the features, push them, write the report, return the results."""
         from ..core.push.report import ReportWriter, report_failure, report_fields, report_problem, save_remote_ids
+        from ..core.push.items import describe_skips, skip_reasons
         from ..core.push.run import run_push
 
         source = self.parameterAsSource(parameters, self.INPUT, context)
@@ -127,7 +132,8 @@ class PushAlgorithm(MapbridgeAlgorithm):
             raise report_failure(items, tally, job.service, dest_id, problem, saved)
         if not feedback.isCanceled():
             feedback.setProgress(100.0)     # a cancelled push's bar stays where the push stopped
-        results = {self.OUTPUT: dest_id}
+        reasons = skip_reasons(items)
+        results = {self.OUTPUT: dest_id, SKIPPED_WHY: describe_skips(reasons) if reasons else ""}
         results.update(tally)
         results.update(self.extra_results(job))
         return results

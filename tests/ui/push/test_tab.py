@@ -390,3 +390,31 @@ def test_a_geopackage_whose_key_is_not_called_fid_is_pushed_without_it_as_a_sync
     assert [f["properties"] for f in sent] == [{"label": "Tree 0", "height": 0}, {"label": "Tree 1", "height": 1}]
     records = requests_of(sandbox_env, "mapalyze", "POST", "/records")
     assert [r.json["data"] for r in records] == [{"label": "Tree 0", "height": 0}, {"label": "Tree 1", "height": 1}]
+
+
+def test_records_already_in_the_form_in_other_spellings_are_not_sent_again(dock, sandbox_env, answer):
+    """A layer without record_id holding the form's records as another tool wrote them: nothing is created."""
+    form = "form_TreeSurvey"
+    mapalyze = sandbox_env.state.mapalyze
+    spots = [(10.5 + i * 0.01, 59.5) for i in range(3)]
+    for i, (x, y) in enumerate(spots):
+        mapalyze.add_record(form, [x, y], {"count": i + 1, "tags": ["oak", f"t{i}"], "seen": "2025-05-01T10:00:00Z"},
+                            captured_at=f"2025-05-0{i + 1}T08:30:00Z")
+    before = len(mapalyze.records(form))
+    rows = [(f"POINT({x} {y})", [float(i + 1), f'["oak", "t{i}"]', "2025-05-01T10:00:00.000Z",
+                                 f"2025-05-0{i + 1}T08:30:00.000+00:00"]) for i, (x, y) in enumerate(spots)]
+    layer = memory_layer("Point", "EPSG:4326", ["count:double", "tags:string", "seen:string", "captured_at:string"],
+                         rows, name="survey copy")
+    QgsProject.instance().addMapLayer(layer)
+    tab, target = open_target(dock, "mapalyze", layer, form)
+    assert target.captured_combo.currentField() == "captured_at"
+    sandbox_env.clear_requests()
+    answer.will("push")
+    tab.push_button.click()
+    wait_until(lambda: tab.run is not None)
+    wait_until(lambda: tab.run is None)
+    assert requests_of(sandbox_env, "mapalyze", "POST") == [], "1 and 1.0, a list and its JSON text, two spellings of "\
+                                                                "one instant are the same values"
+    assert len(mapalyze.records(form)) == before
+    assert tab.status_label.text() == ("Mapalyze: 3 skipped: already in Mapalyze (same place and capture time); not "
+                                       "sent again. The report layer lists every feature.")
