@@ -92,7 +92,7 @@ def test_cancel_stops_cleanly_and_leaves_no_layer(tab, sandbox_env, tmp_path):
     tab.cancel_button.click()
     wait_for(lambda: not tab.loader.busy, timeout=30)
     assert mapalyze_layers() == []
-    assert "Cancelled" in tab.status.text()
+    assert tab.status.text() == "Mapalyze: Cancelled; nothing was saved."
     folder = tmp_path / "out"
     assert [name for name in os.listdir(folder)] == []
     assert tab.load_button.isEnabled() and not tab.cancel_button.isEnabled()
@@ -398,3 +398,27 @@ def test_auto_refresh_is_one_quiet_summary(tab, qgis_iface, sandbox_env):
     assert len(messages) == 1 and "Mapalyze auto-refresh: 2 new records (Mapalyze records (Incident): 2)" \
         in messages[0], messages
     assert all(bar.get_messages(level) == [] for level in (Qgis.MessageLevel.Info, Qgis.MessageLevel.Warning))
+
+
+def test_auto_refresh_with_new_records_and_a_failure_shows_one_bar(tab, qgis_iface, sandbox_env):
+    """Records arrived in one layer, another could not be refreshed: one warning bar saying both."""
+    svc = sandbox_env.state.mapalyze
+    incident = load_with_tab(tab, "form_Incident")
+    water = load_with_tab(tab, "form_WaterPoint", count=2)
+    path = mapalyze_layer.source_of(water)[0]
+    os.rename(path, path + ".moved")            # its GeoPackage is gone: that layer's refresh fails
+    try:
+        svc.add_record("form_Incident", [2.0, 45.0], {"severity": 1})
+        bar = qgis_iface.messageBar()
+        bar.clear_messages()
+        tab.refresh_all()
+        wait_for(lambda: tab._auto is None and not tab.refresher.busy)
+        shown = {level: bar.get_messages(level) for level in (Qgis.MessageLevel.Info, Qgis.MessageLevel.Success,
+                                                               Qgis.MessageLevel.Warning, Qgis.MessageLevel.Critical)}
+        assert sum(len(messages) for messages in shown.values()) == 1, shown
+        (message,) = shown[Qgis.MessageLevel.Warning]
+        assert f"Mapalyze auto-refresh: 1 new record ({incident.name()}: 1). 1 of 2 layers could not be refreshed: " \
+               f"could not open the layer's GeoPackage {path}" in message, message
+        assert tab.status.text() in message
+    finally:
+        os.rename(path + ".moved", path)
