@@ -66,7 +66,7 @@ class MapalyzeClient(ServiceClient):
         """Cheapest authenticated call (one record of any form); probe() is the proof a connection works."""
         body = self.get_json("/records", params={"limit": 1, "format": "geojson"})
         total = body.get("total") if isinstance(body, dict) else None
-        return f"{total} records" if isinstance(total, int) else "connected"
+        return f"{total:,} records" if isinstance(total, int) else "connected"
 
     def records(self, *, offset=0, limit=MAX_PAGE_SIZE, form_id=None, since=None, fmt="geojson", raw=False):
         """GET /records: one page (parsed JSON, or the raw body bytes when raw=True)."""

@@ -364,7 +364,7 @@ class MapflowClient(ServiceClient):
             received = on_wire()
             response.close()
         if total is not None and received != total:
-            raise ServiceError(f"the download of the result was interrupted after {received} of {total} bytes",
+            raise ServiceError(f"the download of the result was interrupted after {received:,} of {total:,} bytes",
                                service=self.service, hint=again)
         return written
 

@@ -18,7 +18,8 @@ class MapalyzePushAlgorithm(PushAlgorithm):
     help_text = (
         "Creates one record per feature in the Mapalyze form FORM_ID: the point (lines and polygons give a point "
         "on their surface) in WGS84 as [lng, lat] (with the altitude when the layer has Z), the FIELDS (default: "
-        "all but a GeoPackage's fid and a record_id; binary fields are left out) as the record's data, and "
+        "all but the layer's primary key, e.g. a GeoPackage's fid, and a record_id; binary fields are left out) as "
+        "the record's data, and "
         "CAPTURED_AT_FIELD as its capture time (ISO 8601). Features without a usable geometry are skipped with the "
         "reason. Features that came from the form (their record_id is one of its records) are never created again; "
         "with a capture time, records already in the form (same place, time and values) are not created again. "
@@ -45,7 +46,8 @@ class MapalyzePushAlgorithm(PushAlgorithm):
         payloads = MapalyzePayloads(
             source.fields(), source.sourceCrs(), context.transformContext(),
             field_names=field_names_parameter(self, parameters, self.FIELDS, context),
-            captured_at_field=self.field_name(parameters, self.CAPTURED_AT_FIELD, context))
+            captured_at_field=self.field_name(parameters, self.CAPTURED_AT_FIELD, context),
+            key_fields=self.key_fields(parameters, context))
         job = MapalyzePush(self.clients["mapalyze"], feedback,
                            self.parameterAsString(parameters, self.FORM_ID, context))
         return job, payloads

@@ -131,7 +131,7 @@ class MapflowCatalogAlgorithm(MapflowAlgorithm):
             if feedback.isCanceled():
                 raise CancelledError()
             sink.addFeature(feature, fast)
-        feedback.pushInfo(f"Found {len(images)} images.")
+        feedback.pushInfo(f"Found {len(images):,} images.")
         when_loaded(context, destination, apply_footprint_style)
         return {self.OUTPUT: destination, self.IMAGE_COUNT: len(images)}
 

@@ -55,7 +55,7 @@ def write_result_output(algorithm, parameters, name, context, feedback, geojson_
     result = ResultFile(geojson_path)
     try:
         count = result.count
-        feedback.pushInfo(f"The result has {count} features with the fields: {', '.join(result.fields) or '(none)'}.")
+        feedback.pushInfo(f"The result has {count:,} features with the fields: {', '.join(result.fields) or '(none)'}.")
         if count == 0:
             feedback.pushWarning("The processing found no objects in the AOI; the output is empty.")
         groups = geometry_groups(result)
@@ -100,7 +100,7 @@ def _write_groups(algorithm, parameters, name, context, feedback, result, groups
 
     from ..core.mapflow.result_layers import write_groups
 
-    feedback.pushInfo("The result mixes " + ", ".join(f"{count} {group}" for group, _, _, count in groups)
+    feedback.pushInfo("The result mixes " + ", ".join(f"{count:,} {group}" for group, _, _, count in groups)
                       + "; each kind is written as its own layer.")
     if destination is not None:
         written = write_groups(result.dataset, destination, driver_for(destination), groups, feedback)

@@ -204,7 +204,7 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
             written = {"status": "OK", "percent": 100, "loaded": True}
         finally:
             RUNS.release(processing_id, **written)
-        feedback.pushInfo(f"Wrote {count} features of processing {processing_id}.")
+        feedback.pushInfo(f"Wrote {count:,} features of processing {processing_id}.")
         cost_final = final.get("cost") if isinstance(final.get("cost"), (int, float)) else cost
         return {self.OUTPUT: destination, self.PROCESSING_ID: processing_id, self.AREA_KM2: aoi.area_km2,
                 self.COST: cost_final, self.FEATURE_COUNT: count, self.LAYERS: layers}

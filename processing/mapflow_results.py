@@ -76,5 +76,5 @@ class MapflowResultsAlgorithm(MapflowAlgorithm):
             RUNS.note(processing_id, tracked_only=True, status=status, percent=100, loaded=True)
         finally:
             RUNS.release(processing_id)
-        feedback.pushInfo(f"Wrote {count} features of processing {processing_id}.")
+        feedback.pushInfo(f"Wrote {count:,} features of processing {processing_id}.")
         return {self.OUTPUT: destination, self.STATUS: status, self.FEATURE_COUNT: count, self.LAYERS: layers}

@@ -21,8 +21,8 @@ class MapsemblePushAlgorithm(PushAlgorithm):
     FIELDS = "FIELDS"
     help_text = (
         "Sends the features to the Mapsemble map MAP_ID as GeoJSON (WGS84, lon/lat). LABEL_FIELD (required "
-        "except for delete) becomes the label; the FIELDS (default all but a GeoPackage's fid, which only numbers "
-        "the file's rows; binary fields are left out) become "
+        "except for delete) becomes the label; the FIELDS (default all but the layer's primary key, e.g. a "
+        "GeoPackage's fid, which only numbers the file's rows; binary fields are left out) become "
         "properties under their field names (the map's field slugs). METHOD: create (POST), replace (PUT), "
         "update (PATCH) or delete (DELETE). REMOTE_ID_FIELD holds each feature's remote id: on a map with a "
         "remoteField it is sent in that property, so pushing again updates instead of duplicating (upsert); on a "
@@ -72,5 +72,5 @@ class MapsemblePushAlgorithm(PushAlgorithm):
             source.fields(), source.sourceCrs(), context.transformContext(), method=method,
             label_field=label_field if method != METHOD_DELETE else None,
             field_names=field_names_parameter(self, parameters, self.FIELDS, context),
-            remote_id_field=remote_id_field, remote_key=job.remote_key)
+            remote_id_field=remote_id_field, remote_key=job.remote_key, key_fields=self.key_fields(parameters, context))
         return job, payloads

@@ -5,17 +5,22 @@ from __future__ import annotations
 from qgis.core import (
     QgsFeatureRequest,
     QgsProcessingException,
+    QgsProcessingFeatureSourceDefinition,
     QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterString,
+    QgsProcessingUtils,
 )
 
 from ..core.push.choices import COUNT_KEYS, GEOMETRY_MODES, MODE_POINT_ON_SURFACE
 from ..core.qgis_compat import FIELD_DATETIME, field_names_parameter, skip_validity_checks_flag, source_type
 from .base import MapbridgeAlgorithm
+
+SKIPPED_WHY = "SKIPPED_WHY"     # the skip reasons in one line ("" when nothing was skipped), for the dock's summary
 
 
 def field_parameter(name, description, parent, optional=True, multiple=False):
@@ -54,11 +59,23 @@ class PushAlgorithm(MapbridgeAlgorithm):
         self.addParameter(report)
         for status, key in COUNT_KEYS.items():
             self.addOutput(QgsProcessingOutputNumber(key, f"Features {status}"))
+        self.addOutput(QgsProcessingOutputString(SKIPPED_WHY, "Why features were skipped"))
 
     def field_name(self, parameters, name, context):
         """The single field chosen for a field parameter, or None."""
         fields = field_names_parameter(self, parameters, name, context)
         return fields[0] if fields else None
+
+    def key_fields(self, parameters, context):
+        """The INPUT layer's primary key fields (not sent by default, as in a sync), [] when INPUT is no layer."""
+        from ..core.push.payloads import key_field_names
+
+        layer = self.parameterAsVectorLayer(parameters, self.INPUT, context)
+        value = parameters.get(self.INPUT)
+        if layer is None and isinstance(value, QgsProcessingFeatureSourceDefinition):
+            layer = QgsProcessingUtils.mapLayerFromString(value.source.valueAsString(context.expressionContext())[0],
+                                                          context)
+        return key_field_names(layer)
 
     def build(self, parameters, context, feedback, source):
         """(job, make_payload) for this service; may call the service (main work runs in run())."""
@@ -84,6 +101,7 @@ class PushAlgorithm(MapbridgeAlgorithm):
     def run_job(self, parameters, context, feedback):
         """Gather the features, push them, write the report, return the results."""
         from ..core.push.report import ReportWriter, report_failure, report_fields, report_problem, save_remote_ids
+        from ..core.push.items import describe_skips, skip_reasons
         from ..core.push.run import run_push
 
         source = self.source_of(parameters, self.INPUT, context)
@@ -114,7 +132,8 @@ class PushAlgorithm(MapbridgeAlgorithm):
             raise report_failure(items, tally, job.service, dest_id, problem, saved)
         if not feedback.isCanceled():
             feedback.setProgress(100.0)     # a cancelled push's bar stays where the push stopped
-        results = {self.OUTPUT: dest_id}
+        reasons = skip_reasons(items)
+        results = {self.OUTPUT: dest_id, SKIPPED_WHY: describe_skips(reasons) if reasons else ""}
         results.update(tally)
         results.update(self.extra_results(job))
         return results

@@ -52,8 +52,8 @@ def test_desktop_dock_loads_syncs_pushes_asks_cancels_and_tests(tmp_path):
     question, informative = report["question"]
     assert question == "Push all 1,499 features of “Mapalyze records (all forms)” to a new Mapiry map “Everything”?"
     assert "Nothing is selected, so the whole layer goes." in informative and "15 bulk requests" in informative
-    assert report["cancel_status_text"].startswith("Mapiry: push cancelled: 1 skipped, 1,499 not sent. The new map "
-                                                   "“Everything”")
+    assert report["cancel_status_text"].startswith("Mapiry: push cancelled: 1,499 not sent, 1 skipped: no name (field "
+                                                   "'operator' is NULL or empty). The new map “Everything”")
     assert "was created and is empty" in report["cancel_status_text"]
     # A push cancelled after more than 5 s: one message, ours; no "Task failed" from QGIS beside it.
     assert report["bars"]["after_cancel"] == ["Mapbridge: " + report["cancel_status_text"]]

@@ -139,14 +139,17 @@ def add_categories(layer, form_ids, names=None):
     if renderer is None:
         return
     names = names or {}
-    known = {str(cat.value()) for cat in renderer.categories()}
-    used = sum(1 for cat in renderer.categories() if cat.value() not in ("", None))
-    has_other = any(cat.value() in ("", None) for cat in renderer.categories())
+    categories = renderer.categories()      # a copy of every symbol: taken once
+    known = {str(cat.value()) for cat in categories}
+    used = sum(1 for cat in categories if cat.value() not in ("", None))
+    has_other = any(cat.value() in ("", None) for cat in categories)
+    count = len(categories)
     for form_id in form_ids:
         if form_id not in known:
             renderer.addCategory(QgsRendererCategory(form_id, _symbol(used), names.get(form_id) or str(form_id)))
+            count += 1
             if has_other:       # "Other forms" stays last
-                renderer.moveCategory(len(renderer.categories()) - 1, len(renderer.categories()) - 2)
+                renderer.moveCategory(count - 1, count - 2)
             used += 1
     if used > 1 and not has_other:
         renderer.addCategory(QgsRendererCategory("", _other_symbol(), OTHER_LABEL))
@@ -181,11 +184,11 @@ def open_layer(path, layer_name, name):
 
 
 def after_refresh(layer, result, names=None):
-    """Show what a refresh or sync wrote: reload the data, update extent, watermark, categories and list fields."""
-    provider = layer.dataProvider()
-    provider.reloadData()
+    """Show what a refresh or sync wrote: reload the data, update extent, watermark, categories and list fields.
+
+    One reopen of the GeoPackage: layer.reload() reloads the provider's data and updates the fields (calling the
+    provider's reloadData() first as well would open the file twice on the main thread)."""
     layer.reload()
-    layer.updateFields()
     layer.updateExtents()
     if result.newest:
         layer.setCustomProperty(PROP_NEWEST, result.newest)

@@ -373,7 +373,8 @@ def _refresh_once(client, path, layer_name, form_id, watermark, floor, since, fe
         new_watermark = _watermark(fetcher, started, feedback)
         writer.layer.set_note(WATERMARK_NOTE, new_watermark)
         writer.finish()
-    _report(feedback, writer, f"Added {writer.inserted:,} new records ({count:,} in the layer)")
+    plural = "s" if writer.inserted != 1 else ""
+    _report(feedback, writer, f"Added {writer.inserted:,} new record{plural} ({count:,} in the layer)")
     return _result(path, layer_name, writer, fetcher, count=count, added=writer.inserted, watermark=new_watermark,
                    since=since)
 

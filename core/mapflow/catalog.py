@@ -81,7 +81,7 @@ def search_catalog(client, aoi, feedback, **filters):
     images, seen = [], set()
     parts = aoi.part_geojsons()
     if len(parts) > 1:
-        feedback.pushInfo(f"The AOI has {len(parts)} polygons; the catalog takes one Polygon per search, "
+        feedback.pushInfo(f"The AOI has {len(parts):,} polygons; the catalog takes one Polygon per search, "
                           "so each is searched and the images are merged.")
     for number, polygon in enumerate(parts, 1):
         offset = 0

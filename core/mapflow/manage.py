@@ -36,9 +36,9 @@ class DeleteReport:
 
     def summary(self):
         """One line for the user."""
-        text = f"{len(self.deleted)} processing(s) deleted on Mapflow"
+        text = f"{len(self.deleted):,} processing(s) deleted on Mapflow"
         if self.failed:
-            text += f"; {len(self.failed)} not deleted: " + "; ".join(message for _, message in self.failed[:3])
+            text += f"; {len(self.failed):,} not deleted: " + "; ".join(message for _, message in self.failed[:3])
         return text + "."
 
 
@@ -48,7 +48,7 @@ def delete_many(client, processing_ids, feedback):
     total = max(1, len(processing_ids))
     for number, processing_id in enumerate(processing_ids):
         if feedback.isCanceled():
-            raise CancelledError(f"Stopped after deleting {len(report.deleted)} of {len(processing_ids)} "
+            raise CancelledError(f"Stopped after deleting {len(report.deleted):,} of {len(processing_ids):,} "
                                  "processings", service=MAPFLOW)
         try:
             client.delete_processing(processing_id)

@@ -55,10 +55,10 @@ class Source:
     def describe(self):
         """The source in words (no password)."""
         if self.kind == CATALOG:
-            return self.label or f"{len(self.image_ids)} catalog image(s) of {self.provider}"
+            return self.label or f"{len(self.image_ids):,} catalog image(s) of {self.provider}"
         if self.kind == MY_IMAGERY:
             return self.label or (f"My imagery: mosaic {self.mosaic_id}" if self.mosaic_id
-                                  else f"My imagery: {len(self.image_ids)} image(s)")
+                                  else f"My imagery: {len(self.image_ids):,} image(s)")
         if self.kind == CUSTOM:
             login = f", login {self.login}" if self.login else ""
             zoom = f", zoom {self.zoom}" if self.zoom else ""
@@ -90,7 +90,7 @@ def catalog_source(images):
     zooms = [int(i["zoom"]) for i in images if isinstance(i.get("zoom"), (int, float))]
     dates = sorted(str(i.get("acquisitionDate") or "")[:10] for i in images)
     label = (f"{provider} image of {dates[0]}" if len(images) == 1
-             else f"{len(images)} {provider} images of {dates[0]}–{dates[-1]}")
+             else f"{len(images):,} {provider} images of {dates[0]}–{dates[-1]}")
     return Source(CATALOG, provider=provider, zoom=min(zooms) if zooms else None,
                   image_ids=[str(i["id"]) for i in images], label=label)
 

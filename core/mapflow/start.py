@@ -238,7 +238,7 @@ def _recover(client, planned, exc, feedback, delays, sleep):
             hint="Check those processings in the Mapflow tab before starting it again")
     raise MapbridgeError(
         f"no answer to the start of '{name}', and project {project_id} holds no processing of that name "
-        f"(looked {len(delays)} times): it was not created as far as Mapflow shows; nothing was sent again",
+        f"(looked {len(delays):,} times): it was not created as far as Mapflow shows; nothing was sent again",
         service=MAPFLOW, details=exc.details,
         hint="Start it again; should it still appear in the Mapflow tab's list, it is this one")
 

@@ -227,12 +227,12 @@ class BatchReport:
     def summary(self):
         """One line for the user."""
         mosaic = f"'{self.mosaic_name}'" if self.mosaic_name else self.mosaic_id
-        parts = [f"{len(self.uploaded)} file(s) uploaded to mosaic {mosaic}" if self.uploaded
+        parts = [f"{len(self.uploaded):,} file(s) uploaded to mosaic {mosaic}" if self.uploaded
                  else "Nothing was uploaded"]
         if self.refused:
-            parts.append(f"{len(self.refused)} not sent: " + "; ".join(r for _, r in self.refused[:3]))
+            parts.append(f"{len(self.refused):,} not sent: " + "; ".join(r for _, r in self.refused[:3]))
         if self.failed:
-            parts.append(f"{len(self.failed)} failed: " + "; ".join(r for _, r in self.failed[:3]))
+            parts.append(f"{len(self.failed):,} failed: " + "; ".join(r for _, r in self.failed[:3]))
         return ". ".join(parts) + "."
 
 

@@ -35,7 +35,7 @@ def estimate(service, count, plan=None):
     if service == "mapiry":
         requests = math.ceil(count / MAPIRY_BULK_SIZE)
         hours = math.ceil(requests / MAPIRY_BULK_PER_HOUR) - 1
-        text = (f"They go in {_plural(requests, 'bulk request')}; Mapiry accepts {MAPIRY_BULK_PER_HOUR} an hour")
+        text = (f"They go in {_plural(requests, 'bulk request')}; Mapiry accepts {MAPIRY_BULK_PER_HOUR:,} an hour")
         if hours <= 0:
             return text + ", so no wait unless this hour's are used up already."
         # Fixed one-hour windows from the first request: each further window is a wait of about an hour.
@@ -55,6 +55,6 @@ def estimate(service, count, plan=None):
     requests = math.ceil(count / MAPSEMBLE_BATCH)
     text = f"They go in {_plural(requests, 'request')}"
     if plan == "free" and count > MAPSEMBLE_FREE_FEATURES:
-        return text + (f"; this map is on Mapsemble's Free plan, which takes {MAPSEMBLE_FREE_FEATURES} features via "
+        return text + (f"; this map is on Mapsemble's Free plan, which takes {MAPSEMBLE_FREE_FEATURES:,} features via "
                        "the API: the rest will be refused.")
     return text + "; Mapsemble publishes no rate limit (a busy service may make the push pause)."

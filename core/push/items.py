@@ -66,7 +66,20 @@ def skip_reasons(items):
     return Counter(item.error for item in items if item.status == SKIPPED)
 
 
-def describe_counts(tally):
-    """"1,200 created, 3 skipped, 40 not sent" from a counts() dict (zero counts left out)."""
-    parts = [f"{tally[key]:,} {status.replace('_', ' ')}" for status, key in COUNT_KEYS.items() if tally.get(key)]
+def describe_skips(reasons):
+    """Why features were skipped, from skip_reasons(): the one reason, or "2 no geometry, 1 no name, …"."""
+    if len(reasons) == 1:
+        return next(iter(reasons))
+    text = ", ".join(f"{n:,} {reason}" for reason, n in reasons.most_common(3))
+    return text + (", …" if len(reasons) > 3 else "")
+
+
+def describe_counts(tally, skipped_why=""):
+    """"1,200 created, 40 not sent, 3 skipped" from a counts() dict (zero counts left out); with `skipped_why`
+    (describe_skips) the skips come last with their reason, as in the preview: "3 skipped: no geometry"."""
+    skipped = tally.get(COUNT_KEYS[SKIPPED]) if skipped_why else 0
+    parts = [f"{tally[key]:,} {status.replace('_', ' ')}" for status, key in COUNT_KEYS.items()
+             if tally.get(key) and not (skipped and status == SKIPPED)]
+    if skipped:
+        parts.append(f"{skipped:,} skipped: {skipped_why}")
     return ", ".join(parts) or "nothing to push"

@@ -174,7 +174,7 @@ class PushJob:
     def report_text_changes(self):
         """Say in the log how many items the service stored with texts changed (see their push_error)."""
         if self.texts_changed:
-            self.feedback.reportError(f"{self.title}: {self.texts_changed} {self.nouns[1]} arrived with texts the "
+            self.feedback.reportError(f"{self.title}: {self.texts_changed:,} {self.nouns[1]} arrived with texts the "
                                       "service cut or changed; their push_error in the report says which")
 
     # -- job interface (see push_run) ------------------------------------------------------------
@@ -367,7 +367,7 @@ class PushJob:
 
     def count(self, n):
         """"1 location", "5 locations"."""
-        return f"{n} {self.nouns[0] if n == 1 else self.nouns[1]}"
+        return f"{n:,} {self.nouns[0] if n == 1 else self.nouns[1]}"
 
     def info(self, text):
         """A log line naming the service."""

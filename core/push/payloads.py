@@ -19,10 +19,21 @@ def row_id_fields(fields):
     return [f.name() for f in fields if f.name().lower() in ROW_ID_NAMES and f.type() in (FIELD_INT, FIELD_LONG)]
 
 
-def default_field_names(fields, service):
-    """What a push sends when no fields are chosen: every sendable field but the file's row id, and, into
-    Mapalyze, but a Mapalyze record id (it says which record a feature is, see MapalyzePayloads)."""
-    left_out = set(row_id_fields(fields))
+def key_field_names(layer):
+    """Names of the layer's primary key fields as its data provider defines them (a GeoPackage's fid column, whatever
+    it is called), the same fields a sync leaves out; [] for a layer without one (or without a provider)."""
+    provider = layer.dataProvider() if layer is not None else None
+    if provider is None:
+        return []
+    provider_fields = provider.fields()
+    return [provider_fields.at(i).name() for i in provider.pkAttributeIndexes() if 0 <= i < provider_fields.count()]
+
+
+def default_field_names(fields, service, key_fields=()):
+    """What a push sends when no fields are chosen: every sendable field but the file's row id (by name, and the
+    data provider's primary key `key_fields`, see key_field_names), and, into Mapalyze, but a Mapalyze record id (it
+    says which record a feature is, see MapalyzePayloads)."""
+    left_out = set(row_id_fields(fields)) | set(key_fields or ())
     if service == "mapalyze":
         left_out.add(RECORD_ID_FIELD)
     return [name for name in sendable_field_names(fields) if name not in left_out]
@@ -81,7 +92,7 @@ class MapsemblePayloads:
     local_is_utc = False
 
     def __init__(self, fields, crs, transform_context, method=METHOD_CREATE, label_field=None, field_names=None,
-                 remote_id_field=None, remote_key=None):
+                 remote_id_field=None, remote_key=None, key_fields=()):
         _field_index(fields, label_field, "label field")
         _field_index(fields, remote_id_field, "remote id field")
         for name in field_names or []:
@@ -92,7 +103,7 @@ class MapsemblePayloads:
         # On a map with a remoteField the id goes in that property; otherwise it is taken as the Mapsemble id.
         self.remote_key = remote_key or None
         self.names = sendable_field_names(fields, field_names) if field_names else \
-            default_field_names(fields, "mapsemble")
+            default_field_names(fields, "mapsemble", key_fields)
         self.columns = [(fields.lookupField(name), name) for name in self.names]
         self.label_index = fields.lookupField(self.label_field) if self.label_field else -1
         self.remote_index = fields.lookupField(self.remote_id_field) if self.remote_id_field else -1
@@ -145,13 +156,14 @@ class MapalyzePayloads:
 
     local_is_utc = False
 
-    def __init__(self, fields, crs, transform_context, field_names=None, captured_at_field=None):
+    def __init__(self, fields, crs, transform_context, field_names=None, captured_at_field=None, key_fields=()):
         for name in field_names or []:
             _field_index(fields, name, "field")
         self.captured_index = _field_index(fields, captured_at_field, "captured-at field")
         self.captured_at_field = captured_at_field or None
         self.record_index = fields.lookupField(RECORD_ID_FIELD)
-        names = sendable_field_names(fields, field_names) if field_names else default_field_names(fields, "mapalyze")
+        names = sendable_field_names(fields, field_names) if field_names else \
+            default_field_names(fields, "mapalyze", key_fields)
         if not field_names and self.captured_at_field:
             names = [n for n in names if n != self.captured_at_field]
         self.names = names

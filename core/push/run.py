@@ -60,7 +60,7 @@ def run_push(job, features, make_payload, feedback, total=0, report=None):
     tally = counts(items)
     feedback.pushInfo(f"{service_title(job.service)}: {describe_counts(tally)}")
     for reason, n in skip_reasons(items).most_common(5):
-        feedback.pushInfo(f"  skipped {n}: {reason}")
+        feedback.pushInfo(f"  skipped {n:,}: {reason}")
     return items, tally
 
 

@@ -215,7 +215,7 @@ def changed_texts(sent, stored):
         if kept == value:
             continue
         if isinstance(kept, str) and value.startswith(kept):
-            notes.append(f"{key}: cut from {len(value)} to {len(kept)} characters")
+            notes.append(f"{key}: cut from {len(value):,} to {len(kept):,} characters")
         else:
             notes.append(f"{key}: stored as {str(kept)[:40]!r}")
     return notes

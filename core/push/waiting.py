@@ -54,7 +54,7 @@ def wait_for_bucket(state, feedback, service, bucket_name):
     if seconds <= 0:
         return 0.0
     seconds += RESET_MARGIN_SECONDS
-    limit = f" ({state.limit:.0f} requests)" if state.limit else ""
+    limit = f" ({state.limit:,.0f} requests)" if state.limit else ""
     announce(feedback, service, f"the {bucket_name} rate limit is used up{limit}", seconds)
     sleep_cancellable(seconds, feedback)
     state.remaining = None          # unknown until the next answer

@@ -371,3 +371,30 @@ def test_a_geopackage_fid_is_not_sent_unless_chosen(sandbox_env, tmp_path):
                                          "FIELDS": ["fid", "rank"], "OUTPUT": "memory:"})
     sent = requests_of(sandbox, "mapsemble", "POST", "/features")[-1].json["features"][0]["properties"]
     assert set(sent) == {"fid", "rank", "label"}
+
+
+def test_the_primary_key_of_a_geopackage_is_not_sent_whatever_its_name(sandbox_env, tmp_path):
+    """The push leaves out the provider's primary key (here `objectid`) as a sync does, also for selected features."""
+    from qgis.core import QgsProcessingFeatureSourceDefinition, QgsProject, QgsVectorFileWriter, QgsVectorLayer
+
+    memory = memory_layer("Point", "EPSG:4326", ["name:string", "rank:integer"],
+                          [("POINT(1 2)", ["One", 1]), ("POINT(2 3)", ["Two", 2])])
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName, options.layerOptions = "GPKG", ["FID=objectid"]
+    path = str(tmp_path / "keyed.gpkg")
+    QgsVectorFileWriter.writeAsVectorFormatV3(memory, path, QgsProject.instance().transformContext(), options)
+    layer = QgsVectorLayer(path, "keyed", "ogr")
+    assert layer.fields().names() == ["objectid", "name", "rank"]
+    run_alg("mapbridge:mapsemble_push", {"INPUT": path, "MAP_ID": "ms_plain", "LABEL_FIELD": "name",
+                                         "OUTPUT": "memory:"})
+    sent = requests_of(sandbox_env, "mapsemble", "POST", "/features")[-1].json["features"][0]["properties"]
+    assert set(sent) == {"name", "rank", "label"}
+    QgsProject.instance().addMapLayer(layer)
+    try:
+        layer.selectByIds([2])
+        source = QgsProcessingFeatureSourceDefinition(layer.id(), True)
+        run_alg("mapbridge:mapalyze_push", {"INPUT": source, "FORM_ID": "form_TreeSurvey", "OUTPUT": "memory:"})
+        records = requests_of(sandbox_env, "mapalyze", "POST", "/records")
+        assert [r.json["data"] for r in records] == [{"name": "Two", "rank": 2}]
+    finally:
+        QgsProject.instance().removeMapLayer(layer.id())

@@ -126,6 +126,38 @@ def test_a_wrong_url_never_passes_and_testing_saves_nothing(plugin, qgis_iface, 
     credentials.clear_token("mapiry")
 
 
+def closed_port():
+    """A local port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_an_unreachable_url_says_so_in_one_message_and_saves_nothing(plugin, qgis_iface, sandbox):
+    from qgis.core import Qgis, QgsSettings
+
+    from mapbridge.core import credentials
+
+    box = plugin.ensure_dock().settings_tab.boxes["mapsemble"]
+    bar = qgis_iface.messageBar()
+    bar.clear_messages()
+    url = f"http://127.0.0.1:{closed_port()}/api/v1"
+    box.url_edit.setText(url)
+    box.token_edit.setText(sandbox.tokens["mapsemble"])
+    box.test_connection()
+    wait_for_test(box)
+    text = box.status_label.text()
+    assert text.startswith("Mapsemble: the service could not be reached at " + url), text
+    assert "Connected" not in text and "b42318" in box.status_label.styleSheet()
+    shown = all_messages(bar)
+    assert len(shown) == 1, f"one message, not two: {shown}"
+    assert bar.get_messages(Qgis.MessageLevel.Critical) == shown and "could not be reached" in shown[0]
+    assert "Check your network" in shown[0]
+    assert not QgsSettings().value("mapbridge/mapsemble/url") and credentials.authcfg_id("mapsemble") == ""
+
+
 def test_read_only_keys_and_missing_pro_subscriptions_are_named(plugin, qgis_iface, sandbox):
     box = plugin.ensure_dock().settings_tab.boxes["mapiry"]
     box.url_edit.setText(sandbox.base_urls["mapiry"])

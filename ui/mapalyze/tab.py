@@ -404,20 +404,23 @@ class MapalyzeTab(QWidget):
         self._auto_summary(auto)
 
     def _auto_summary(self, auto):
+        """One line for the whole round: a bar only when records arrived or a layer failed (one bar, never two)."""
         when = datetime.now().strftime("%H:%M")
         added = sum(auto["added"].values())
-        layers = f"{auto['layers']} layer{'s' if auto['layers'] != 1 else ''}"
+        layers = f"{auto['layers']:,} layer{'s' if auto['layers'] != 1 else ''}"
         if added:
             where = ", ".join(f"{name}: {n:,}" for name, n in auto["added"].items())
             text = f"Mapalyze auto-refresh: {added:,} new record{'s' if added != 1 else ''} ({where})"
-            show_success(self.iface, text)
         else:
             text = f"Auto-refresh at {when}: no new records in {layers}"
-            log(text)
-        if auto["errors"]:
-            problem = auto["errors"][0]
-            text += f". {len(auto['errors'])} of {layers} could not be refreshed: {problem.user_message()}"
+        errors = auto["errors"]
+        if errors:
+            text += f". {len(errors):,} of {layers} could not be refreshed: {errors[0].user_message()}"
             show_message(self.iface, text, Qgis.MessageLevel.Warning)
+        elif added:
+            show_success(self.iface, text)
+        else:
+            log(text)
         self.status.setText(text)
         self._show_layer()
 

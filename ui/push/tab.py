@@ -179,7 +179,7 @@ class PushTab(QWidget):
 
     def _default_fields(self):
         layer = self.layer_combo.currentLayer()
-        self.fields_list.set_layer(layer, self.target().default_fields(layer.fields()) if layer is not None else None)
+        self.fields_list.set_layer(layer, self.target().default_fields(layer) if layer is not None else None)
 
     def showEvent(self, event):  # noqa: N802 - Qt API name
         """Load the account's maps/forms when the tab is first shown (not at QGIS start, never with a prompt)."""
@@ -444,7 +444,8 @@ class PushTab(QWidget):
         report = self._add_report()
         if self.run_is_sync:
             self.sync_panel.finished(QgsProject.instance().mapLayer(self.run_layer_id), outcome, self.run_service)
-        count, describe = (sync_report_counts, describe_sync) if self.run_is_sync else (report_counts, describe_counts)
+        count, describe = (sync_report_counts, describe_sync) if self.run_is_sync else \
+            (report_counts, lambda tally: describe_counts(tally, results.get("SKIPPED_WHY") or ""))
         # The counts come from the results; after a cancel or failure part-way, from the report itself.
         tally = results if outcome.ok else (count(report) if report is not None else None)
         if tally is None:

@@ -18,7 +18,13 @@ from qgis.PyQt.QtWidgets import (
 
 from ...core import settings_keys
 from ...core.push.choices import GEOMETRY_MODES, METHOD_CREATE, METHOD_DELETE, METHODS, MODE_POINT_ON_SURFACE
-from ...core.push.payloads import MapalyzePayloads, MapiryPayloads, MapsemblePayloads, default_field_names
+from ...core.push.payloads import (
+    MapalyzePayloads,
+    MapiryPayloads,
+    MapsemblePayloads,
+    default_field_names,
+    key_field_names,
+)
 from .remote_lists import RemoteList
 
 
@@ -80,9 +86,10 @@ class PushTarget(QWidget):
         if self.remote is not None and not self.remote.loaded:
             self.remote.load(quiet=True)
 
-    def default_fields(self, fields):
-        """The fields ticked by default: all that are data (not a GeoPackage's fid; into Mapalyze, no record_id)."""
-        return default_field_names(fields, self.service)
+    def default_fields(self, layer):
+        """The fields ticked by default: all that are data (not the layer's primary key, e.g. a GeoPackage's fid;
+        into Mapalyze, no record_id), as the algorithm sends without FIELDS."""
+        return default_field_names(layer.fields(), self.service, key_field_names(layer))
 
     def describe(self):
         """Where the features go, for the question before a big push: "the Mapiry map map_demo"."""
@@ -265,9 +272,10 @@ class MapsembleTarget(PushTarget):
 
     def payload_factory(self, layer, transform_context, name_field, field_names):
         """A callable making the payload builder the algorithm uses (called where the count runs)."""
-        fields, crs = layer.fields(), layer.crs()
+        fields, crs, keys = layer.fields(), layer.crs(), key_field_names(layer)
         method, remote = self.method_combo.currentIndex(), _current_field(self.remote_combo)
-        return lambda: MapsemblePayloads(fields, crs, transform_context, method, name_field, field_names, remote)
+        return lambda: MapsemblePayloads(fields, crs, transform_context, method, name_field, field_names, remote,
+                                         key_fields=keys)
 
 
 class MapalyzeTarget(PushTarget):
@@ -322,4 +330,5 @@ class MapalyzeTarget(PushTarget):
     def payload_factory(self, layer, transform_context, name_field, field_names):
         """A callable making the payload builder the algorithm uses (called where the count runs)."""
         fields, crs, captured = layer.fields(), layer.crs(), _current_field(self.captured_combo)
-        return lambda: MapalyzePayloads(fields, crs, transform_context, field_names, captured)
+        keys = key_field_names(layer)
+        return lambda: MapalyzePayloads(fields, crs, transform_context, field_names, captured, key_fields=keys)

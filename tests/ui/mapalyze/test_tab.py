@@ -92,7 +92,7 @@ def test_cancel_stops_cleanly_and_leaves_no_layer(tab, sandbox_env, tmp_path):
     tab.cancel_button.click()
     wait_for(lambda: not tab.loader.busy, timeout=30)
     assert mapalyze_layers() == []
-    assert "Cancelled" in tab.status.text()
+    assert tab.status.text() == "Mapalyze: Cancelled; nothing was saved."
     folder = tmp_path / "out"
     assert [name for name in os.listdir(folder)] == []
     assert tab.load_button.isEnabled() and not tab.cancel_button.isEnabled()
@@ -277,6 +277,66 @@ def test_status_line_and_progress_bar_always_agree(tab, sandbox_env):
         assert abs(value - int(99 * share)) <= 1, (value, share)
 
 
+def agreement(shown, spans):
+    """The (bar, share of "N of M") pairs of the lines whose verb has a span; each bar must be its span's share."""
+    pairs = []
+    for value, text in shown:
+        match = re.search(r"(\w+) ([\d,]+) of ([\d,]+) records", text)
+        if match and match[1] in spans:
+            start, end = spans[match[1]]
+            share = int(match[2].replace(",", "")) / int(match[3].replace(",", ""))
+            pairs.append((match[1], value, start + (end - start) * share))
+    return pairs
+
+
+def test_refresh_and_sync_status_and_progress_bar_agree_and_reopen_the_layer_once(tab, qgis_iface, sandbox_env):
+    """The same rule for Refresh ("Checked N of M") and Sync ("Fetched", then "Compared N of M"); each ends with
+    one reopen of the GeoPackage on the main thread (the provider reloads its data once)."""
+    from mapbridge.core.mapalyze.sync import COMPARE_SPAN, LOAD_SPAN
+
+    layer = load_with_tab(tab, "form_TreeSurvey")
+    reloads = []
+    layer.dataProvider().dataChanged.connect(lambda: reloads.append(layer.featureCount()))
+    sandbox_env.add_fault("mapalyze", "latency", path="^/records$", count=None, latency_ms=300)
+    shown = []
+    tab.refresher.progress.connect(lambda percent, text: shown.append((tab.progress_bar.value(), tab.status.text())))
+    qgis_iface.setActiveLayer(layer)
+    for button, spans, verbs in ((tab.refresh_button, {"Checked": (0.0, 99.0)}, {"Checked"}),
+                                 (tab.sync_button, {"Fetched": LOAD_SPAN, "Compared": COMPARE_SPAN},
+                                  {"Fetched", "Compared"})):
+        shown.clear()
+        reloads.clear()
+        for i in range(1200):        # pages enough for several progress lines
+            sandbox_env.state.mapalyze.add_record("form_TreeSurvey", [10.0 + i * 1e-4, 59.9], {"species": "Betula"})
+        button.click()
+        wait_for(lambda: not tab.refresher.busy)
+        pairs = agreement(shown, spans)
+        assert {verb for verb, _, _ in pairs} == verbs, shown
+        for verb, value, expected in pairs:
+            assert abs(value - int(expected)) <= 1, (verb, value, expected)
+        values = [value for value, _ in shown]
+        assert values == sorted(values), "the bar never goes back"
+        assert reloads == [layer.featureCount()], "one reload of the provider, with the new record counted"
+
+
+def test_form_names_arriving_after_a_load_name_the_layer_and_its_legend(tab, sandbox_env):
+    """Loaded before the forms were listed: ids first; when the names come, the layer and legend show them."""
+    tab.form_names.clear()
+    tab.form_combo.clear()
+    tab.form_combo.setEditText("")
+    sandbox_env.add_fault("mapalyze", "latency", path="^/forms$", count=None, latency_ms=4000)
+    layer = load_with_tab(tab)      # the form list the load asks for arrives after the layer
+    renderer = layer.renderer()
+    assert isinstance(renderer, QgsCategorizedSymbolRenderer)
+    labels = [c.label() for c in renderer.categories()]
+    assert "form_TreeSurvey" in labels and "Tree survey" not in labels, labels
+    wait_for(lambda: tab.form_combo.count() > 1, timeout=30)
+    labels = [c.label() for c in layer.renderer().categories()]
+    assert sorted(labels) == sorted(["Grid inspection", "Tree survey", "Water point", "Incident", "Other forms"])
+    single = load_with_tab(tab, "form_Incident", count=2)
+    assert single.name() == "Mapalyze records (Incident)"
+
+
 def test_list_fields_show_as_lists_in_the_attribute_table(tab):
     layer = load_with_tab(tab, "form_TreeSurvey")
     index = layer.fields().indexOf("photos")
@@ -338,3 +398,27 @@ def test_auto_refresh_is_one_quiet_summary(tab, qgis_iface, sandbox_env):
     assert len(messages) == 1 and "Mapalyze auto-refresh: 2 new records (Mapalyze records (Incident): 2)" \
         in messages[0], messages
     assert all(bar.get_messages(level) == [] for level in (Qgis.MessageLevel.Info, Qgis.MessageLevel.Warning))
+
+
+def test_auto_refresh_with_new_records_and_a_failure_shows_one_bar(tab, qgis_iface, sandbox_env):
+    """Records arrived in one layer, another could not be refreshed: one warning bar saying both."""
+    svc = sandbox_env.state.mapalyze
+    incident = load_with_tab(tab, "form_Incident")
+    water = load_with_tab(tab, "form_WaterPoint", count=2)
+    path = mapalyze_layer.source_of(water)[0]
+    os.rename(path, path + ".moved")            # its GeoPackage is gone: that layer's refresh fails
+    try:
+        svc.add_record("form_Incident", [2.0, 45.0], {"severity": 1})
+        bar = qgis_iface.messageBar()
+        bar.clear_messages()
+        tab.refresh_all()
+        wait_for(lambda: tab._auto is None and not tab.refresher.busy)
+        shown = {level: bar.get_messages(level) for level in (Qgis.MessageLevel.Info, Qgis.MessageLevel.Success,
+                                                               Qgis.MessageLevel.Warning, Qgis.MessageLevel.Critical)}
+        assert sum(len(messages) for messages in shown.values()) == 1, shown
+        (message,) = shown[Qgis.MessageLevel.Warning]
+        assert f"Mapalyze auto-refresh: 1 new record ({incident.name()}: 1). 1 of 2 layers could not be refreshed: " \
+               f"could not open the layer's GeoPackage {path}" in message, message
+        assert tab.status.text() in message
+    finally:
+        os.rename(path + ".moved", path)

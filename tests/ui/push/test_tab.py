@@ -357,3 +357,64 @@ def test_mapalyze_records_pushed_back_into_their_form_are_not_created_again(dock
     assert requests_of(sandbox_env, "mapalyze", "POST") == []
     assert len(sandbox_env.state.mapalyze.records("form_Incident")) == before
     QgsProject.instance().removeAllMapLayers()
+
+
+def test_a_geopackage_whose_key_is_not_called_fid_is_pushed_without_it_as_a_sync_would(dock, sandbox_env,
+                                                                                          tmp_path):
+    """One rule for push and sync: the provider's primary key (here `objectid`) numbers rows, it is not data."""
+    from qgis.core import QgsVectorFileWriter, QgsVectorLayer
+    from qgis.PyQt.QtCore import Qt
+
+    rows = [(f"POINT({2 + i * 0.1} 45)", [f"Tree {i}", i]) for i in range(3)]
+    memory = memory_layer("Point", "EPSG:4326", ["label:string", "height:integer"], rows, name="trees")
+    path = str(tmp_path / "trees.gpkg")
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName, options.layerName, options.layerOptions = "GPKG", "trees", ["FID=objectid"]
+    error = QgsVectorFileWriter.writeAsVectorFormatV3(memory, path, QgsProject.instance().transformContext(),
+                                                      options)
+    assert error[0] == QgsVectorFileWriter.WriterError.NoError, error
+    layer = QgsVectorLayer(f"{path}|layername=trees", "trees", "ogr")
+    assert layer.isValid() and layer.fields().names() == ["objectid", "label", "height"]
+    QgsProject.instance().addMapLayer(layer)
+    layer.selectByIds([1, 2])
+    for service in ("mapalyze", "mapsemble"):
+        tab, target = open_target(dock, service, layer, "ms_plain" if service == "mapsemble" else "form_TreeSurvey")
+        ticked = {tab.fields_list.item(i).text() for i in range(tab.fields_list.count())
+                  if tab.fields_list.item(i).checkState() == Qt.CheckState.Checked}
+        assert ticked == {"label", "height"}, f"{service}: the GeoPackage's key column is not ticked"
+        assert tab.fields_list.checked_names() is None, "the defaults: the algorithm decides what goes"
+        tab.push_button.click()
+        wait_until(lambda: dock.push_tab.run is not None)
+        wait_until(lambda: dock.push_tab.run is None)
+    sent = requests_of(sandbox_env, "mapsemble", "POST", "/features")[-1].json["features"]
+    assert [f["properties"] for f in sent] == [{"label": "Tree 0", "height": 0}, {"label": "Tree 1", "height": 1}]
+    records = requests_of(sandbox_env, "mapalyze", "POST", "/records")
+    assert [r.json["data"] for r in records] == [{"label": "Tree 0", "height": 0}, {"label": "Tree 1", "height": 1}]
+
+
+def test_records_already_in_the_form_in_other_spellings_are_not_sent_again(dock, sandbox_env, answer):
+    """A layer without record_id holding the form's records as another tool wrote them: nothing is created."""
+    form = "form_TreeSurvey"
+    mapalyze = sandbox_env.state.mapalyze
+    spots = [(10.5 + i * 0.01, 59.5) for i in range(3)]
+    for i, (x, y) in enumerate(spots):
+        mapalyze.add_record(form, [x, y], {"count": i + 1, "tags": ["oak", f"t{i}"], "seen": "2025-05-01T10:00:00Z"},
+                            captured_at=f"2025-05-0{i + 1}T08:30:00Z")
+    before = len(mapalyze.records(form))
+    rows = [(f"POINT({x} {y})", [float(i + 1), f'["oak", "t{i}"]', "2025-05-01T10:00:00.000Z",
+                                 f"2025-05-0{i + 1}T08:30:00.000+00:00"]) for i, (x, y) in enumerate(spots)]
+    layer = memory_layer("Point", "EPSG:4326", ["count:double", "tags:string", "seen:string", "captured_at:string"],
+                         rows, name="survey copy")
+    QgsProject.instance().addMapLayer(layer)
+    tab, target = open_target(dock, "mapalyze", layer, form)
+    assert target.captured_combo.currentField() == "captured_at"
+    sandbox_env.clear_requests()
+    answer.will("push")
+    tab.push_button.click()
+    wait_until(lambda: tab.run is not None)
+    wait_until(lambda: tab.run is None)
+    assert requests_of(sandbox_env, "mapalyze", "POST") == [], "1 and 1.0, a list and its JSON text, two spellings of "\
+                                                                "one instant are the same values"
+    assert len(mapalyze.records(form)) == before
+    assert tab.status_label.text() == ("Mapalyze: 3 skipped: already in Mapalyze (same place and capture time); not "
+                                       "sent again. The report layer lists every feature.")
