@@ -4,8 +4,6 @@ again safely. A 404 about the location (not the map) means someone else deleted 
 
 from __future__ import annotations
 
-import threading
-
 from ...api.errors import ServiceError
 from ...api.mapiry import BUCKET_GENERAL
 from ..push.items import PushItem
@@ -16,28 +14,6 @@ from .items import CREATE
 from .remote import map_gone
 
 IN_FLIGHT = 4               # one-location requests are small: a few at once while the rate limit leaves room
-
-
-class MapCheck:
-    """Whether the map still exists, asked once (after the first 404 of a location request)."""
-
-    def __init__(self, client, map_id):
-        self.client = client
-        self.map_id = map_id
-        self.lock = threading.Lock()
-        self.exists = None
-
-    def __call__(self, paced):
-        with self.lock:
-            if self.exists is None:
-                try:
-                    paced(lambda: self.client.get_map(self.map_id), BUCKET_GENERAL)
-                    self.exists = True
-                except ServiceError as exc:
-                    if exc.status != 404:
-                        raise
-                    self.exists = False
-            return self.exists
 
 
 class LocationRequests(PushJob):

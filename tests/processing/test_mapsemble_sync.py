@@ -82,7 +82,7 @@ def test_edits_are_mirrored_and_a_second_sync_sends_no_write_request(sandbox_env
     third, feedback = sync(layer)
     assert third["UNCHANGED"] == 21 and third["CREATED"] + third["UPDATED"] + third["DELETED"] == 0
     assert writes(sandbox, "mapsemble") == [], "nothing changed: no write request"
-    assert len(sandbox.requests) == 1, "one count of the map's features, nothing else"
+    assert len(sandbox.requests) == 1, "one read of the map's features (a small map: all on one page), nothing else"
     assert "no change" in feedback.text()
 
 
