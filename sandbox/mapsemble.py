@@ -147,6 +147,16 @@ class Mapsemble(Service):
                 raise ApiError(404, f"features[{i}]: no feature with id {fid!r}", "NOT_FOUND",
                                details=[{"index": i, "message": "no matching feature"}])
 
+    def set_remote_field(self, map_id, slug):
+        """Set (or clear, with None) a map's remoteField, as its owner would in the map settings."""
+        with self.lock:
+            self._map(map_id)["remoteField"] = slug
+
+    def lock_features(self, map_id, ids):
+        """Tests: features a DELETE leaves in place without an error, only its count tells (locked in the web app)."""
+        with self.lock:
+            self._map(map_id)["_locked"] = set(ids)
+
     def set_plan(self, map_id, plan):
         """Switch a map between "free" and "pro"."""
         with self.lock:
@@ -371,6 +381,7 @@ class Mapsemble(Service):
         else:
             raise ApiError(400, 'Body must be a FeatureCollection, {"ids": [...]} or {"remote_ids": [...]}',
                            "VALIDATION_ERROR")
+        doomed -= m.get("_locked") or set()
         for fid in doomed:
             del m["_features"][fid]
         return {"deleted": len(doomed)}

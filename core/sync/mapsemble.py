@@ -131,12 +131,14 @@ class MapsembleWrites(SyncJobMixin, MapsemblePush):
             present = {str(f.get("id")) for f in self._list_features() if f.get("id") is not None}
         except ServiceError as exc:
             for item in batch:
-                item.done(FAILED, error=f"{said}, and the map could not be listed to tell which ({short(exc)}); "
-                                        f"the next sync tries again")
+                item.done(FAILED, remote_id=item.target,
+                          error=f"{said}, and the map could not be listed to tell which ({short(exc)}); the next "
+                                f"sync tries again")
             return
         for item in batch:
             if str(item.target) in present:
-                item.done(FAILED, error=f"{said}; this one is still on the map (the next sync tries again)")
+                item.done(FAILED, remote_id=item.target,
+                          error=f"{said}; this one is still on the map (the next sync tries again)")
             else:
                 item.done(DELETED, remote_id=item.target)
 
