@@ -70,8 +70,22 @@ class LocationRequests(PushJob):
 class LocationUpdates(LocationRequests):
     """PUT /maps/:mapId/locations/:locId with the feature's location fields."""
 
+    null_refused = False        # the service refused a null description once: "" clears it from then on
+
     def call(self, item):
-        return self.client.update_location(self.map_id, item.target, item.payload)
+        payload = item.payload
+        if self.null_refused and payload.get("description", "") is None:
+            payload["description"] = ""
+        try:
+            return self.client.update_location(self.map_id, item.target, payload)
+        except ServiceError as exc:
+            # Assumption: the docs do not say how a description is cleared; null is sent first (a partial update's
+            # usual way), and when refused as invalid (400) the empty text instead.
+            if exc.status != 400 or payload.get("description", "") is not None:
+                raise
+            self.null_refused = True
+            payload["description"] = ""
+            return self.client.update_location(self.map_id, item.target, payload)
 
     def mark_done(self, batch, answer):
         for item in batch:

@@ -330,12 +330,6 @@ def api_add(sandbox_env):
     return add
 
 
-@pytest.fixture
-def large_map(monkeypatch):
-    """Treat every map as too large to be listed at each sync (as one of thousands of features would be)."""
-    monkeypatch.setattr("mapbridge.core.sync.remote.SMALL_PAGES", 0)
-
-
 def remote_ids(report):
     return {r["code"]: r["remote_id"] for r in report_rows(report) if r["remote_id"]}
 
