@@ -275,3 +275,17 @@ def test_cancel_part_way_then_sync_again_finishes_the_job(sandbox_env, tmp_path)
     again, _ = sync(layer)
     assert (again["CREATED"], again["UNCHANGED"]) == (first["NOT_SENT"], first["CREATED"])
     assert_map_holds_exactly(sandbox, layer, again["MAP_ID"]), "each feature once: nothing created twice"
+
+
+def test_a_location_deleted_on_both_sides_is_not_deleted_again(sandbox_env, tmp_path):
+    sandbox = sandbox_env
+    layer = write_gpkg(tmp_path / "places.gpkg", places(4))
+    first, _ = sync(layer)
+    victim = next(r for r in report_rows(first["OUTPUT"]) if r["code"] == "P-1")["remote_id"]
+    api(sandbox, "DELETE", f"/maps/{first['MAP_ID']}/locations/{victim}")
+    edit(layer, deletes=[feature_id(layer, "code", "P-1")])
+    sandbox.clear_requests()
+    second, _ = sync(layer)
+    assert (second["DELETED"], second["UNCHANGED"]) == (1, 3) and writes(sandbox, "mapiry") == []
+    row = next(r for r in report_rows(second["OUTPUT"]) if r["push_status"] == "deleted")
+    assert row["remote_id"] == victim and "already gone from Mapiry" in row["push_error"]

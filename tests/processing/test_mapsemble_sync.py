@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import zipfile
 
 import pytest
 from qgis.core import (
@@ -161,8 +162,13 @@ def test_the_link_survives_a_project_save_and_reload(sandbox_env, tmp_path):
     project = QgsProject.instance()
     project.clear()
     layer = write_gpkg(tmp_path / "places.gpkg", places(4), legend=True)
-    sync(layer)
+    first, _ = sync(layer)
     assert project.write(str(tmp_path / "sync.qgz"))
+    with zipfile.ZipFile(tmp_path / "sync.qgz") as saved:
+        text = "".join(saved.read(name).decode("utf-8", "replace") for name in saved.namelist())
+    ids = set(remote_ids(first["OUTPUT"]).values())
+    assert len(ids) == 4 and not [i for i in ids if i in text], "the project file holds no remote id"
+    assert "mapbridge/sync" in text and "ms_plain" in text, "only the few words of the layer's mark"
     project.clear()
     assert project.read(str(tmp_path / "sync.qgz"))
     try:
