@@ -432,7 +432,6 @@ def test_a_delete_answer_counting_fewer_than_sent_is_checked_on_the_map(sandbox_
 
 def test_a_feature_deleted_remotely_while_someone_added_another_is_noticed(sandbox_env, api_delete, api_add,
                                                                             tmp_path):
-    sandbox = sandbox_env
     layer = write_gpkg(tmp_path / "places.gpkg", places(5))
     first, _ = sync(layer)
     ids = remote_ids(first["OUTPUT"])
