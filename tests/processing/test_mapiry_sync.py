@@ -262,8 +262,8 @@ def test_a_key_field_keeps_locations_apart_from_their_feature_ids(sandbox_env, t
 
 def test_cancel_part_way_then_sync_again_finishes_the_job(sandbox_env, tmp_path):
     sandbox = sandbox_env
-    layer = write_gpkg(tmp_path / "places.gpkg", places(400))
-    sandbox.latency_ms = 400
+    layer = write_gpkg(tmp_path / "places.gpkg", places(600))     # 6 bulk requests, each slow
+    sandbox.latency_ms = 800
     try:
         feedback = RecordingFeedback()
         feedback.progressChanged.connect(lambda p: feedback.cancel() if p > 5 else None)  # 5: the scan
@@ -271,7 +271,7 @@ def test_cancel_part_way_then_sync_again_finishes_the_job(sandbox_env, tmp_path)
     finally:
         sandbox.latency_ms = 0
     assert first["NOT_SENT"] > 0 and first["CREATED"] > 0 and first["FAILED"] == 0
-    assert first["CREATED"] + first["NOT_SENT"] == 400
+    assert first["CREATED"] + first["NOT_SENT"] == 600
     again, _ = sync(layer)
     assert (again["CREATED"], again["UNCHANGED"]) == (first["NOT_SENT"], first["CREATED"])
     assert_map_holds_exactly(sandbox, layer, again["MAP_ID"]), "each feature once: nothing created twice"
