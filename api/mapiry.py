@@ -17,6 +17,7 @@ SAFE_PAGE_SIZE = 20     # the page size the docs' own example uses
 BUCKET_GENERAL = "general"
 BUCKET_MAPS = "maps"
 BUCKET_BULK = "bulk"
+LAYER_BODY_KEYS = ("layerIds", "layers")   # the body of PUT .../locations/:locId/layers is undocumented: both tried
 PROBE_MAP_ID = "mapbridge-connection-check"   # no map has this id: Mapiry's ids are cuids (no dashes)
 TOKEN_CODES = ("MISSING_API_KEY", "INVALID_API_KEY", "API_KEY_EXPIRED")
 _BULK_PATH = re.compile(r"/maps/[^/]+/locations/bulk/?\Z")
@@ -47,6 +48,7 @@ class MapiryClient(ServiceClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.rate_limits = {}
+        self.layer_body_key = None      # the body key of a location's layer ids the service accepted
 
     def request(self, method, path, **kwargs):
         """Send a request and remember the rate-limit headers of its bucket."""
@@ -235,8 +237,23 @@ class MapiryClient(ServiceClient):
     def set_location_layers(self, map_id, location_id, layer_ids):
         """PUT /maps/:mapId/locations/:locId/layers: replace a location's layer memberships.
 
-        Assumption: the docs name the endpoint but not its body; {"layerIds": [...]} is the shape they use
-        for the other id lists (tagIds), and an empty list leaves the location in no layer.
+        Assumption: the docs name the endpoint but give no body. {"layerIds": [...]} is sent first (a guess in the
+        style of an id field); a 400 VALIDATION_ERROR to it is retried once as {"layers": [...]} (the name location
+        reads give the memberships), and the shape that was accepted is sent from then on. An empty list leaves
+        the location in no layer.
         """
         path = f"/maps/{segment(map_id)}/locations/{segment(location_id)}/layers"
-        return unwrap(self.send_json("PUT", path, {"layerIds": list(layer_ids)}))
+        ids = list(layer_ids)
+        shapes = LAYER_BODY_KEYS if self.layer_body_key is None else (self.layer_body_key,)
+        first_error = None
+        for key in shapes:
+            try:
+                answer = unwrap(self.send_json("PUT", path, {key: ids}))
+            except ServiceError as exc:
+                if exc.status != 400 or exc.code != "VALIDATION_ERROR" or len(shapes) == 1:
+                    raise
+                first_error = first_error or exc
+                continue
+            self.layer_body_key = key
+            return answer
+        raise first_error

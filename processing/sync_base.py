@@ -16,7 +16,7 @@ from qgis.core import (
 )
 
 from ..core.qgis_compat import skip_validity_checks_flag, source_type
-from ..core.sync.choices import COUNT_KEYS
+from ..core.sync.choices import COUNT_KEYS, SELECTED_ONLY
 from .base import MapbridgeAlgorithm
 from .push_base import field_parameter
 
@@ -100,6 +100,7 @@ class SyncAlgorithm(MapbridgeAlgorithm):
         key_field = self.field_name(parameters, self.KEY_FIELD, context)
         applier, remembered, new_map_title = self.build(parameters, context, feedback, source)
         remembered[self.KEY_FIELD] = key_field
+        remembered[SELECTED_ONLY] = selected_only(parameters.get(self.INPUT)) or None
         fields = report_fields(source.fields())
         sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, source.wkbType(),
                                              source.sourceCrs())
@@ -135,6 +136,12 @@ class SyncAlgorithm(MapbridgeAlgorithm):
 
                 mark_synced(layer, summary)
         return {}
+
+
+def selected_only(value):
+    """True when INPUT is a layer's selection ('Selected features only')."""
+    return bool(getattr(value, "selectedFeaturesOnly", False)) if isinstance(
+        value, QgsProcessingFeatureSourceDefinition) else False
 
 
 def _temporary(layer):

@@ -8,7 +8,9 @@
 #   (page default 1, per_page default 100, max 1000)
 # - POST → 201 {"created", "updated", "ids"}; PUT → 200 same (unknown features are created);
 #   PATCH → 200 {"updated", "ids"} (unknown features → 404, nothing changed);
-#   DELETE → 200 {"deleted"}.
+#   DELETE → 200 {"deleted"} (features it does not hold are left out of the count).
+# - A map made strict (set_strict) answers 404 NOT_FOUND naming features[i] to a PUT or DELETE naming a feature id it
+#   does not hold, and changes nothing: the other reasonable reading of the docs' silence.
 # - Invalid GeoJSON → 422 VALIDATION_ERROR naming features[i]; not a FeatureCollection → 400;
 #   more than 1,000 features in one request → 413 PAYLOAD_TOO_LARGE;
 #   free plan over 100 features → 403 PLAN_LIMIT_EXCEEDED. Every write is all-or-nothing.
@@ -129,6 +131,31 @@ class Mapsemble(Service):
         with self.lock:
             self._map(map_id)
             del self.maps[map_id]
+
+    def set_strict(self, map_id, strict=True):
+        """Tests: PUT and DELETE of features the map does not hold answer 404 instead of creating / skipping them."""
+        with self.lock:
+            self._map(map_id)["_strict"] = bool(strict)
+
+    def _refuse_unknown(self, m, feats):
+        """A strict map's 404 for the first feature naming an id the map does not hold."""
+        if not m.get("_strict"):
+            return
+        for i, feat in enumerate(feats):
+            fid = feat.get("id") if isinstance(feat, dict) else None
+            if fid is not None and str(fid) not in m["_features"]:
+                raise ApiError(404, f"features[{i}]: no feature with id {fid!r}", "NOT_FOUND",
+                               details=[{"index": i, "message": "no matching feature"}])
+
+    def set_remote_field(self, map_id, slug):
+        """Set (or clear, with None) a map's remoteField, as its owner would in the map settings."""
+        with self.lock:
+            self._map(map_id)["remoteField"] = slug
+
+    def lock_features(self, map_id, ids):
+        """Tests: features a DELETE leaves in place without an error, only its count tells (locked in the web app)."""
+        with self.lock:
+            self._map(map_id)["_locked"] = set(ids)
 
     def set_plan(self, map_id, plan):
         """Switch a map between "free" and "pro"."""
@@ -305,6 +332,7 @@ class Mapsemble(Service):
         """PUT: replace features matched by "id" or remote field; unmatched ones are created (choice)."""
         m = self._map(map_id)
         feats = self._collection(req)
+        self._refuse_unknown(m, feats)
         created, updated, ids = self._upsert(m, feats, match_ids=True)
         return {"created": created, "updated": updated, "ids": ids}
 
@@ -335,6 +363,7 @@ class Mapsemble(Service):
         doomed = set()
         index = self._remote_index(m)
         if body.get("type") == "FeatureCollection":
+            self._refuse_unknown(m, body.get("features") or [])
             for feat in body.get("features") or []:
                 target = self._find(m, feat, index) if isinstance(feat, dict) else None
                 if target:
@@ -352,6 +381,7 @@ class Mapsemble(Service):
         else:
             raise ApiError(400, 'Body must be a FeatureCollection, {"ids": [...]} or {"remote_ids": [...]}',
                            "VALIDATION_ERROR")
+        doomed -= m.get("_locked") or set()
         for fid in doomed:
             del m["_features"][fid]
         return {"deleted": len(doomed)}

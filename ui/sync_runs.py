@@ -3,12 +3,12 @@ more if saved again meanwhile) with a one-line summary in the message bar, and U
 
 from __future__ import annotations
 
-from qgis.core import Qgis
+from qgis.core import Qgis, QgsProcessingFeatureSourceDefinition
 from qgis.PyQt.QtCore import QObject
 from qgis.PyQt.QtWidgets import QMessageBox
 
 from ..api.errors import MapbridgeError, service_title
-from ..core.sync.choices import ALGORITHMS
+from ..core.sync.choices import ALGORITHMS, SELECTED_ONLY
 from ..core.sync.items import describe_counts
 from ..core.sync.links import forget_links, layer_links
 from ..core.sync.marker import marks_of, unmark
@@ -21,6 +21,22 @@ def confirm(parent, title, text):
     answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                   QMessageBox.StandardButton.No)
     return answer == QMessageBox.StandardButton.Yes
+
+
+def sync_input(layer, link):
+    """INPUT of a sync run again from the layer: the layer, or its current selection when the link was made from a
+    selection (refused when nothing is selected: that sync would delete every feature from the map)."""
+    if not link.parameters.get(SELECTED_ONLY):
+        return layer.id()
+    if not layer.selectedFeatureCount():
+        title = service_title(link.service)
+        raise MapbridgeError(
+            f"'{layer.name()}' is synced with {title} map {link.map_id} from its selected features, and none is "
+            f"selected now: nothing was sent (syncing no feature would delete them all from the map)",
+            service=link.service,
+            hint="Select the features the map should hold and sync again, or sync the whole layer from Mapbridge ▸ "
+                 "Push without 'Selected features only'")
+    return QgsProcessingFeatureSourceDefinition(layer.id(), True)
 
 
 class SyncRuns(QObject):
@@ -62,7 +78,14 @@ class SyncRuns(QObject):
                                                   hint="Sync it from Mapbridge ▸ Push with 'Keep this map in sync'"))
             return
         for link in links:
-            params = dict(link.parameters, INPUT=layer.id(), OUTPUT="memory:", MAP_ID=link.map_id)
+            try:
+                source = sync_input(layer, link)
+            except MapbridgeError as exc:
+                show_error(self.iface, exc)
+                continue
+            # Lower-case keys are what the link keeps besides the algorithm's parameters.
+            params = {key: value for key, value in link.parameters.items() if not key.islower()}
+            params.update(INPUT=source, OUTPUT="memory:", MAP_ID=link.map_id)
             self.running[layer.id()] = self.running.get(layer.id(), 0) + 1
             try:
                 self.runner.algorithm(ALGORITHMS[link.service], params,

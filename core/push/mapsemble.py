@@ -51,13 +51,17 @@ def fingerprint(feature):
 
 
 def ids_of(answer, count):
-    """Feature ids in request order from a write answer ({"ids": [...]}, {"features"|"data": [...]}), or []."""
+    """Feature ids in request order from a write answer, or [].
+
+    Assumption (the docs show no answer): a list of ids or of features under "ids", "features", "created", "data"
+    or "items", at the top or inside "data" ({"data": {"created": [...]}}); a count under "created" is no list."""
     if not isinstance(answer, dict):
         return []
-    for key in ("ids", "features", "data", "items"):
+    for key in ("ids", "features", "created", "data", "items"):
         value = answer.get(key)
         if isinstance(value, dict):
-            value = value.get("ids") or value.get("features")
+            value = next((value[inner] for inner in ("ids", "features", "created", "items")
+                          if isinstance(value.get(inner), list)), None)
         if isinstance(value, list) and len(value) == count:
             return [v.get("id") if isinstance(v, dict) else v for v in value]
     return []

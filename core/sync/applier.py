@@ -22,6 +22,7 @@ class Applier:
 
     service = ""
     uses_layers = False             # whether features are also put in the service's layers (Mapiry)
+    page_size = 100                 # features per page of the listing (a map of a page or two is listed each sync)
 
     def __init__(self, client, feedback, map_id):
         self.client = client
@@ -40,6 +41,13 @@ class Applier:
     def use_map(self, map_id):
         """Sync with this map (the one a link found for a new map's title)."""
         self.map_id = map_id
+
+    def recall(self, remembered):
+        """A preview (made without a client): take what the last sync remembered (the link's parameters)."""
+
+    def remembered(self):
+        """What the link should keep of this sync besides the algorithm's parameters (lower-case keys)."""
+        return {}
 
     def count(self):
         """How many features the map holds now (None when the service does not say); ServiceError 404: no map."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 from ...api.errors import MapbridgeError, ServiceError
-from ...api.mapiry import BUCKET_GENERAL
+from ...api.mapiry import BUCKET_GENERAL, MAX_PAGE_SIZE
 from ..push.failures import outcome_unknown
 from ..push.mapiry import LocationIndex, MapiryPush
 from ..push.payloads import MapiryPayloads
@@ -17,8 +17,23 @@ from ..push.values import text_value
 from .applier import Applier, pending_info
 from .choices import CREATED, UPDATED
 from .items import CREATE, DELETE, RELAYER, UPDATE
-from .mapiry_requests import LocationDeletes, LocationLayers, LocationUpdates, MapCheck, Membership, memberships_done
+from .mapiry_requests import LocationDeletes, LocationLayers, LocationUpdates, Membership, memberships_done
+from .remote import MapCheck
 from .sending import SyncJobMixin, send_items
+
+
+def map_check(client, map_id):
+    """The one-time check whether a Mapiry map still exists (GET /maps/:mapId; 404 = gone)."""
+    def exists():
+        try:
+            client.get_map(map_id)
+        except ServiceError as exc:
+            if exc.status != 404:
+                raise
+            return False
+        return True
+
+    return MapCheck(exists, BUCKET_GENERAL)
 
 
 class LocationCreates(SyncJobMixin, MapiryPush):
@@ -33,6 +48,7 @@ class MapirySync(Applier):
     """A layer kept in step with a Mapiry map."""
 
     service = "mapiry"
+    page_size = MAX_PAGE_SIZE
 
     def __init__(self, client, feedback, map_id, fields, crs, transform_context, name_field, description_field=None,
                  geometry_mode=0, layer_field=None, new_map_title=None):
@@ -51,7 +67,7 @@ class MapirySync(Applier):
                                      service=self.service, hint="Choose a field of the layer you sync (LAYER_FIELD)")
         self.uses_layers = self.layer_index >= 0
         self.pacer = MapiryPush(client, feedback, map_id=map_id)
-        self.map_check = MapCheck(client, map_id)
+        self.map_check = map_check(client, map_id)
 
     # -- what shapes a feature's payload ---------------------------------------------------------------
     def fingerprint_settings(self):
@@ -79,7 +95,7 @@ class MapirySync(Applier):
 
     def use_map(self, map_id):
         self.map_id = self.pacer.map_id = map_id
-        self.map_check = MapCheck(self.client, map_id)
+        self.map_check = map_check(self.client, map_id)
 
     def create_map(self, keeper):
         """Create the map of NEW_MAP_TITLE and note it in the link before anything is sent to it."""

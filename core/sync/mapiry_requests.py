@@ -4,8 +4,6 @@ again safely. A 404 about the location (not the map) means someone else deleted 
 
 from __future__ import annotations
 
-import threading
-
 from ...api.errors import ServiceError
 from ...api.mapiry import BUCKET_GENERAL
 from ..push.items import PushItem
@@ -16,28 +14,6 @@ from .items import CREATE
 from .remote import map_gone
 
 IN_FLIGHT = 4               # one-location requests are small: a few at once while the rate limit leaves room
-
-
-class MapCheck:
-    """Whether the map still exists, asked once (after the first 404 of a location request)."""
-
-    def __init__(self, client, map_id):
-        self.client = client
-        self.map_id = map_id
-        self.lock = threading.Lock()
-        self.exists = None
-
-    def __call__(self, paced):
-        with self.lock:
-            if self.exists is None:
-                try:
-                    paced(lambda: self.client.get_map(self.map_id), BUCKET_GENERAL)
-                    self.exists = True
-                except ServiceError as exc:
-                    if exc.status != 404:
-                        raise
-                    self.exists = False
-            return self.exists
 
 
 class LocationRequests(PushJob):
@@ -94,8 +70,22 @@ class LocationRequests(PushJob):
 class LocationUpdates(LocationRequests):
     """PUT /maps/:mapId/locations/:locId with the feature's location fields."""
 
+    null_refused = False        # the service refused a null description once: "" clears it from then on
+
     def call(self, item):
-        return self.client.update_location(self.map_id, item.target, item.payload)
+        payload = item.payload
+        if self.null_refused and payload.get("description", "") is None:
+            payload["description"] = ""
+        try:
+            return self.client.update_location(self.map_id, item.target, payload)
+        except ServiceError as exc:
+            # Assumption: the docs do not say how a description is cleared; null is sent first (a partial update's
+            # usual way), and when refused as invalid (400) the empty text instead.
+            if exc.status != 400 or payload.get("description", "") is not None:
+                raise
+            self.null_refused = True
+            payload["description"] = ""
+            return self.client.update_location(self.map_id, item.target, payload)
 
     def mark_done(self, batch, answer):
         for item in batch:

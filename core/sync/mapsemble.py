@@ -2,29 +2,57 @@
 
 Sending goes through push's MapsemblePush (batches, two requests in flight, retries, checks after an unknown
 outcome); the sync tells it which features are ours instead of letting it list the whole map first.
+A 404 to a PUT or DELETE is about the map or about some of its features (the docs do not say which, nor whether a
+service refuses a whole batch for one missing feature): the map is looked up once, then the batch is split until
+the missing features are found; a PUT of one becomes a create, a DELETE of one counts as deleted.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from ...api.errors import ServiceError
+from ...api.mapsemble import MAX_PAGE_SIZE
 from ..push.choices import METHOD_CREATE, METHOD_DELETE, METHOD_REPLACE
-from ..push.mapsemble import MapsemblePush, fingerprint, ids_of
+from ..push.failures import short
+from ..push.job import pending
+from ..push.mapsemble import BUCKET, MapsemblePush, count_of, fingerprint, ids_of
 from ..push.payloads import MapsemblePayloads
 from ..push.values import sendable_field_names
 from .applier import Applier, pending_info
-from .choices import CREATED, UPDATED
-from .items import DELETE, UPDATE
+from .choices import CREATED, DELETED, FAILED, UPDATED
+from .items import CREATE, DELETE, UPDATE
+from .remote import MapCheck, map_gone
 from .sending import SyncJobMixin, send_items
+
+
+REMEMBERED_REMOTE_FIELD = "remote_field"      # lower case: no algorithm parameter has this name
+
+
+def map_check(client, map_id):
+    """The one-time check whether a Mapsemble map still exists."""
+    def exists():
+        try:
+            client.get_map(map_id)
+        except ServiceError as exc:
+            if exc.status not in (404, 405, 501):
+                raise
+            # Assumption: GET /maps/{id} is not in the docs (its 404 may mean no such route); the list of maps
+            # decides.
+            return any(isinstance(entry, dict) and str(entry.get("id")) == map_id for entry in client.list_maps())
+        return True
+
+    return MapCheck(exists, BUCKET)
 
 
 class MapsembleWrites(SyncJobMixin, MapsemblePush):
     """One phase of a Mapsemble sync (POST, PUT or DELETE) about features the sync already knows."""
 
-    def __init__(self, client, feedback, map_id, method, map_info, remote_key, linked):
+    def __init__(self, client, feedback, map_id, method, map_info, remote_key, linked, check):
         super().__init__(client, feedback, map_id, method)
         self.map_info = map_info
         self.remote_key = remote_key
+        self.map_check = check
         # The features of the link stand for the map as it was: no listing of the whole map before sending.
         self.snapshot = {"ids": set(linked), "remote": {}}
         self.snapshot_taken = True
@@ -33,9 +61,46 @@ class MapsembleWrites(SyncJobMixin, MapsemblePush):
         """Updates and deletes are about the linked feature; creates about none."""
         return getattr(item, "target", None)
 
+    def fatal_error(self, exc):
+        if isinstance(exc, ServiceError) and exc.status == 404:
+            return map_gone(self.service, self.map_id, exc)
+        return exc
+
+    def handle_error(self, batch, exc, attempt, split=False):
+        """A 404 to a PUT or DELETE: the map is gone (the clear error), or features of the batch are."""
+        if not (isinstance(exc, ServiceError) and exc.status == 404 and self.verb in ("PUT", "DELETE")):
+            super().handle_error(batch, exc, attempt, split)
+            return
+        if not self.map_check(self.paced):
+            raise map_gone(self.service, self.map_id, exc)
+        batch = pending(batch)
+        if len(batch) == 1:
+            self.feature_gone(batch[0])
+            return
+        # Halves until the missing ones stand alone: a batch without them goes through at once.
+        half = len(batch) // 2
+        self.send_batch(batch[:half], attempt, split=True)
+        self.send_batch(batch[half:], attempt, split=True)
+
+    def feature_gone(self, item):
+        """The feature of an update or delete is no longer on the map (someone else deleted it)."""
+        if self.verb == "DELETE":
+            item.note, item.absent = "it was already gone from Mapsemble", True
+            item.done(DELETED, remote_id=item.target)
+            return
+        # Created again with the creates that follow (its status stays open until then).
+        item.note = "it had been deleted on Mapsemble; created again"
+        item.action, item.target = CREATE, None
+        item.payload.pop("id", None)
+
     def mark_done(self, batch, answer):
         if self.verb == "DELETE":
-            super().mark_done(batch, answer)
+            deleted = count_of(answer, "deleted")
+            if deleted is not None and deleted < len(batch):
+                self.check_deletes(batch, deleted)
+                return
+            for item in batch:
+                item.done(DELETED, remote_id=item.target)
             return
         ids = ids_of(answer, len(batch))
         for i, item in enumerate(batch):
@@ -59,10 +124,30 @@ class MapsembleWrites(SyncJobMixin, MapsemblePush):
                 item.done(UPDATED, remote_id=fid)
 
 
+    def check_deletes(self, batch, deleted):
+        """The service deleted fewer than asked: those still on the map failed, the others are gone."""
+        said = f"Mapsemble answered that {deleted} of the {len(batch)} features of the request were deleted"
+        try:
+            present = {str(f.get("id")) for f in self._list_features() if f.get("id") is not None}
+        except ServiceError as exc:
+            for item in batch:
+                item.done(FAILED, remote_id=item.target,
+                          error=f"{said}, and the map could not be listed to tell which ({short(exc)}); the next "
+                                f"sync tries again")
+            return
+        for item in batch:
+            if str(item.target) in present:
+                item.done(FAILED, remote_id=item.target,
+                          error=f"{said}; this one is still on the map (the next sync tries again)")
+            else:
+                item.done(DELETED, remote_id=item.target)
+
+
 class MapsembleSync(Applier):
     """A layer kept in step with a Mapsemble map."""
 
     service = "mapsemble"
+    page_size = MAX_PAGE_SIZE
 
     def __init__(self, client, feedback, map_id, fields, crs, transform_context, label_field, field_names=None,
                  key_field=None, generated=()):
@@ -78,12 +163,29 @@ class MapsembleSync(Applier):
         self.sender_builder = None
         self.map_info = None
         self.remote_key = None
+        self.map_check = map_check(client, map_id)
 
     # -- what shapes a feature's payload ---------------------------------------------------------------
     def fingerprint_settings(self):
         """Everything besides the feature itself that its payload depends on."""
-        return {"service": self.service, "label": self.label_field, "fields": self.builder.names,
-                "crs": self.crs.authid() or self.crs.toWkt()}
+        settings = {"service": self.service, "label": self.label_field, "fields": self.builder.names,
+                    "crs": self.crs.authid() or self.crs.toWkt()}
+        if self.key_field:
+            # A map that gained (or lost) a remoteField: every feature is sent again, now with (or without) its key.
+            # A preview (no client, no request) takes the remote field the last sync found.
+            if self.client is not None:
+                self.prepare()
+            settings["remote_key"] = self.remote_key
+        return settings
+
+    def recall(self, remembered):
+        """A preview: what the last sync found out about the map (its remote field)."""
+        if self.client is None and self.key_field:
+            self.remote_key = remembered.get(REMEMBERED_REMOTE_FIELD) or None
+
+    def remembered(self):
+        """What the link keeps of this sync besides its parameters: the map's remote field, when it was read."""
+        return {REMEMBERED_REMOTE_FIELD: self.remote_key} if self.key_field and self.map_info is not None else {}
 
     def fingerprint_columns(self):
         """The attribute columns the payload is made of."""
@@ -127,7 +229,10 @@ class MapsembleSync(Applier):
         return out
 
     def delete_payload(self, item):
-        return {"type": "Feature", "id": item.target, "geometry": None, "properties": {}}
+        """The feature by its id, and by its key in the map's remoteField when it has one (with a KEY_FIELD)."""
+        self.prepare()
+        properties = {self.remote_key: item.key} if self.remote_key else {}
+        return {"type": "Feature", "id": item.target, "geometry": None, "properties": properties}
 
     def match_info(self, item):
         if self.remote_key:
@@ -167,9 +272,16 @@ class MapsembleSync(Applier):
         linked = {entry.remote_id for entry in keeper.entries.values() if entry.remote_id}
         deletes = [item for item in changed if item.action == DELETE]
         updates = [item for item in changed if item.action != DELETE]
-        for method, items in ((METHOD_DELETE, deletes), (METHOD_REPLACE, updates), (METHOD_CREATE, creates)):
-            if items:
-                job = MapsembleWrites(self.client, self.feedback, self.map_id, method, self.map_info,
-                                      self.remote_key, linked)
-                send_items(job, items, self.feedback, keeper.flush)
+        self._send(METHOD_DELETE, deletes, linked, keeper)
+        self._send(METHOD_REPLACE, updates, linked, keeper)
+        gone = [item for item in updates if item.action == CREATE and item.pending]
+        if gone:
+            keeper.journal(gone)
+        self._send(METHOD_CREATE, creates + gone, linked, keeper)
+
+    def _send(self, method, items, linked, keeper):
+        if items:
+            job = MapsembleWrites(self.client, self.feedback, self.map_id, method, self.map_info, self.remote_key,
+                                  linked, self.map_check)
+            send_items(job, items, self.feedback, keeper.flush)
 

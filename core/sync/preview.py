@@ -24,6 +24,7 @@ def preview_sync(applier, place, fields, features, key_field, new_map_title=None
         entries = store.entries(link)
     finally:
         store.close()
+    applier.recall(link.parameters)
     scan = Scan(KeyReader(fields, key_field),
                 Fingerprinter(applier.fingerprint_settings(), applier.fingerprint_columns()),
                 applier.layer_of if applier.uses_layers else None)

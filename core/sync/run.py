@@ -124,7 +124,7 @@ def run_sync(applier, store, link, scan, features, feedback, source_fields):
     if items is None:
         raise CancelledError()
     feedback.setProgress(5.0)
-    remote = check_remote(applier, link, entries, feedback)
+    remote = check_remote(applier, link, entries, feedback, now_iso)
     keeper = LinkKeeper(store, link, entries, applier, feedback)
     adopted = _recover(applier, keeper, remote, feedback)
     deletes = plan(items, entries, remote.missing, title, layers=applier.uses_layers)
@@ -132,9 +132,10 @@ def run_sync(applier, store, link, scan, features, feedback, source_fields):
         if item.key in adopted and item.status == UNCHANGED:
             # Sent by the interrupted sync and found on the map: this sync finished its job.
             item.status, item.error = CREATED, "created by an earlier sync that was interrupted; linked now"
+    _settle_absent(keeper, deletes)
     _build_payloads(applier, items, deletes)
     creates = [i for i in items if i.action == CREATE and i.pending]
-    changed = [i for i in items if i.action in (UPDATE, RELAYER, DELETE) and i.pending] + deletes
+    changed = [i for i in items + deletes if i.action in (UPDATE, RELAYER, DELETE) and i.pending]
     rows = items + deletes
     deleted_rows(deletes, source_fields, link.key_field, len(items))
     link.remote_total = remote.total
@@ -198,6 +199,15 @@ def _recover(applier, keeper, remote, feedback):
     return {entry.key for entry in upserts}
 
 
+def _settle_absent(keeper, deletes):
+    """Deletes of features the listing showed gone already: deleted without a request, and out of the link."""
+    absent = [item for item in deletes if item.absent]
+    for item in absent:
+        item.done(DELETED, remote_id=item.target)
+    removals = [keeper.entries.pop(item.key) for item in absent if item.key in keeper.entries]
+    keeper.store.write(keeper.link, (), removals)
+
+
 def _build_payloads(applier, items, deletes):
     """Payloads for what is sent; a changed feature that cannot be sent any more leaves the map."""
     for item in items:
@@ -214,7 +224,8 @@ def _build_payloads(applier, items, deletes):
                 item.note = f"cannot be sent any more ({skip.reason}); deleted from the map"
                 item.payload = applier.delete_payload(item)
     for item in deletes:
-        item.payload = applier.delete_payload(item)
+        if item.pending:
+            item.payload = applier.delete_payload(item)
 
 
 def _save(store, link, rows, applier, wrote):

@@ -83,5 +83,6 @@ def _sync_layer(applier, place, source, features, key_field, parameters, feedbac
         rows, tally = run_sync(applier, store, link, scan, features, feedback, source.fields())
         if link.map_id:
             link.parameters["MAP_ID"] = link.map_id
+            link.parameters.update(applier.remembered())
             store.save_link(link)
     return rows, tally, link

@@ -4,6 +4,7 @@
 the sync, when it last ran, how many features the map held then). `mapbridge_sync_features` has one row per synced
 feature: its key, the remote id, the fingerprint of what was last sent, the Mapiry layer it was put in, and
 `pending` (what a create sent while its answer is not known yet, to find it on the map after a crash).
+`checked` (when the map was last listed in full) came later: a links table without it gets it when next written.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class Link:
     last_sync: str = ""
     remote_total: int | None = None     # features on the map right after the last sync (all of them, ours or not)
     counts: dict = field(default_factory=dict)
+    checked: str = ""                   # when the map was last listed in full (ISO 8601 UTC), "" = never
     link_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     fid: int | None = None
 
@@ -136,8 +138,13 @@ class LinkStore:
         self.ds = None
 
     def _ensure_tables(self):
-        if self.ds.GetLayerByName(LINKS) is None:
-            self._create_table(LINKS, LINK_COLUMNS + ("remote_total",))
+        links = self.ds.GetLayerByName(LINKS)
+        if links is None:
+            self._create_table(LINKS, LINK_COLUMNS + ("remote_total", "checked"))
+        elif links.GetLayerDefn().GetFieldIndex("checked") < 0:
+            _, error = attempt(links.CreateField, ogr.FieldDefn("checked", ogr.OFTString))
+            if error:
+                raise self._error(f"could not get the table {LINKS}", error)
         if self.ds.GetLayerByName(FEATURES) is None:
             self._create_table(FEATURES, FEATURE_COLUMNS)
             self._sql(f"CREATE UNIQUE INDEX IF NOT EXISTS {FEATURES}_key ON {FEATURES} (link_id, key)")
@@ -182,17 +189,18 @@ class LinkStore:
             return []           # opened read-only, and no link was ever kept here
         where = f" WHERE source = {literal(source)}" if source is not None else ""
         # "fid + 0": a plain column (OGR takes a selected primary key for the row's FID, not a field).
-        columns = ", ".join(("fid + 0",) + LINK_COLUMNS + ("remote_total",))
+        has_checked = self.ds.GetLayerByName(LINKS).GetLayerDefn().GetFieldIndex("checked") >= 0
+        columns = ", ".join(("fid + 0",) + LINK_COLUMNS + ("remote_total", "checked" if has_checked else "NULL"))
         query = f"SELECT {columns} FROM {LINKS}{where} ORDER BY fid"  # nosec B608 - see NOSEC
         return [self._link(row) for row in self._sql(query, rows=True)]
 
     @staticmethod
     def _link(row):
-        fid, link_id, source, service, map_id, key_field, parameters, last_sync, counts, total = row
+        fid, link_id, source, service, map_id, key_field, parameters, last_sync, counts, total, checked = row
         return Link(source=source or "", service=service or "", map_id=map_id or "", key_field=key_field or "",
                     parameters=_json(parameters, {}), last_sync=last_sync or "",
                     remote_total=int(total) if total is not None else None, counts=_json(counts, {}),
-                    link_id=link_id, fid=fid)
+                    checked=checked or "", link_id=link_id, fid=fid)
 
     def find(self, source, service, map_id):
         """The link of a source to one map, or None."""
@@ -207,7 +215,8 @@ class LinkStore:
         feature = ogr.Feature(table.GetLayerDefn())
         values = {"link_id": link.link_id, "source": link.source, "service": link.service, "map_id": link.map_id,
                   "key_field": link.key_field, "parameters": json.dumps(link.parameters, sort_keys=True),
-                  "last_sync": link.last_sync, "counts": json.dumps(link.counts, sort_keys=True)}
+                  "last_sync": link.last_sync, "counts": json.dumps(link.counts, sort_keys=True),
+                  "checked": link.checked}
         for name, value in values.items():
             feature.SetField(name, value)
         if link.remote_total is None:

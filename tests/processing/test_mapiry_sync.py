@@ -70,7 +70,8 @@ def test_a_new_map_is_made_once_and_edits_are_mirrored_location_by_location(sand
     sandbox.clear_requests()
     third, _ = sync(layer, DESCRIPTION_FIELD="kind")
     assert third["UNCHANGED"] == 150 and writes(sandbox, "mapiry") == []
-    assert [r.method for r in sandbox.requests] == ["GET"]
+    # A map of two pages is read in full at each sync (a deletion offset by someone's addition shows); no count.
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in sandbox.requests] == [("GET", "locations")] * 2
 
 
 def test_layer_field_values_become_layers_and_locations_join_them(sandbox_env, tmp_path):
@@ -124,6 +125,7 @@ def test_locations_deleted_by_someone_else_come_back_whether_changed_or_not(sand
     assert_map_holds_exactly(sandbox, layer, map_id)
 
 
+@pytest.mark.usefixtures("large_map")
 def test_a_location_gone_when_its_update_is_sent_is_created_again(sandbox_env, tmp_path):
     sandbox = sandbox_env
     layer = write_gpkg(tmp_path / "places.gpkg", places(3))
@@ -190,3 +192,100 @@ def test_a_deleted_or_emptied_map_is_reported(sandbox_env, tmp_path):
     assert writes(sandbox, "mapiry") == [], "not silently made again"
     with pytest.raises(QgsProcessingException, match="MAP_ID.*NEW_MAP_TITLE"):
         run_alg("mapbridge:mapiry_sync", {"INPUT": layer, "NAME_FIELD": "name", "OUTPUT": "memory:"})
+
+
+def layer_names(sandbox, map_id):
+    return {loc["name"]: [x["name"] for x in loc["layers"]] for loc in locations(sandbox, map_id).values()}
+
+
+def test_layer_memberships_go_in_the_body_shape_the_service_accepts(sandbox_env, tmp_path):
+    sandbox = sandbox_env
+    sandbox.state.mapiry.layer_body_key = "layers"          # not the first shape tried (the docs give none)
+    layer = write_gpkg(tmp_path / "places.gpkg", places(4, kinds=("Cafe", "Shop")))
+    first, _ = sync(layer, LAYER_FIELD="kind")
+    assert (first["CREATED"], first["FAILED"]) == (4, 0)
+    assert layer_names(sandbox, first["MAP_ID"]) == {"Place 0": ["Cafe"], "Place 1": ["Shop"], "Place 2": ["Cafe"],
+                                                     "Place 3": ["Shop"]}
+    puts = requests_of(sandbox, "mapiry", "PUT", "/layers")
+    assert [(sorted(r.json), r.status) for r in puts][:2] == [(["layerIds"], 400), (["layers"], 200)]
+    assert all(sorted(r.json) == ["layers"] and r.status == 200 for r in puts[2:]) and len(puts) == 5, \
+        "the accepted shape is used from then on"
+
+
+def test_layer_values_are_trimmed_so_each_sync_uses_the_same_layer(sandbox_env, tmp_path):
+    sandbox = sandbox_env
+    layer = write_gpkg(tmp_path / "places.gpkg", places(4, kinds=(" Cafe ", "Cafe")))
+    first, _ = sync(layer, LAYER_FIELD="kind")
+    map_id = first["MAP_ID"]
+    assert [x["name"] for x in sandbox.state.mapiry.maps[map_id]["_layers"].values()] == ["Cafe"]
+    assert set(map(tuple, layer_names(sandbox, map_id).values())) == {("Cafe",)}
+    sandbox.clear_requests()
+    again, _ = sync(layer, LAYER_FIELD="kind")
+    assert again["UNCHANGED"] == 4 and writes(sandbox, "mapiry") == [], "no second layer, no membership change"
+
+
+def test_a_description_cleared_is_sent_as_empty_text_where_null_is_refused(sandbox_env, tmp_path):
+    sandbox = sandbox_env
+    sandbox.state.mapiry.null_description = False
+    layer = write_gpkg(tmp_path / "places.gpkg", places(3))
+    first, _ = sync(layer, DESCRIPTION_FIELD="kind")
+    edit(layer, attributes=[(feature_id(layer, "code", "P-0"), "kind", None),
+                            (feature_id(layer, "code", "P-1"), "kind", None)])
+    sandbox.clear_requests()
+    second, _ = sync(layer, DESCRIPTION_FIELD="kind")
+    assert (second["UPDATED"], second["FAILED"]) == (2, 0)
+    sent = [(r.json.get("description"), r.status) for r in requests_of(sandbox, "mapiry", "PUT")]
+    assert sent[0] == (None, 400) and sorted(sent[1:]) == [("", 200), ("", 200)]
+    stored = {loc["name"]: loc["description"] for loc in locations(sandbox, first["MAP_ID"]).values()}
+    assert stored == {"Place 0": "", "Place 1": "", "Place 2": "Cafe"}
+
+
+def test_a_key_field_keeps_locations_apart_from_their_feature_ids(sandbox_env, tmp_path):
+    from mapbridge.tests.processing.test_mapsemble_sync import renumber
+
+    sandbox = sandbox_env
+    by_key = write_gpkg(tmp_path / "by_key.gpkg", places(5))
+    by_fid = write_gpkg(tmp_path / "by_fid.gpkg", places(5, start=100))
+    keyed, _ = sync(by_key, KEY_FIELD="code", NEW_MAP_TITLE="By key")
+    plain, _ = sync(by_fid, NEW_MAP_TITLE="By feature id")
+    renumber(by_key)
+    renumber(by_fid)
+    sandbox.clear_requests()
+    again, _ = sync(by_key, KEY_FIELD="code", NEW_MAP_TITLE="By key")
+    assert again["UNCHANGED"] == 5 and writes(sandbox, "mapiry") == [], "same keys: nothing to send"
+    moved, _ = sync(by_fid, NEW_MAP_TITLE="By feature id")
+    assert (moved["CREATED"], moved["DELETED"], moved["UNCHANGED"]) == (5, 5, 0), "new feature ids: new locations"
+    assert len(locations(sandbox, keyed["MAP_ID"])) == 5 and len(locations(sandbox, plain["MAP_ID"])) == 5
+    with pytest.raises(QgsProcessingException, match="by the field 'code', not by the feature id"):
+        sync(by_key, NEW_MAP_TITLE="By key")
+
+
+def test_cancel_part_way_then_sync_again_finishes_the_job(sandbox_env, tmp_path):
+    sandbox = sandbox_env
+    layer = write_gpkg(tmp_path / "places.gpkg", places(600))     # 6 bulk requests, each slow
+    sandbox.latency_ms = 800
+    try:
+        feedback = RecordingFeedback()
+        feedback.progressChanged.connect(lambda p: feedback.cancel() if p > 5 else None)  # 5: the scan
+        first, _ = sync(layer, feedback)
+    finally:
+        sandbox.latency_ms = 0
+    assert first["NOT_SENT"] > 0 and first["CREATED"] > 0 and first["FAILED"] == 0
+    assert first["CREATED"] + first["NOT_SENT"] == 600
+    again, _ = sync(layer)
+    assert (again["CREATED"], again["UNCHANGED"]) == (first["NOT_SENT"], first["CREATED"])
+    assert_map_holds_exactly(sandbox, layer, again["MAP_ID"]), "each feature once: nothing created twice"
+
+
+def test_a_location_deleted_on_both_sides_is_not_deleted_again(sandbox_env, tmp_path):
+    sandbox = sandbox_env
+    layer = write_gpkg(tmp_path / "places.gpkg", places(4))
+    first, _ = sync(layer)
+    victim = next(r for r in report_rows(first["OUTPUT"]) if r["code"] == "P-1")["remote_id"]
+    api(sandbox, "DELETE", f"/maps/{first['MAP_ID']}/locations/{victim}")
+    edit(layer, deletes=[feature_id(layer, "code", "P-1")])
+    sandbox.clear_requests()
+    second, _ = sync(layer)
+    assert (second["DELETED"], second["UNCHANGED"]) == (1, 3) and writes(sandbox, "mapiry") == []
+    row = next(r for r in report_rows(second["OUTPUT"]) if r["push_status"] == "deleted")
+    assert row["remote_id"] == victim and "already gone from Mapiry" in row["push_error"]

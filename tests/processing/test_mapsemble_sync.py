@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import zipfile
 
 import pytest
 from qgis.core import (
@@ -82,7 +83,7 @@ def test_edits_are_mirrored_and_a_second_sync_sends_no_write_request(sandbox_env
     third, feedback = sync(layer)
     assert third["UNCHANGED"] == 21 and third["CREATED"] + third["UPDATED"] + third["DELETED"] == 0
     assert writes(sandbox, "mapsemble") == [], "nothing changed: no write request"
-    assert len(sandbox.requests) == 1, "one count of the map's features, nothing else"
+    assert len(sandbox.requests) == 1, "one read of the map's features (a small map: all on one page), nothing else"
     assert "no change" in feedback.text()
 
 
@@ -161,8 +162,13 @@ def test_the_link_survives_a_project_save_and_reload(sandbox_env, tmp_path):
     project = QgsProject.instance()
     project.clear()
     layer = write_gpkg(tmp_path / "places.gpkg", places(4), legend=True)
-    sync(layer)
+    first, _ = sync(layer)
     assert project.write(str(tmp_path / "sync.qgz"))
+    with zipfile.ZipFile(tmp_path / "sync.qgz") as saved:
+        text = "".join(saved.read(name).decode("utf-8", "replace") for name in saved.namelist())
+    ids = set(remote_ids(first["OUTPUT"]).values())
+    assert len(ids) == 4 and not [i for i in ids if i in text], "the project file holds no remote id"
+    assert "mapbridge/sync" in text and "ms_plain" in text, "only the few words of the layer's mark"
     project.clear()
     assert project.read(str(tmp_path / "sync.qgz"))
     try:
@@ -311,3 +317,172 @@ def test_a_long_rate_limit_wait_is_announced_and_a_rerun_finishes(sandbox_env, t
     assert (result["UPDATED"], result["NOT_SENT"]) == (0, 1)
     again, _ = sync(layer)
     assert (again["UPDATED"], again["UNCHANGED"]) == (1, 2)
+
+
+@pytest.fixture
+def api_add(sandbox_env):
+    """Add features through the public API, as another user of the map would; returns their ids."""
+    import requests
+
+    def add(map_id, n):
+        features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [3.0 + i * 0.01, 50.0]},
+                     "properties": {"label": f"Theirs {i}"}} for i in range(n)]
+        answer = requests.post(f"{sandbox_env.base_urls['mapsemble']}/maps/{map_id}/features",
+                               json={"type": "FeatureCollection", "features": features},
+                               headers={"Authorization": f"Bearer {sandbox_env.tokens['mapsemble']}"}, timeout=10)
+        answer.raise_for_status()
+        return answer.json()["ids"]
+
+    return add
+
+
+def remote_ids(report):
+    return {r["code"]: r["remote_id"] for r in report_rows(report) if r["remote_id"]}
+
+
+@pytest.mark.usefixtures("large_map")
+def test_a_404_for_features_gone_from_the_map_finds_them_and_finishes_the_sync(sandbox_env, api_delete, api_add,
+                                                                               tmp_path):
+    sandbox = sandbox_env
+    sandbox.state.mapsemble.set_strict(MAP)         # PUT/DELETE naming a feature the map lacks: 404, nothing done
+    foreign = set(on_map(sandbox))
+    layer = write_gpkg(tmp_path / "places.gpkg", places(8))
+    first, _ = sync(layer)
+    ids = remote_ids(first["OUTPUT"])
+    api_delete("mapsemble", MAP, [ids["P-1"], ids["P-2"]])
+    theirs = api_add(MAP, 2)                        # the count is as the last sync left it: no listing
+    edit(layer, attributes=[(feature_id(layer, "code", "P-1"), "name", "Changed 1"),
+                            (feature_id(layer, "code", "P-3"), "name", "Changed 3")],
+         deletes=[feature_id(layer, "code", "P-2"), feature_id(layer, "code", "P-4")])
+    sandbox.clear_requests()
+    second, feedback = sync(layer)
+    assert {k: second[k] for k in ("CREATED", "UPDATED", "DELETED", "UNCHANGED", "FAILED", "NOT_SENT")} == {
+        "CREATED": 1, "UPDATED": 1, "DELETED": 2, "UNCHANGED": 4, "FAILED": 0, "NOT_SENT": 0}
+    rows = {r["code"]: r for r in report_rows(second["OUTPUT"]) if r["code"]}
+    assert rows["P-1"]["push_status"] == "created" and "deleted on Mapsemble" in rows["P-1"]["push_error"]
+    assert rows["P-1"]["remote_id"] != ids["P-1"]
+    gone = [r for r in report_rows(second["OUTPUT"]) if r["push_status"] == "deleted" and r["remote_id"] == ids["P-2"]]
+    assert len(gone) == 1 and "already gone from Mapsemble" in gone[0]["push_error"]
+    assert_map_holds_exactly(sandbox, layer, second["OUTPUT"], foreign=foreign | set(theirs))
+    methods = [(r.method, r.status) for r in writes(sandbox, "mapsemble")]
+    assert ("PUT", 404) in methods and ("DELETE", 404) in methods and methods[-1] == ("POST", 201)
+    assert "no longer exists" not in feedback.text()
+    sandbox.clear_requests()
+    third, _ = sync(layer)
+    assert third["UNCHANGED"] == 6 and writes(sandbox, "mapsemble") == []
+
+
+def test_a_404_to_a_write_because_the_map_was_deleted_meanwhile_says_so(sandbox_env, tmp_path):
+    import threading
+
+    sandbox = sandbox_env
+    layer = write_gpkg(tmp_path / "places.gpkg", places(4))
+    sync(layer)
+    edit(layer, attributes=[(feature_id(layer, "code", "P-0"), "name", "Late")])
+    sandbox.add_fault("mapsemble", "latency", method="PUT", latency_ms=1500, count=1)
+    timer = threading.Timer(0.5, sandbox.state.mapsemble.remove_map, (MAP,))
+    timer.start()
+    try:
+        with pytest.raises(QgsProcessingException, match="the map 'ms_plain' this layer is synced with no longer "
+                                                          "exists"):
+            sync(layer)
+    finally:
+        timer.join()
+    assert [(r.method, r.status) for r in writes(sandbox, "mapsemble")][-1] == ("PUT", 404)
+
+
+def test_deletes_of_features_the_listing_shows_gone_are_not_sent(sandbox_env, api_delete, tmp_path):
+    sandbox = sandbox_env
+    layer = write_gpkg(tmp_path / "places.gpkg", places(5))
+    first, _ = sync(layer)
+    ids = remote_ids(first["OUTPUT"])
+    api_delete("mapsemble", MAP, [ids["P-1"]])
+    edit(layer, deletes=[feature_id(layer, "code", "P-1")])
+    sandbox.clear_requests()
+    second, _ = sync(layer)
+    assert (second["DELETED"], second["UNCHANGED"]) == (1, 4)
+    assert writes(sandbox, "mapsemble") == [], "nothing to send: the feature was gone already"
+    row = next(r for r in report_rows(second["OUTPUT"]) if r["push_status"] == "deleted")
+    assert row["remote_id"] == ids["P-1"] and "already gone from Mapsemble" in row["push_error"]
+    sandbox.clear_requests()
+    third, _ = sync(layer)
+    assert (third["DELETED"], third["UNCHANGED"]) == (0, 4), "the link forgot it"
+
+
+def test_a_delete_answer_counting_fewer_than_sent_is_checked_on_the_map(sandbox_env, tmp_path):
+    sandbox = sandbox_env
+    layer = write_gpkg(tmp_path / "places.gpkg", places(5))
+    first, _ = sync(layer)
+    ids = remote_ids(first["OUTPUT"])
+    edit(layer, deletes=[feature_id(layer, "code", "P-1"), feature_id(layer, "code", "P-2")])
+    sandbox.state.mapsemble.lock_features(MAP, [ids["P-2"]])    # deleted in the count only, without an error
+    second, _ = sync(layer)
+    assert (second["DELETED"], second["FAILED"]) == (1, 1)
+    rows = {r["remote_id"]: r for r in report_rows(second["OUTPUT"]) if r["push_status"] in ("deleted", "failed")}
+    assert rows[ids["P-1"]]["push_status"] == "deleted"
+    assert rows[ids["P-2"]]["push_status"] == "failed"
+    assert "1 of the 2 features of the request were deleted" in rows[ids["P-2"]]["push_error"]
+    assert "still on the map" in rows[ids["P-2"]]["push_error"]
+    assert ids["P-1"] not in on_map(sandbox) and ids["P-2"] in on_map(sandbox)
+    sandbox.state.mapsemble.lock_features(MAP, [])
+    again, _ = sync(layer)
+    assert (again["DELETED"], again["FAILED"], again["UNCHANGED"]) == (1, 0, 3), "the next sync tries again"
+    assert ids["P-2"] not in on_map(sandbox)
+
+
+def test_a_feature_deleted_remotely_while_someone_added_another_is_noticed(sandbox_env, api_delete, api_add,
+                                                                            tmp_path):
+    layer = write_gpkg(tmp_path / "places.gpkg", places(5))
+    first, _ = sync(layer)
+    ids = remote_ids(first["OUTPUT"])
+    api_delete("mapsemble", MAP, [ids["P-3"]])
+    api_add(MAP, 1)                                 # same count as after the last sync
+    second, feedback = sync(layer)
+    assert (second["CREATED"], second["UNCHANGED"]) == (1, 4)
+    row = next(r for r in report_rows(second["OUTPUT"]) if r["code"] == "P-3")
+    assert row["push_status"] == "created" and "deleted on Mapsemble" in row["push_error"]
+    assert "deleted on the map by someone else" in feedback.text()
+
+
+@pytest.mark.usefixtures("large_map")
+def test_a_large_map_is_listed_when_its_last_full_check_is_a_day_old(sandbox_env, api_delete, api_add, tmp_path):
+    from osgeo import ogr
+
+    sandbox = sandbox_env
+    path = tmp_path / "places.gpkg"
+    layer = write_gpkg(path, places(5))
+    first, _ = sync(layer)
+    ids = remote_ids(first["OUTPUT"])
+    api_delete("mapsemble", MAP, [ids["P-3"]])
+    api_add(MAP, 1)
+    sandbox.clear_requests()
+    second, _ = sync(layer)
+    assert second["UNCHANGED"] == 5, "checked less than a day ago and the count did not move: not listed"
+    assert len(sandbox.requests) == 1
+    ds = ogr.Open(str(path), 1)
+    ds.ExecuteSQL("UPDATE mapbridge_sync_links SET checked = '2020-01-01T00:00:00Z'")
+    ds = None
+    third, feedback = sync(layer)
+    assert (third["CREATED"], third["UNCHANGED"]) == (1, 4)
+    assert "its last full check is over a day old" in feedback.text()
+
+
+def test_a_map_that_gains_a_remote_field_gets_every_feature_again_with_its_key(sandbox_env, tmp_path):
+    sandbox = sandbox_env
+    layer = write_gpkg(tmp_path / "places.gpkg", places(4))
+    first, _ = sync(layer, KEY_FIELD="code")
+    assert all("external_id" not in f["properties"] for f in on_map(sandbox).values())
+    sandbox.state.mapsemble.set_remote_field(MAP, "external_id")
+    sandbox.clear_requests()
+    second, _ = sync(layer, KEY_FIELD="code")
+    assert (second["UPDATED"], second["UNCHANGED"]) == (4, 0), "the payload now carries the key: sent again"
+    put = requests_of(sandbox, "mapsemble", "PUT", "/features")[0]
+    assert sorted(f["properties"]["external_id"] for f in put.json["features"]) == [f"P-{i}" for i in range(4)]
+    edit(layer, deletes=[feature_id(layer, "code", "P-2")])
+    sandbox.clear_requests()
+    third, _ = sync(layer, KEY_FIELD="code")
+    assert (third["DELETED"], third["UNCHANGED"]) == (1, 3)
+    [delete] = requests_of(sandbox, "mapsemble", "DELETE", "/features")
+    assert delete.json["features"] == [{"type": "Feature", "id": remote_ids(first["OUTPUT"])["P-2"],
+                                        "geometry": None, "properties": {"external_id": "P-2"}}]
+    assert "P-2" not in {f["properties"].get("external_id") for f in on_map(sandbox).values()}

@@ -3,7 +3,7 @@ and a sync in the background each time the layer's edits are saved, with a summa
 
 from __future__ import annotations
 
-from qgis.core import Qgis
+from qgis.core import Qgis, QgsProcessingFeatureSourceDefinition
 
 from mapbridge.tests.processing.push_helpers import run_alg
 from mapbridge.tests.processing.sync_helpers import edit, feature_id, places, write_gpkg, writes
@@ -77,3 +77,34 @@ def test_edits_saved_are_synced_in_the_background_with_a_summary(loaded, layers_
     assert messages(qgis_iface, Qgis.MessageLevel.Success) == ["Mapbridge:Mapsemble: 1 created"]
 
 
+
+
+def test_a_link_made_from_a_selection_syncs_the_selection_and_refuses_an_empty_one(loaded, layers_panel, qgis_iface,
+                                                                                    sandbox_env, tmp_path):
+    sandbox = sandbox_env
+    layer = write_gpkg(tmp_path / "places.gpkg", places(6), legend=True)
+    layer.selectByExpression('"rank" < 3')
+    first, _ = run_alg("mapbridge:mapsemble_sync", {"INPUT": QgsProcessingFeatureSourceDefinition(layer.id(), True),
+                                                    "MAP_ID": "ms_plain", "LABEL_FIELD": "name", "OUTPUT": "memory:"})
+    assert first["CREATED"] == 3
+    wait_until(lambda: indicators(layers_panel, layer))
+    sync_now, _ = loaded.sync_actions
+    edit(layer, attributes=[(feature_id(layer, "code", "P-0"), "name", "Selected and changed"),
+                            (feature_id(layer, "code", "P-4"), "name", "Not selected")])
+    layer.selectByExpression('"rank" < 3')
+    sandbox.clear_requests()
+    qgis_iface.messageBar().clear_messages()
+    qgis_iface.setActiveLayer(layer)
+    sync_now.action.trigger()
+    wait_until(lambda: messages(qgis_iface, Qgis.MessageLevel.Success))
+    assert messages(qgis_iface, Qgis.MessageLevel.Success) == ["Mapbridge:Mapsemble: 1 updated"]
+    labels = {f["properties"]["label"] for f in sandbox.state.mapsemble.features("ms_plain")}
+    assert "Selected and changed" in labels and "Not selected" not in labels and "Place 5" not in labels
+
+    layer.removeSelection()
+    sandbox.clear_requests()
+    qgis_iface.messageBar().clear_messages()
+    sync_now.action.trigger()
+    errors = messages(qgis_iface, Qgis.MessageLevel.Critical)
+    assert len(errors) == 1 and "none is selected now: nothing was sent" in errors[0]
+    assert sandbox.requests == [] and len(sandbox.state.mapsemble.features("ms_plain")) == 5 + 3

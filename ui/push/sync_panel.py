@@ -107,6 +107,22 @@ class SyncPanel(QWidget):
         if mark is not None:
             self.key_combo.setField(mark.get("key_field") or "")
             self.on_save_check.setChecked(bool(mark.get("on_save")))
+        self.layer_combo.setField(self._linked_parameter(mark, "LAYER_FIELD") or "")
+
+    def _linked_parameter(self, mark, name):
+        """A parameter the layer's link to the marked map was last synced with (None when unknown)."""
+        if mark is None:
+            return None
+        from ...core.sync.links import layer_links
+
+        try:
+            links = layer_links(self.layer)
+        except MapbridgeError:
+            return None         # the link cannot be read now: the option stays as the user sets it
+        for link in links:
+            if (link.service, link.map_id) == (mark["service"], mark["map_id"]):
+                return link.parameters.get(name)
+        return None
 
     def mark(self):
         """The layer's link mark for the chosen service, or None."""

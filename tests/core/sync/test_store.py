@@ -53,3 +53,32 @@ def test_a_store_that_cannot_be_written_says_where_and_what_to_do(tmp_path):
     (folder / "links.gpkg").write_text("not a GeoPackage")
     with pytest.raises(StoreError, match="links.gpkg could not be opened for writing.*writable"):
         LinkStore(str(folder / "links.gpkg")).open()
+
+
+def test_a_links_table_from_before_the_checked_column_is_read_and_gains_it(tmp_path):
+    from mapbridge.core.sync.store import LINK_COLUMNS, LINKS
+
+    path = str(tmp_path / "old.gpkg")
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(path)
+    table = ds.CreateLayer(LINKS, None, ogr.wkbNone)
+    for column in LINK_COLUMNS:
+        table.CreateField(ogr.FieldDefn(column, ogr.OFTString))
+    table.CreateField(ogr.FieldDefn("remote_total", ogr.OFTInteger64))
+    row = ogr.Feature(table.GetLayerDefn())
+    for column, value in zip(LINK_COLUMNS, ("l1", "places", "mapsemble", "ms_1", "", "{}", "2026-01-01", "{}")):
+        row.SetField(column, value)
+    table.CreateFeature(row)
+    ds.CreateLayer("mapbridge_sync_features", None, ogr.wkbNone).CreateField(ogr.FieldDefn("key", ogr.OFTString))
+    ds = table = row = None
+    store = LinkStore(path).open_readonly()
+    try:
+        [old] = store.links()
+    finally:
+        store.close()
+    assert (old.link_id, old.map_id, old.checked) == ("l1", "ms_1", "")
+    with LinkStore(path) as store:
+        [old] = store.links()
+        old.checked = "2026-02-01T00:00:00Z"
+        store.save_link(old)
+    with LinkStore(path) as store:
+        assert store.links()[0].checked == "2026-02-01T00:00:00Z"

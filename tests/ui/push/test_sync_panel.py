@@ -98,3 +98,6 @@ def test_sync_is_offered_for_mapiry_and_mapsemble_only_and_remembers_a_synced_la
     assert not panel.keep_check.isChecked(), "another layer is not synced"
     tab.layer_combo.setLayer(layer)
     assert panel.keep_check.isChecked() and panel.on_save_check.isChecked() and panel.key_combo.currentField() == "code"
+    assert panel.layer_combo.currentField() == "kind", "the Mapiry layer field comes back too"
+    tab.layer_combo.setLayer(other)
+    assert panel.layer_combo.currentField() == "", "another layer does not take it"
