@@ -194,9 +194,11 @@ def test_cancel_stops_waiting_and_names_the_processing(sandbox_env, tmp_gpkg):
                                               "OUTPUT": tmp_gpkg}, feedback)
     finally:
         sandbox.processing_seconds = 1.5
-    processing_id = next(iter(p for p in sandbox.state.mapflow.processings if p != _seed_id(sandbox)))
-    assert f"Stopped waiting for processing {processing_id}" in str(err.value)
-    assert TrackedProcessings().get(processing_id)["loaded"] is False
+    # The processing this run started: the last one created (earlier tests may have left others in the sandbox).
+    started = list(sandbox.state.mapflow.processings.values())[-1]
+    assert started["id"] != _seed_id(sandbox)
+    assert started["name"] and f"Stopped waiting for processing {started['id']}" in str(err.value)
+    assert TrackedProcessings().get(started["id"]).get("loaded") is False
 
 
 def test_missing_cost_endpoint_is_tolerated_and_an_empty_result_is_a_valid_layer(sandbox_env, tmp_gpkg):
