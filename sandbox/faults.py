@@ -22,11 +22,15 @@ ERROR_KINDS = {"429": 429, "500": 500, "502": 502, "503": 503, "504": 504}
 # - "truncate": the service silently cuts every text of the request's JSON body to `position` characters.
 # - "no_paging": the service answers the first page whatever `page`/`offset` asks, without any total (a server that
 #   ignores paging).
+# - "reset_after": the service acts, then its answer's headers and the first `position` bytes of its body (half
+#   of it when 0) are sent and the connection is reset (a connection lost in the middle of a success).
+# - "garbage_after": the service acts, then the answer (its own status, or `status`) carries an HTML page when
+#   `position` is 0, else only the first `position` bytes of the service's JSON (an unreadable success).
 # - "delete" / "insert" (Mapalyze): before handling, delete the record at `position` of the ordered records, or
 #   insert a new one there (records changing on the server between two pages of a load).
 KINDS = tuple(ERROR_KINDS) + ("error", "error_after", "html", "drop", "drop_after", "latency", "stall", "stall_body",
                               "gzip", "gzip_body", "no_retry_after", "echo", "no_paging", "truncate", "delete",
-                              "insert")
+                              "insert", "reset_after", "garbage_after")
 NEEDS_STATUS = ("error", "error_after", "html")
 
 
