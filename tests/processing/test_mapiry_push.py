@@ -326,3 +326,18 @@ def test_a_batch_reset_after_arriving_through_the_qgis_proxy_is_looked_for_never
     names = [loc["name"] for loc in locations(sandbox, "map_demo")]
     assert all(names.count(f"P{i}") == 1 for i in range(40))
     assert "had arrived" in feedback.text()
+
+
+@pytest.mark.parametrize("kind,position", [("garbage_after", 0), ("garbage_after", 25), ("reset_after", 0)])
+def test_a_new_map_whose_answer_is_unreadable_is_not_created_again_and_nothing_is_pushed(sandbox_env, kind,
+                                                                                          position):
+    sandbox = sandbox_env
+    sandbox.add_fault("mapiry", kind, method="POST", path=r"^/maps$", count=1, position=position)
+    with pytest.raises(QgsProcessingException) as info:
+        run_alg("mapbridge:mapiry_push", {"INPUT": many_points(5), "NEW_MAP_TITLE": "Unreadable",
+                                          "NAME_FIELD": "name", "OUTPUT": "memory:"})
+    text = str(info.value)
+    assert "may or may not exist" in text and "MAP_ID" in text and "no map id" not in text
+    assert len(requests_of(sandbox, "mapiry", "POST", "/maps")) == 1
+    assert [m["title"] for m in sandbox.state.mapiry.maps.values()].count("Unreadable") == 1
+    assert not requests_of(sandbox, "mapiry", "POST", "/locations")
