@@ -585,6 +585,14 @@ def never_sent(exc):
     return tls_handshake_failed(exc)
 
 
+def paging_ignored(service, what):
+    """The error for a listing whose next page repeats a full one: the server ignores paging, so the listing is
+    incomplete (never taken as the whole: lost-answer checks and syncs rely on it)."""
+    return ServiceError(f"the service answered the same page of {what} again for the next page: it ignores paging; "
+                        "the listing is incomplete", service=service,
+                        hint="Check the base URL in Mapbridge ▸ Settings; nothing was decided on the part read")
+
+
 def _retry_after_seconds(response):
     value = response.headers.get("Retry-After")
     if not value:

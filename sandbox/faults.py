@@ -20,8 +20,8 @@ ERROR_KINDS = {"429": 429, "500": 500, "502": 502, "503": 503, "504": 504}
 # - "echo": answer `status` (200 when not given) with a JSON page echoing the request's headers, escaped the way
 #   some servers escape ("\/" for "/", \uXXXX, percent-encoded) — a malformed successful answer.
 # - "truncate": the service silently cuts every text of the request's JSON body to `position` characters.
-# - "no_paging": the service answers the first page whatever `page`/`offset` asks, without any total (a server that
-#   ignores paging).
+# - "no_paging": the service answers the first page whatever `page`/`offset` asks (in the query or a JSON body),
+#   without any total (a server that ignores paging); with `position` 1 the totals are kept.
 # - "reset_after": the service acts, then its answer's headers and the first `position` bytes of its body (half
 #   of it when 0) are sent and the connection is reset (a connection lost in the middle of a success).
 # - "garbage_after": the service acts, then the answer (its own status, or `status`) carries an HTML page when

@@ -465,6 +465,8 @@ class SandboxServer:
         else:
             if kind == "no_paging":
                 req.query = {k: v for k, v in req.query.items() if k not in ("page", "offset")}
+                if isinstance(req.json, dict):
+                    req.json = {k: v for k, v in req.json.items() if k not in ("page", "offset")}
             if kind == "truncate" and req.json is not None:
                 req.json = _cut_texts(req.json, fault.position)
             try:
@@ -480,7 +482,7 @@ class SandboxServer:
             self._record(req, 0)
             handler.close_connection = True
             return
-        if kind == "no_paging":
+        if kind == "no_paging" and fault.position != 1:
             resp = self._without_totals(resp)
         if kind in ("gzip", "gzip_body"):
             resp = self._gzipped(resp, req, kind == "gzip_body")

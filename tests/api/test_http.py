@@ -363,11 +363,14 @@ def test_cancel_aborts_a_request_the_server_stalls_within_two_seconds(sandbox, s
     ("mapiry", lambda c: list(c.iter_locations("map_demo", page_size=2))),
     ("mapsemble", lambda c: list(c.iter_features("ms_demo", per_page=2))),
 ])
-def test_a_listing_that_ignores_paging_and_gives_no_total_ends(sandbox, service, pages):
-    """Every loop over a server's answers is bounded: the same page again ends the listing."""
-    sandbox.add_fault(service, "no_paging", count=None)
-    found = pages(client(sandbox, service))
-    assert 0 < len(found) <= 2
+@pytest.mark.parametrize("totals", [0, 1])
+def test_a_listing_that_ignores_paging_is_refused_as_incomplete(sandbox, service, pages, totals):
+    """Every loop over a server's answers is bounded, and the same full page again is never taken for the end:
+    the listing would be incomplete (and lost-answer checks would trust it)."""
+    sandbox.add_fault(service, "no_paging", count=None, position=totals)
+    with pytest.raises(ServiceError) as info:
+        pages(client(sandbox, service))
+    assert "ignores paging; the listing is incomplete" in str(info.value)
     assert len(sandbox.requests) <= 3
 
 
