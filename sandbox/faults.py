@@ -17,8 +17,8 @@ ERROR_KINDS = {"429": 429, "500": 500, "502": 502, "503": 503, "504": 504}
 # - "gzip": the answer goes with Content-Encoding: gzip when the request accepts it (a proxy or CDN would).
 # - "gzip_body": the answer's body itself is gzip data (Content-Type application/gzip, no Content-Encoding).
 # - "no_retry_after": a 429 without a Retry-After header.
-# - "echo": answer `status` (200 when not given) with a JSON page echoing the request's headers, escaped the way
-#   some servers escape ("\/" for "/", \uXXXX, percent-encoded) — a malformed successful answer.
+# - "echo": answer `status` (200 when not given) with a JSON page echoing the request's headers and body, escaped the
+#   way some servers escape ("\/" for "/", \uXXXX, percent-encoded) — a malformed successful answer.
 # - "truncate": the service silently cuts every text of the request's JSON body to `position` characters.
 # - "no_paging": the service answers the first page whatever `page`/`offset` asks (in the query or a JSON body),
 #   without any total (a server that ignores paging); with `position` 1 the totals are kept.

@@ -534,7 +534,9 @@ class SandboxServer:
         from urllib.parse import quote
 
         auth = req.headers.get("authorization", "")
-        text = json.dumps({"echo": {"headers": req.headers, "quoted_authorization": quote(auth, safe="")}})
+        body = req.body.decode("utf-8", "replace") if req.body else None
+        text = json.dumps({"echo": {"headers": req.headers, "quoted_authorization": quote(auth, safe=""),
+                                    "body": body}})
         return Response(status, raw=text.replace("/", "\\/"))
 
     @staticmethod
