@@ -585,6 +585,38 @@ def never_sent(exc):
     return tls_handshake_failed(exc)
 
 
+class WireCount:
+    """How much of a streamed body came over the wire, against its Content-Length.
+
+    Content-Length counts the bytes on the wire: compressed ones when Content-Encoding is set (requests asks for
+    gzip, and any proxy or CDN may use it), while iter_content yields the decoded bytes. add() the decoded chunks;
+    received() and cut_short() speak in wire bytes."""
+
+    def __init__(self, response):
+        self.response = response
+        self.total = int(response.headers.get("Content-Length") or 0) or None
+        self.encoded = (response.headers.get("Content-Encoding") or "").strip().lower() not in ("", "identity")
+        self.decoded = 0
+
+    def add(self, size):
+        """Count a decoded chunk."""
+        self.decoded += size
+
+    def received(self):
+        """Bytes read from the connection so far (call before the response is closed)."""
+        if not self.encoded:
+            return self.decoded
+        try:
+            return int(self.response.raw.tell())
+        except (AttributeError, TypeError, ValueError, OSError):
+            return 0
+
+    def cut_short(self, received=None):
+        """True when the body ended before its Content-Length."""
+        received = self.received() if received is None else received
+        return self.total is not None and received != self.total
+
+
 def paging_ignored(service, what):
     """The error for a listing whose next page repeats a full one: the server ignores paging, so the listing is
     incomplete (never taken as the whole: lost-answer checks and syncs rely on it)."""

@@ -14,7 +14,8 @@ ERROR_KINDS = {"429": 429, "500": 500, "502": 502, "503": 503, "504": 504}
 # - "html": answer with `status` and an HTML error page (a proxy's or gateway's, e.g. 502 Bad Gateway).
 # - "stall": hold the request `latency_ms` before answering (ends early when the client hangs up).
 # - "stall_body": send the headers and half of the body, then hold `latency_ms` and hang up.
-# - "gzip": the answer goes with Content-Encoding: gzip when the request accepts it (a proxy or CDN would).
+# - "gzip": the answer goes with Content-Encoding: gzip when the request accepts it (a proxy or CDN would); with
+#   `position` only that many bytes of it are sent, then the connection is closed (a cut compressed download).
 # - "gzip_body": the answer's body itself is gzip data (Content-Type application/gzip, no Content-Encoding).
 # - "no_retry_after": a 429 without a Retry-After header.
 # - "echo": answer `status` (200 when not given) with a JSON page echoing the request's headers and body, escaped the

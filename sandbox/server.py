@@ -486,6 +486,10 @@ class SandboxServer:
             resp = self._without_totals(resp)
         if kind in ("gzip", "gzip_body"):
             resp = self._gzipped(resp, req, kind == "gzip_body")
+            if fault.position:
+                self._record(req, resp.status)
+                self._send_part_then_reset(handler, resp, fault.position, reset=False)
+                return
         self._record(req, resp.status)
         if kind == "stall_body":
             self._send_half_then_stall(handler, resp, fault.latency_ms, generation)
@@ -586,8 +590,9 @@ class SandboxServer:
                         headers=resp.headers)
 
     @staticmethod
-    def _send_part_then_reset(handler, resp, position):
-        """Headers and the first `position` bytes (half when 0) of the body, then a TCP reset."""
+    def _send_part_then_reset(handler, resp, position, reset=True):
+        """Headers and the first `position` bytes (half when 0) of the body, then a TCP reset (or, reset=False, an
+        orderly close: the client sees the body simply end early)."""
         if resp.file is not None:
             with open(resp.file, "rb") as src:
                 body = src.read()
@@ -602,8 +607,9 @@ class SandboxServer:
             handler.end_headers()
             handler.wfile.write(body[:position or len(body) // 2])
             handler.wfile.flush()
-            handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            handler.connection.close()      # with a zero linger: a reset, not an orderly end
+            if reset:
+                handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                handler.connection.close()      # with a zero linger: a reset, not an orderly end
         except OSError:
             pass
         handler.close_connection = True

@@ -305,7 +305,7 @@ def test_a_name_the_service_cuts_is_reported_never_silently(sandbox_env):
 
 
 def test_a_batch_reset_after_arriving_through_the_qgis_proxy_is_looked_for_never_resent(sandbox_env):
-    """urllib3 1.26 calls a reset on a proxied connection a ProxyError: the batch is still sent once, then looked for."""
+    """urllib3 1.26 calls a reset on a proxied connection a ProxyError: the batch is sent once, then looked for."""
     from qgis.core import QgsSettings
 
     from mapbridge.sandbox.proxy import AuthProxy
