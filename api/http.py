@@ -5,13 +5,13 @@ from __future__ import annotations
 import html
 import json
 import re
+import ssl
 import time
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import SSLError as Urllib3SSLError
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 from urllib3.util import parse_url
 from urllib3.util.retry import Retry
 
@@ -66,9 +66,13 @@ class MapbridgeRetry(Retry):
     def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
         if cancel.cancelled_now():
             raise cancel.RequestCancelled()
-        if isinstance(error, Urllib3SSLError):
+        if error is not None and tls_handshake_failed(error):
             # An untrusted certificate does not get better by asking again.
             raise MaxRetryError(_pool, url, error)
+        if error is not None and not self._is_method_retryable(method) and not never_sent(error):
+            # The request may have reached the service: a create is never re-sent here (urllib3 1.26 would
+            # re-send it after any error it wraps in ProxyError, e.g. a reset after the service acted).
+            raise error.with_traceback(_stacktrace)
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
     def sleep_for_retry(self, response=None):
@@ -340,17 +344,27 @@ class ServiceClient:
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             raise self._connection_error(method, path, exc, idempotent) from None
         except requests.exceptions.RequestException as exc:
-            raise ServiceError(
-                f"the request to {path} failed ({type(exc).__name__})",
-                service=self.service, hint="Check the base URL in Mapbridge ▸ Settings",
-                details=self._scrub(str(exc)),
-            ) from None
+            raise self._request_error(method, path, exc, idempotent) from None
         if response.status_code not in ok:
             error = self._status_error(response, path)
             if response.status_code >= 500 and not idempotent:
                 raise self._outcome_unknown(error, method, path) from None
             raise error
         return response
+
+    def _request_error(self, method, path, exc, idempotent):
+        """The error for a failure that is not a connection error: a bad URL (nothing sent) or a broken answer."""
+        if isinstance(exc, NOT_SENT_ERRORS):
+            return ServiceError(f"the request to {path} could not be sent ({type(exc).__name__})",
+                                service=self.service, hint="Check the base URL in Mapbridge ▸ Settings",
+                                details=self._scrub(str(exc)))
+        if not idempotent:
+            return OutcomeUnknownError(
+                f"the answer to {method} {path} broke off ({type(exc).__name__}); it may or may not have been "
+                "carried out", service=self.service, details=self._scrub(str(exc)),
+                hint="Check on the service before sending it again")
+        return ServiceError(f"the answer from {path} was cut off ({type(exc).__name__})", service=self.service,
+                            details=self._scrub(str(exc)), hint="Check your network and try again")
 
     def _outcome_unknown(self, error, method, path):
         """A 5xx to a request that creates something: the service may have acted before the gateway gave up."""
@@ -404,18 +418,33 @@ class ServiceClient:
 
     def send_json(self, method, path, body, **kwargs):
         """Send a JSON body and return the parsed JSON answer (None when empty)."""
-        return self.json_of(self.request(method, path, json_body=body, **kwargs), path)
+        return self.json_of(self.request(method, path, json_body=body, **kwargs), path,
+                            idempotent=kwargs.get("idempotent"))
 
-    def json_of(self, response, path):
-        """Parse a JSON body, with a clear error when the service sent something else."""
+    def json_of(self, response, path, idempotent=None):
+        """Parse a JSON body, with a clear error when the service sent something else.
+
+        An unreadable success to a request that creates something (idempotent=False; by default any method
+        outside IDEMPOTENT_METHODS) is an OutcomeUnknownError: the service acted, its answer is lost."""
         if response.status_code == 204 or not response.content:
             return None
         try:
             return response.json()
         except ValueError:
             page = is_html(response, response.text or "")
+            what = "a web page, not the service's JSON" if page else "not valid JSON"
+            method = (response.request.method or "").upper() if response.request is not None else ""
+            if idempotent is None:
+                idempotent = method in IDEMPOTENT_METHODS
+            if not idempotent and 200 <= response.status_code < 300:
+                raise OutcomeUnknownError(
+                    f"{method} {path} was answered with HTTP {response.status_code} but the answer is {what}; it "
+                    "may or may not have been carried out", service=self.service, status=response.status_code,
+                    details=excerpt(response.text, 500),
+                    hint="Check on the service before sending it again, and the base URL in Mapbridge ▸ Settings",
+                ) from None
             raise ServiceError(
-                f"the answer from {path} is " + ("a web page, not the service's JSON" if page else "not valid JSON"),
+                f"the answer from {path} is {what}",
                 service=self.service, status=response.status_code,
                 hint="Check the base URL in Mapbridge ▸ Settings",
                 details=excerpt(response.text, 500),
@@ -447,7 +476,7 @@ class ServiceClient:
         special = self._tls_or_proxy_error(exc)
         if special is not None:
             return special
-        sent = not _never_sent(exc)
+        sent = not never_sent(exc)
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
         if sent and not idempotent:
@@ -467,14 +496,21 @@ class ServiceClient:
     def _tls_or_proxy_error(self, exc):
         """The clear error for an untrusted certificate or a proxy asking for credentials, else None."""
         text = repr(exc)
-        if isinstance(exc, requests.exceptions.SSLError) or "CERTIFICATE_VERIFY_FAILED" in text:
-            host = _origin(self.config.base_url)
+        host = _origin(self.config.base_url)
+        host = host[1] if host else self.config.base_url
+        if certificate_refused(exc):
             reason = _TLS_REASON.search(text)
             why = f" ({reason.group(1).strip()})" if reason else ""
             return ServiceError(
-                f"the TLS certificate of {host[1] if host else self.config.base_url} is not trusted{why}; the "
-                "connection was refused", service=self.service, details=self._scrub(str(exc)), hint=TLS_HINT)
-        if isinstance(exc, requests.exceptions.ProxyError) and "407" in text:
+                f"the TLS certificate of {host} is not trusted{why}; the connection was refused",
+                service=self.service, details=self._scrub(str(exc)), hint=TLS_HINT)
+        if tls_handshake_failed(exc):
+            return ServiceError(
+                f"the secure (TLS) connection to {host} could not be set up; nothing was sent",
+                service=self.service, details=self._scrub(str(exc)),
+                hint="Check the base URL in Mapbridge ▸ Settings (https:// for an HTTPS service) and the proxy in "
+                     "QGIS ▸ Options ▸ Network")
+        if isinstance(exc, requests.exceptions.ProxyError) and _PROXY_AUTH.search(text):
             return ServiceError(
                 f"the proxy between Mapbridge and {self.title} asks for a user name and password "
                 "(HTTP 407 Proxy Authentication Required)", service=self.service, status=407,
@@ -487,6 +523,14 @@ class ServiceClient:
 
 
 _TLS_REASON = re.compile(r"certificate verify failed: ([^(')\]\\]+)", re.IGNORECASE)
+_PROXY_AUTH = re.compile(r"\b407\b")
+# Raised by requests before anything is sent: a bad URL or header, a body that cannot be encoded.
+NOT_SENT_ERRORS = tuple(getattr(requests.exceptions, name) for name in (
+    "InvalidURL", "MissingSchema", "InvalidSchema", "InvalidHeader", "URLRequired", "InvalidJSONError")
+    if hasattr(requests.exceptions, name))
+# TLS failures of the handshake (before the request is sent), as OpenSSL names them.
+_HANDSHAKE_WORDS = ("certificate verify failed", "wrong_version_number", "handshake", "unsupported_protocol",
+                    "no_protocols_available", "unknown_protocol", "alert_protocol_version", "alert_unknown_ca")
 
 
 def _origin(url):
@@ -502,12 +546,83 @@ def _origin(url):
     return scheme, host, parsed.port or {"http": 80, "https": 443}.get(scheme)
 
 
-def _never_sent(exc):
-    """True when a connection error happened before the request left (safe to send again)."""
-    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)):
-        return True
-    text = repr(exc)
-    return any(s in text for s in ("NewConnectionError", "ConnectTimeoutError", "Failed to establish", "ProxyError"))
+def causes(exc, limit=32):
+    """The error and the errors it wraps (requests' → urllib3's MaxRetryError.reason → ProxyError.original_error
+    → the socket's or ssl's), outermost first."""
+    found, todo = [], [exc]
+    while todo and len(found) < limit:
+        current = todo.pop(0)
+        if not isinstance(current, BaseException) or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        todo.extend(getattr(current, name, None) for name in ("reason", "original_error", "__cause__"))
+        todo.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
+    return found
+
+
+def certificate_refused(exc):
+    """True when the TLS handshake failed because the server's certificate is not trusted."""
+    return any(isinstance(e, ssl.SSLCertVerificationError) or "certificate verify failed" in str(e).lower()
+               for e in causes(exc))
+
+
+def tls_handshake_failed(exc):
+    """True when a TLS error happened while setting up the connection (nothing was sent), not mid-answer."""
+    return certificate_refused(exc) or any(
+        isinstance(e, ssl.SSLError) and any(word in str(e).lower() for word in _HANDSHAKE_WORDS)
+        for e in causes(exc))
+
+
+def never_sent(exc):
+    """True when a request failed before it left (no connection, connect timeout, TLS handshake, proxy tunnel
+    refused): safe to send again. Looks at the wrapped original errors, never at class names in a text."""
+    for error in causes(exc):
+        if isinstance(error, (ConnectTimeoutError, NewConnectionError, requests.exceptions.ConnectTimeout)):
+            return True
+        # http.client's CONNECT to a proxy refused (the request itself never left).
+        if isinstance(error, OSError) and str(error).startswith("Tunnel connection failed"):
+            return True
+    return tls_handshake_failed(exc)
+
+
+class WireCount:
+    """How much of a streamed body came over the wire, against its Content-Length.
+
+    Content-Length counts the bytes on the wire: compressed ones when Content-Encoding is set (requests asks for
+    gzip, and any proxy or CDN may use it), while iter_content yields the decoded bytes. add() the decoded chunks;
+    received() and cut_short() speak in wire bytes."""
+
+    def __init__(self, response):
+        self.response = response
+        self.total = int(response.headers.get("Content-Length") or 0) or None
+        self.encoded = (response.headers.get("Content-Encoding") or "").strip().lower() not in ("", "identity")
+        self.decoded = 0
+
+    def add(self, size):
+        """Count a decoded chunk."""
+        self.decoded += size
+
+    def received(self):
+        """Bytes read from the connection so far (call before the response is closed)."""
+        if not self.encoded:
+            return self.decoded
+        try:
+            return int(self.response.raw.tell())
+        except (AttributeError, TypeError, ValueError, OSError):
+            return 0
+
+    def cut_short(self, received=None):
+        """True when the body ended before its Content-Length."""
+        received = self.received() if received is None else received
+        return self.total is not None and received != self.total
+
+
+def paging_ignored(service, what):
+    """The error for a listing whose next page repeats a full one: the server ignores paging, so the listing is
+    incomplete (never taken as the whole: lost-answer checks and syncs rely on it)."""
+    return ServiceError(f"the service answered the same page of {what} again for the next page: it ignores paging; "
+                        "the listing is incomplete", service=service,
+                        hint="Check the base URL in Mapbridge ▸ Settings; nothing was decided on the part read")
 
 
 def _retry_after_seconds(response):

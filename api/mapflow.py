@@ -12,7 +12,7 @@ from . import probe as probing
 from .config import DEFAULT_URLS
 from .encoding import segment
 from .errors import CancelledError, ServiceError
-from .http import ServiceClient
+from .http import ServiceClient, WireCount
 from .json_values import json_number
 
 # The Data API pages authenticate with "Basic <token>", the Processing page with "Bearer <token>".
@@ -23,7 +23,6 @@ UPLOAD_CHUNK = 256 * 1024
 TRANSFER_TIMEOUT = (10.0, 600.0)
 # A download goes on as long as data flows; no byte for this long means the connection stalled.
 DOWNLOAD_TIMEOUT = (10.0, 60.0)
-IDENTITY = ("", "identity")
 # Keys of GET /user/status (mapflow-notes.md): an answer with none of them is not Mapflow's.
 STATUS_KEYS = ("billingType", "remainingCredits", "remainingArea", "aoiAreaLimit", "maxAoisPerProcessing",
                "dataProviders")
@@ -119,14 +118,6 @@ class MultipartFile:
         if self._file is not None:
             self._file.close()
             self._file = None
-
-
-def _wire_bytes(response):
-    """Bytes read from the connection so far (before decoding), as urllib3 counts them."""
-    try:
-        return int(response.raw.tell())
-    except (AttributeError, TypeError, ValueError, OSError):
-        return 0
 
 
 def number_of(value):
@@ -324,16 +315,11 @@ class MapflowClient(ServiceClient):
             return self._save_stream(response, path, progress, cancelled, processing_id)
 
     def _save_stream(self, response, path, progress, cancelled, processing_id):
-        total = int(response.headers.get("Content-Length") or 0) or None
-        # Content-Length counts the bytes on the wire: compressed ones when Content-Encoding is set (requests asks
-        # for gzip, and any proxy or CDN may use it), while iter_content yields the decoded bytes.
-        encoded = (response.headers.get("Content-Encoding") or "").strip().lower() not in IDENTITY
+        wire = WireCount(response)
+        total = wire.total
         written = 0
         again = (f"Load it again with 'Load results' in the Mapflow tab or the mapflow_results algorithm and the "
                  f"processing id {processing_id}") if processing_id else "Download it again"
-
-        def on_wire():
-            return _wire_bytes(response) if encoded else written
 
         def stopped():
             return (cancelled is not None and cancelled()) or self.cancelled() or cancel.cancelled_now()
@@ -345,8 +331,9 @@ class MapflowClient(ServiceClient):
                         raise CancelledError("Download cancelled by the user")
                     out.write(chunk)
                     written += len(chunk)
+                    wire.add(len(chunk))
                     if progress is not None:
-                        progress(min(on_wire(), total) if total else written, total)
+                        progress(min(wire.received(), total) if total else written, total)
         except requests.exceptions.RequestException as exc:
             # Before OSError: requests' ConnectionError/ChunkedEncodingError are OSError subclasses too.
             if stopped():
@@ -361,9 +348,9 @@ class MapflowClient(ServiceClient):
                                service=self.service, hint="Check the free disk space and the temporary folder") \
                 from None
         finally:
-            received = on_wire()
+            received = wire.received()
             response.close()
-        if total is not None and received != total:
+        if wire.cut_short(received):
             raise ServiceError(f"the download of the result was interrupted after {received:,} of {total:,} bytes",
                                service=self.service, hint=again)
         return written

@@ -8,7 +8,7 @@ from . import probe as probing
 from .config import DEFAULT_URLS
 from .encoding import JSON_HEADERS, compact_json, json_with_array, segment
 from .errors import ServiceError
-from .http import ServiceClient
+from .http import ServiceClient, paging_ignored
 from .rate_limits import parse_rate_limit
 
 MAX_BULK = 100          # documented: bulk create accepts at most 100 locations per request
@@ -167,7 +167,9 @@ class MapiryClient(ServiceClient):
                 continue
             first = locations[0].get("id") if locations and isinstance(locations[0], dict) else None
             if first is not None and first in firsts:
-                return          # the server ignores the page parameter: this page was seen already
+                if len(locations) >= page_size:
+                    raise paging_ignored(self.service, f"the locations of map {map_id}")
+                return          # a short page seen already: the listing ends
             firsts.add(first)
             yield from locations
             total_pages = pagination.get("totalPages")

@@ -6,7 +6,7 @@ from . import probe as probing
 from .config import DEFAULT_URLS
 from .encoding import JSON_HEADERS, compact_json, json_with_array, segment
 from .errors import ServiceError
-from .http import ServiceClient
+from .http import ServiceClient, paging_ignored
 from .rate_limits import parse_rate_limit
 
 SAFE_PAGE_SIZE = 100
@@ -131,7 +131,9 @@ class MapsembleClient(ServiceClient):
                 continue
             first = features[0].get("id") if features and isinstance(features[0], dict) else None
             if first is not None and first in first_ids:
-                return          # the server ignores the page parameter: every page is the same
+                if len(features) >= per_page:
+                    raise paging_ignored(self.service, f"the features of map {map_id}")
+                return          # a short page seen already: the listing ends
             first_ids.add(first)
             yield from features
             seen += len(features)

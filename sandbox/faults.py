@@ -14,19 +14,24 @@ ERROR_KINDS = {"429": 429, "500": 500, "502": 502, "503": 503, "504": 504}
 # - "html": answer with `status` and an HTML error page (a proxy's or gateway's, e.g. 502 Bad Gateway).
 # - "stall": hold the request `latency_ms` before answering (ends early when the client hangs up).
 # - "stall_body": send the headers and half of the body, then hold `latency_ms` and hang up.
-# - "gzip": the answer goes with Content-Encoding: gzip when the request accepts it (a proxy or CDN would).
+# - "gzip": the answer goes with Content-Encoding: gzip when the request accepts it (a proxy or CDN would); with
+#   `position` only that many bytes of it are sent, then the connection is closed (a cut compressed download).
 # - "gzip_body": the answer's body itself is gzip data (Content-Type application/gzip, no Content-Encoding).
 # - "no_retry_after": a 429 without a Retry-After header.
-# - "echo": answer `status` (200 when not given) with a JSON page echoing the request's headers, escaped the way
-#   some servers escape ("\/" for "/", \uXXXX, percent-encoded) — a malformed successful answer.
+# - "echo": answer `status` (200 when not given) with a JSON page echoing the request's headers and body, escaped the
+#   way some servers escape ("\/" for "/", \uXXXX, percent-encoded) — a malformed successful answer.
 # - "truncate": the service silently cuts every text of the request's JSON body to `position` characters.
-# - "no_paging": the service answers the first page whatever `page`/`offset` asks, without any total (a server that
-#   ignores paging).
+# - "no_paging": the service answers the first page whatever `page`/`offset` asks (in the query or a JSON body),
+#   without any total (a server that ignores paging); with `position` 1 the totals are kept.
+# - "reset_after": the service acts, then its answer's headers and the first `position` bytes of its body (half
+#   of it when 0) are sent and the connection is reset (a connection lost in the middle of a success).
+# - "garbage_after": the service acts, then the answer (its own status, or `status`) carries an HTML page when
+#   `position` is 0, else only the first `position` bytes of the service's JSON (an unreadable success).
 # - "delete" / "insert" (Mapalyze): before handling, delete the record at `position` of the ordered records, or
 #   insert a new one there (records changing on the server between two pages of a load).
 KINDS = tuple(ERROR_KINDS) + ("error", "error_after", "html", "drop", "drop_after", "latency", "stall", "stall_body",
                               "gzip", "gzip_body", "no_retry_after", "echo", "no_paging", "truncate", "delete",
-                              "insert")
+                              "insert", "reset_after", "garbage_after")
 NEEDS_STATUS = ("error", "error_after", "html")
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import http.client
+import socket
+import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -71,9 +73,18 @@ class AuthProxy:
         target = urlsplit(handler.path)
         upstream = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=30)
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("proxy-authorization", "host")}
-        upstream.request(handler.command, target.path + (f"?{target.query}" if target.query else ""), body, headers)
-        answer = upstream.getresponse()
-        data = answer.read()
+        try:
+            upstream.request(handler.command, target.path + (f"?{target.query}" if target.query else ""), body,
+                             headers)
+            answer = upstream.getresponse()
+            data = answer.read()
+        except (OSError, http.client.HTTPException):
+            # The service hung up: the proxy resets its client's connection (as a transparent proxy does).
+            upstream.close()
+            handler.close_connection = True
+            handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            handler.connection.close()
+            return
         handler.send_response(answer.status)
         for key, value in answer.getheaders():
             if key.lower() not in ("transfer-encoding", "content-length", "connection"):

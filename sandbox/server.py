@@ -10,6 +10,7 @@ import select
 import shutil
 import socket
 import ssl
+import struct
 import subprocess  # nosec B404 - openssl makes the self-signed certificate of the TLS mode (tests only)
 import tempfile
 import threading
@@ -464,6 +465,8 @@ class SandboxServer:
         else:
             if kind == "no_paging":
                 req.query = {k: v for k, v in req.query.items() if k not in ("page", "offset")}
+                if isinstance(req.json, dict):
+                    req.json = {k: v for k, v in req.json.items() if k not in ("page", "offset")}
             if kind == "truncate" and req.json is not None:
                 req.json = _cut_texts(req.json, fault.position)
             try:
@@ -479,14 +482,23 @@ class SandboxServer:
             self._record(req, 0)
             handler.close_connection = True
             return
-        if kind == "no_paging":
+        if kind == "no_paging" and fault.position != 1:
             resp = self._without_totals(resp)
         if kind in ("gzip", "gzip_body"):
             resp = self._gzipped(resp, req, kind == "gzip_body")
+            if fault.position:
+                self._record(req, resp.status)
+                self._send_part_then_reset(handler, resp, fault.position, reset=False)
+                return
         self._record(req, resp.status)
         if kind == "stall_body":
             self._send_half_then_stall(handler, resp, fault.latency_ms, generation)
             return
+        if kind == "reset_after":
+            self._send_part_then_reset(handler, resp, fault.position)
+            return
+        if kind == "garbage_after":
+            resp = self._garbled(resp, fault)
         self._send(handler, resp)
 
     def _stall(self, handler, latency_ms, generation):
@@ -526,7 +538,9 @@ class SandboxServer:
         from urllib.parse import quote
 
         auth = req.headers.get("authorization", "")
-        text = json.dumps({"echo": {"headers": req.headers, "quoted_authorization": quote(auth, safe="")}})
+        body = req.body.decode("utf-8", "replace") if req.body else None
+        text = json.dumps({"echo": {"headers": req.headers, "quoted_authorization": quote(auth, safe=""),
+                                    "body": body}})
         return Response(status, raw=text.replace("/", "\\/"))
 
     @staticmethod
@@ -562,6 +576,41 @@ class SandboxServer:
             handler.wfile.flush()
             self._stall(handler, latency_ms, generation)
         except (BrokenPipeError, ConnectionResetError):
+            pass
+        handler.close_connection = True
+
+    @staticmethod
+    def _garbled(resp, fault):
+        """The service's answer made unreadable: an HTML page, or its JSON cut to `position` bytes."""
+        status = fault.status or resp.status
+        if not fault.position:
+            page = HTML_PAGE.format(status=status, reason="OK", padding="a portal's page")
+            return Response(status, raw=page, content_type="text/html", headers=resp.headers)
+        return Response(status, raw=resp.body_bytes()[:fault.position], content_type=resp.content_type,
+                        headers=resp.headers)
+
+    @staticmethod
+    def _send_part_then_reset(handler, resp, position, reset=True):
+        """Headers and the first `position` bytes (half when 0) of the body, then a TCP reset (or, reset=False, an
+        orderly close: the client sees the body simply end early)."""
+        if resp.file is not None:
+            with open(resp.file, "rb") as src:
+                body = src.read()
+        else:
+            body = resp.body_bytes()
+        try:
+            handler.send_response(resp.status)
+            for key, value in resp.headers.items():
+                handler.send_header(key, value)
+            handler.send_header("Content-Type", resp.content_type)
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body[:position or len(body) // 2])
+            handler.wfile.flush()
+            if reset:
+                handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                handler.connection.close()      # with a zero linger: a reset, not an orderly end
+        except OSError:
             pass
         handler.close_connection = True
 

@@ -10,6 +10,7 @@ import uuid
 import requests
 
 from ...api.errors import CancelledError, MapbridgeError, ServiceError
+from ...api.http import WireCount
 from ..feedback import set_status
 
 DONE = ("completed", "complete", "done", "succeeded", "success", "finished", "ready")
@@ -97,7 +98,8 @@ def _save(response, path, feedback, base_progress):
     os.makedirs(folder, exist_ok=True)
     temp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.part")
     size = 0
-    length = int(response.headers.get("Content-Length") or 0)
+    wire = WireCount(response)
+    length = wire.total or 0
     try:
         with open(temp, "wb") as out:
             for chunk in response.iter_content(CHUNK):
@@ -105,12 +107,14 @@ def _save(response, path, feedback, base_progress):
                     raise CancelledError()
                 out.write(chunk)
                 size += len(chunk)
+                wire.add(len(chunk))
                 if feedback is not None and length:
-                    set_status(feedback, f"Downloading the export: {size / 1e6:,.1f} of {length / 1e6:,.1f} MB",
-                               base_progress + (100.0 - base_progress) * size / length)
-        if length and size < length:
-            raise ServiceError(f"the download stopped after {size:,} of {length:,} bytes", service="mapalyze",
-                               hint="Try the export again")
+                    done = min(wire.received(), length)
+                    set_status(feedback, f"Downloading the export: {done / 1e6:,.1f} of {length / 1e6:,.1f} MB",
+                               base_progress + (100.0 - base_progress) * done / length)
+        if wire.cut_short():
+            raise ServiceError(f"the download stopped after {wire.received():,} of {length:,} bytes",
+                               service="mapalyze", hint="Try the export again")
         os.replace(temp, path)
     except requests.exceptions.RequestException as exc:
         if _cancelled(feedback):

@@ -8,6 +8,7 @@ from osgeo import ogr
 from qgis.core import QgsFeature, QgsFields, QgsGeometry
 
 from ...api.errors import CancelledError, MapbridgeError
+from ...api.http import paging_ignored
 from ..gdal_calls import attempt
 from ..qgis_compat import FIELD_DOUBLE, FIELD_STRING, geometry_type, make_field, wkb_type
 
@@ -84,14 +85,18 @@ def search_catalog(client, aoi, feedback, **filters):
         feedback.pushInfo(f"The AOI has {len(parts):,} polygons; the catalog takes one Polygon per search, "
                           "so each is searched and the images are merged.")
     for number, polygon in enumerate(parts, 1):
-        offset = 0
+        offset, firsts = 0, set()
         while True:
             if feedback.isCanceled():
                 raise CancelledError()
             answer = client.catalog_search(search_body(polygon, offset=offset, **filters))
             page = [i for i in (answer.get("images") or []) if isinstance(i, dict)]
+            first = _image_key(page[0]) if page else None
+            if first is not None and first in firsts:
+                raise paging_ignored("mapflow", "catalog images")
+            firsts.add(first)
             for image in page:
-                key = image.get("id") or json.dumps(image.get("footprint"), sort_keys=True)
+                key = _image_key(image)
                 if key not in seen:
                     seen.add(key)
                     images.append(image)
@@ -104,6 +109,11 @@ def search_catalog(client, aoi, feedback, **filters):
             feedback.pushWarning(f"Stopped at {MAX_IMAGES} images; narrow the filters to see the rest.")
             break
     return images
+
+
+def _image_key(image):
+    """An image's id, or its footprint when it has none (to merge the searches of several polygons)."""
+    return image.get("id") or json.dumps(image.get("footprint"), sort_keys=True)
 
 
 def footprint_fields(images):

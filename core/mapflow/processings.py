@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...api.errors import ServiceError
+from ...api.errors import OutcomeUnknownError, ServiceError
 
 MAPFLOW = "mapflow"
 RUNNING = ("UNPROCESSED", "AWAITING", "IN_PROGRESS")
@@ -104,11 +104,14 @@ def aoi_messages_text(client, processing_id):
 
 
 def start_processing(client, body):
-    """POST /processings/v2; returns the new processing's answer (with its id)."""
+    """POST /processings/v2; returns the new processing's answer (with its id).
+
+    A success without an id is an unknown outcome: the processing (and its charge) may exist; look for it."""
     answer = client.create_processing(body)
     if not isinstance(answer, dict) or not answer.get("id"):
-        raise ServiceError("the processing was created but its id is missing from the answer", service=MAPFLOW,
-                           hint="Look for it in the Mapflow tab's processings list or on mapflow.ai")
+        raise OutcomeUnknownError("the start was answered but the answer names no processing id", service=MAPFLOW,
+                                  details=str(answer)[:500],
+                                  hint="Look for it in the Mapflow tab's processings list or on mapflow.ai")
     return answer
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...api.errors import MapbridgeError
+from ...api.scrub import register
 from .choices import DEFAULT_PROVIDER
 
 PROVIDER, CATALOG, MY_IMAGERY, CUSTOM = "provider", "catalog", "my_imagery", "custom"
@@ -28,6 +29,10 @@ class Source:
     login: str = ""
     password: str = field(default="", repr=False)   # never stored, logged or shown
     label: str = ""                       # what the user sees (e.g. "Maxar image of 2021-07-07")
+
+    def __post_init__(self):
+        # The password goes in the create body (rasterPassword); an error echoing the body must never show it.
+        register(self.password)
 
     def source_params(self):
         """The `sourceParams` object of the create and cost bodies."""
@@ -164,4 +169,6 @@ def login_of_authcfg(authcfg):
     if not ok:
         raise MapbridgeError(f"the authentication configuration {authcfg} could not be read", service=MAPFLOW,
                              hint="Check it in QGIS ▸ Options ▸ Authentication")
-    return config.config("username", ""), config.config("password", "")
+    password = config.config("password", "")
+    register(password)
+    return config.config("username", ""), password

@@ -155,14 +155,25 @@ def upload_geotiff(client, path, feedback, *, mosaic_id="", mosaic_name="", tags
         raise MapbridgeError("; ".join(problems) + "; nothing was uploaded", service=MAPFLOW,
                              hint="Reproject, resample or split the image, or upload it to another mosaic")
     created = False
+    name = os.path.basename(path)
+    report = BatchReport(mosaic_id=mosaic_id, mosaic_name=(mosaic_name or "").strip(),
+                         known_images={i.id for i in existing.images} if existing is not None else set())
     if mosaic_id:
         feedback.pushInfo(f"Uploading to mosaic {mosaic_id} ({existing.name}).")
     else:
-        mosaic = client.create_mosaic(mosaic_name, tags)
-        mosaic_id = _id_of(mosaic, "id", "mosaic_id", "mosaicId")
+        known_before = _mosaic_ids(client)
+        try:
+            mosaic = client.create_mosaic(mosaic_name, tags)
+            mosaic_id = _id_of(mosaic, "id", "mosaic_id", "mosaicId")
+        except OutcomeUnknownError:
+            mosaic_id = ""
         if not mosaic_id:
-            raise ServiceError("the mosaic was created but its id is missing from the answer", service=MAPFLOW,
-                               hint="Look for it on mapflow.ai and upload with its MOSAIC_ID")
+            # No usable answer: the mosaic is looked for (same name, new) before anything else is sent.
+            _find_new_mosaic(client, report, name, known_before)
+            mosaic_id = report.mosaic_id
+            feedback.pushInfo(f"The creation of mosaic '{mosaic_name}' got no usable answer; it was found on "
+                              f"Mapflow as {mosaic_id}.")
+        report.mosaic_id, report.mosaic_created = mosaic_id, True
         created = True
         feedback.pushInfo(f"Created mosaic {mosaic_id} ({mosaic_name}).")
 
@@ -171,37 +182,82 @@ def upload_geotiff(client, path, feedback, *, mosaic_id="", mosaic_name="", tags
 
     try:
         answer = client.upload_image(mosaic_id, path, progress=progress, cancelled=feedback.isCanceled)
+        image_id = _uploaded_image_id(answer)
+    except OutcomeUnknownError:
+        image_id = _find_image(client, report, name)
+        feedback.pushInfo(f"The upload of {name} got no usable answer; it was found in the mosaic as image "
+                          f"{image_id}; nothing was sent again.")
     except (MapbridgeError, OSError) as exc:
         done = f"Mosaic {mosaic_id} was created, but " if created else ""
         text = exc.user_message() if isinstance(exc, MapbridgeError) else str(exc)
-        message = f"{done}{os.path.basename(path)} was not uploaded: {text}"
+        message = f"{done}{name} was not uploaded: {text}"
         if isinstance(exc, CancelledError):
             raise CancelledError(message, service=MAPFLOW) from None
         raise MapbridgeError(message, service=None, details=getattr(exc, "details", None)) from None
+    feedback.pushInfo(f"Uploaded {name} ({_mb(size)}) as image {image_id or '(id not returned)'}.")
+    return UploadResult(mosaic_id, image_id, created, size)
+
+
+def _uploaded_image_id(answer):
+    """The image id of an upload's answer (the image, or a mosaic listing its images), or ""."""
     image_id = _id_of(answer, "id", "image_id", "imageId")
     if not image_id and isinstance(answer, dict) and isinstance(answer.get("images"), list) and answer["images"]:
         image_id = _id_of(answer["images"][-1], "id", "image_id")
-    feedback.pushInfo(f"Uploaded {os.path.basename(path)} ({_mb(size)}) as image {image_id or '(id not returned)'}.")
-    return UploadResult(mosaic_id, image_id, created, size)
+    return image_id
+
+
+def _mosaic_ids(client):
+    """The ids of the user's mosaics (before creating one, to tell the new one afterwards)."""
+    return {m.get("id") for m in client.mosaics() if isinstance(m, dict)}
 
 
 def _look_for_upload(client, report, mosaic_name, file_name, known_before):
     """After an upload without an answer: the id of the image if it arrived (and of the mosaic, if one was being
     created); raises, stopping the batch, when it cannot be told."""
     if not report.mosaic_id:
-        new = [m for m in client.mosaics() if isinstance(m, dict) and m.get("id") not in known_before
-               and m.get("name") == mosaic_name.strip()]
-        if len(new) != 1:
-            raise ServiceError(f"no answer while creating mosaic '{mosaic_name}' with {file_name}, and it "
-                               f"{'is not' if not new else 'is more than once'} on Mapflow; nothing more was sent. "
-                               + report.summary(), service=MAPFLOW, hint="Look at My imagery, then upload again")
-        report.mosaic_id, report.mosaic_created = str(new[0]["id"]), True
-    found = [i for i in client.mosaic_images(report.mosaic_id)
-             if isinstance(i, dict) and i.get("filename") == file_name]
+        report.mosaic_name = report.mosaic_name or mosaic_name.strip()
+        _find_new_mosaic(client, report, file_name, known_before)
+    return _find_image(client, report, file_name)
+
+
+def _find_new_mosaic(client, report, file_name, known_before):
+    """After a mosaic's creation without a usable answer: sets report.mosaic_id to the one new mosaic of that name;
+    raises, saying what was found, when there is none or more than one."""
+    name = report.mosaic_name
+    listed = _listing(lambda: client.mosaics(), f"creating mosaic '{name}' (for {file_name})", "your mosaics", report)
+    new = [m for m in listed if isinstance(m, dict) and m.get("id") not in known_before and m.get("name") == name]
+    if len(new) != 1:
+        found = "it is not on Mapflow" if not new else "Mapflow shows " + ", ".join(str(m.get("id")) for m in new)
+        raise ServiceError(f"no usable answer while creating mosaic '{name}' (for {file_name}), and {found}; "
+                           f"nothing more was sent. {report.summary()}", service=MAPFLOW,
+                           hint="Look at My imagery, then upload again")
+    report.mosaic_id, report.mosaic_created = str(new[0]["id"]), True
+
+
+def _find_image(client, report, file_name):
+    """After an upload without a usable answer: the id of the new image of that file name in the mosaic; raises,
+    saying so, when it is not there."""
+    listed = _listing(lambda: client.mosaic_images(report.mosaic_id), f"uploading {file_name}",
+                      f"the images of mosaic {report.mosaic_id}", report)
+    found = [i for i in listed
+             if isinstance(i, dict) and i.get("filename") == file_name and i.get("id") not in report.known_images]
     if not found:
-        raise ServiceError(f"no answer while uploading {file_name}, and it is not in the mosaic; nothing more was "
-                           f"sent. {report.summary()}", service=MAPFLOW, hint="Upload it again")
-    return str(found[-1].get("id") or "")
+        raise ServiceError(f"no usable answer while uploading {file_name}, and it is not in mosaic "
+                           f"{report.mosaic_id}; nothing more was sent. {report.summary()}", service=MAPFLOW,
+                           hint="Upload it again")
+    image_id = str(found[-1].get("id") or "")
+    report.known_images.add(image_id)
+    return image_id
+
+
+def _listing(read, doing, what, report):
+    """A listing read to look for a lost upload; its failure says that whether the upload arrived is unknown."""
+    try:
+        return read()
+    except ServiceError as exc:
+        raise ServiceError(f"no usable answer while {doing}, and {what} could not be read ({exc.message}): it may "
+                           f"or may not have arrived; nothing more was sent. {report.summary()}", service=MAPFLOW,
+                           details=exc.details, hint="Look at My imagery before uploading it again") from None
 
 
 def _mosaic_with_images(client, mosaic_id):
@@ -223,6 +279,7 @@ class BatchReport:
     uploaded: list = field(default_factory=list)     # [(file name, image id)]
     refused: list = field(default_factory=list)      # [(file name, reason)] checked before sending
     failed: list = field(default_factory=list)       # [(file name, message)] refused or cut by the service
+    known_images: set = field(default_factory=set)   # ids of the mosaic's images not uploaded by a lost answer
 
     def summary(self):
         """One line for the user."""
@@ -246,6 +303,7 @@ def upload_many(client, paths, feedback, *, mosaic_id="", mosaic_name="", tags=(
     mosaic = _mosaic_with_images(client, mosaic_id) if mosaic_id else None
     if mosaic is not None:
         report.mosaic_name = mosaic.name
+        report.known_images = {i.id for i in mosaic.images}
     accepted, budget = [], storage.free
     for path in paths:
         try:
@@ -266,7 +324,7 @@ def upload_many(client, paths, feedback, *, mosaic_id="", mosaic_name="", tags=(
                              service=MAPFLOW, hint="Fix the files, or free storage on mapflow.ai")
     total = sum(f.size for f in accepted)
     done = 0
-    known_before = {m.get("id") for m in client.mosaics() if isinstance(m, dict)} if not mosaic_id else set()
+    known_before = _mosaic_ids(client) if not mosaic_id else set()
     for facts in accepted:
         if feedback.isCanceled():
             raise CancelledError(report.summary(), service=MAPFLOW)
@@ -279,7 +337,11 @@ def upload_many(client, paths, feedback, *, mosaic_id="", mosaic_name="", tags=(
             if not report.mosaic_id:
                 created = client.create_mosaic_with_image(mosaic_name.strip(), facts.path, tags, progress=progress,
                                                           cancelled=feedback.isCanceled)
-                report.mosaic_id, report.mosaic_created = _id_of(created, "id", "mosaic_id", "mosaicId"), True
+                report.mosaic_id = _id_of(created, "id", "mosaic_id", "mosaicId")
+                if not report.mosaic_id:
+                    # Created, but the answer names no mosaic: find it, or the next file would make a second one.
+                    raise OutcomeUnknownError("the answer names no mosaic id", service=MAPFLOW)
+                report.mosaic_created = True
                 images = created.get("images") if isinstance(created, dict) else None
                 image_id = _id_of(images[-1], "id") if isinstance(images, list) and images else ""
             else:
@@ -293,9 +355,15 @@ def upload_many(client, paths, feedback, *, mosaic_id="", mosaic_name="", tags=(
         except ServiceError as exc:
             if exc.status in (401, 403):
                 raise
+            if exc.status is None and not report.mosaic_id:
+                # Whether the mosaic exists cannot be told: the next file must not create a second one.
+                raise ServiceError(f"creating mosaic '{report.mosaic_name}' with {name} failed ({exc.message}); "
+                                   f"nothing more was sent. {report.summary()}", service=MAPFLOW,
+                                   details=exc.details, hint="Look at My imagery, then upload again") from None
             report.failed.append((name, exc.server_message or exc.message))
             done += facts.size
             continue
+        report.known_images.add(image_id)
         report.uploaded.append((name, image_id))
         done += facts.size
         feedback.pushInfo(f"Uploaded {name} ({size_text(facts.size)}).")

@@ -24,7 +24,9 @@ def outcome_unknown(exc):
     """True when a non-idempotent request may or may not have been carried out."""
     if isinstance(exc, OutcomeUnknownError):
         return True
-    return isinstance(exc, ServiceError) and exc.status in UNCERTAIN_STATUSES
+    # A success status whose answer could not be used: the service acted (never a refusal of the content).
+    return isinstance(exc, ServiceError) and (exc.status in UNCERTAIN_STATUSES
+                                              or (exc.status is not None and 200 <= exc.status < 300))
 
 
 def retryable(exc):

@@ -12,6 +12,7 @@ import json
 import time
 
 from ...api.errors import CancelledError, MapbridgeError, ServiceError
+from ...api.http import paging_ignored
 from ...api.json_values import json_number
 from .geometry import same_position
 from .choices import CREATED, SKIPPED
@@ -201,7 +202,9 @@ class MapalyzePush(PushJob):
                 page = body
             first = page[0].get("id") if page and isinstance(page[0], dict) else None
             if first is not None and first in firsts:
-                return out      # the server ignores `offset`: the same page again (bounded, never endless)
+                if len(page) >= PAGE:
+                    raise paging_ignored(self.service, f"the records of form {self.form_id}")
+                return out      # a short page seen already: the listing ends
             firsts.add(first)
             out.extend(page)
             total = body.get("total") if isinstance(body, dict) else None

@@ -81,20 +81,23 @@ class MapiryPush(PushJob):
             created = self.paced(lambda: self.client.create_map(self.new_map_title), BUCKET_MAPS, BUCKET_GENERAL)
         except ServiceError as exc:
             if outcome_unknown(exc):
-                raise MapbridgeError(
-                    f"no answer while creating the map '{self.new_map_title}'; it may or may not exist now",
-                    service=self.service, details=exc.details,
-                    hint="Look at your maps on Mapiry and push again with its id as MAP_ID") from None
+                raise self._map_may_exist(exc.message, exc.details) from None
             raise
         map_id = created.get("id") if isinstance(created, dict) else None
         if not map_id:
-            raise MapbridgeError("the answer to creating a map has no map id", service=self.service,
-                                 details=str(created)[:500], hint="Check the base URL in Mapbridge ▸ Settings")
+            raise self._map_may_exist("the answer names no map id", str(created)[:500])
         self.map_id = str(map_id)
         self.created_map = True
         record_partial(self.feedback, "MAP_ID", self.map_id)     # the dock shows it even if the push fails
         self.info(f"created the map '{self.new_map_title}' (id {self.map_id})")
         return self.map_id
+
+    def _map_may_exist(self, why, details):
+        """Creating the map got no usable answer: it may exist, and Mapiry has no listing of maps to look in."""
+        return MapbridgeError(
+            f"creating the map '{self.new_map_title}' got no usable answer ({why}); it may or may not exist now, so "
+            "nothing was pushed and the map was not created again", service=self.service, details=details,
+            hint="Look at your maps on Mapiry and push again with its id as MAP_ID")
 
     def start(self):
         """Before any feature is read: list the map's locations (an existing map) to recognise those already there."""

@@ -363,9 +363,105 @@ def test_cancel_aborts_a_request_the_server_stalls_within_two_seconds(sandbox, s
     ("mapiry", lambda c: list(c.iter_locations("map_demo", page_size=2))),
     ("mapsemble", lambda c: list(c.iter_features("ms_demo", per_page=2))),
 ])
-def test_a_listing_that_ignores_paging_and_gives_no_total_ends(sandbox, service, pages):
-    """Every loop over a server's answers is bounded: the same page again ends the listing."""
-    sandbox.add_fault(service, "no_paging", count=None)
-    found = pages(client(sandbox, service))
-    assert 0 < len(found) <= 2
+@pytest.mark.parametrize("totals", [0, 1])
+def test_a_listing_that_ignores_paging_is_refused_as_incomplete(sandbox, service, pages, totals):
+    """Every loop over a server's answers is bounded, and the same full page again is never taken for the end:
+    the listing would be incomplete (and lost-answer checks would trust it)."""
+    sandbox.add_fault(service, "no_paging", count=None, position=totals)
+    with pytest.raises(ServiceError) as info:
+        pages(client(sandbox, service))
+    assert "ignores paging; the listing is incomplete" in str(info.value)
     assert len(sandbox.requests) <= 3
+
+
+def test_retry_never_resends_a_create_after_an_error_that_may_follow_its_sending():
+    """urllib3 1.26 wraps a reset on a proxied connection in ProxyError, which its Retry re-sends for any method."""
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError, ProxyError
+
+    retry = make_retry()
+    for error in (ProxyError("x", ConnectionResetError()), ProtocolError("Connection aborted.", ConnectionResetError()),
+                  ProxyError("x", OSError("Connection aborted."))):
+        with pytest.raises(type(error)):
+            retry.increment("POST", "/maps", error=error)
+    # Before sending (no connection made), a create may be sent again; a read may always be retried.
+    assert retry.increment("POST", "/maps", error=ProxyError("x", NewConnectionError(None, "refused"))).total == 3
+    assert retry.increment("POST", "/maps", error=ConnectTimeoutError("slow")).total == 3
+    assert retry.increment("GET", "/maps", error=ProxyError("x", ConnectionResetError())).total == 3
+
+
+def test_a_create_reset_after_the_service_acted_through_a_proxy_is_sent_once_and_unknown(sandbox):
+    from mapbridge.api.proxy import ProxySettings
+    from mapbridge.core.push.failures import outcome_unknown, retryable
+    from mapbridge.sandbox.proxy import AuthProxy
+
+    sandbox.add_fault("mapiry", "drop_after", method="POST", path="^/maps$", count=1)
+    with AuthProxy(user="ann", password="right") as proxy:
+        settings = ProxySettings(True, "HttpProxy", "127.0.0.1", proxy.port, user="ann", password="right")
+        c = client(sandbox, "mapiry", proxy=settings, retry=make_retry(backoff_factor=0.01))
+        with pytest.raises(OutcomeUnknownError) as info:
+            c.create_map("Through the proxy")
+    assert outcome_unknown(info.value) and not retryable(info.value)
+    assert len([r for r in sandbox.requests if r.method == "POST"]) == 1, "urllib3 must not re-send a create"
+    assert [m["title"] for m in sandbox.state.mapiry.maps.values()].count("Through the proxy") == 1
+
+
+def test_a_connection_refused_before_sending_is_not_an_unknown_outcome(sandbox):
+    config = ServiceConfig("mapiry", "http://127.0.0.1:9/api/v1", "tok")
+    with pytest.raises(ServiceError) as info:
+        make_client(config, retry=make_retry(total=0)).create_map("Never sent")
+    assert not isinstance(info.value, OutcomeUnknownError) and "could not be reached" in str(info.value)
+
+
+@pytest.mark.parametrize("position", [0, 12])
+def test_a_create_whose_answer_breaks_off_mid_body_is_an_unknown_outcome_sent_once(sandbox, position):
+    sandbox.add_fault("mapiry", "reset_after", method="POST", path="^/maps$", count=1, position=position)
+    c = client(sandbox, "mapiry", retry=make_retry(backoff_factor=0.01))
+    with pytest.raises(OutcomeUnknownError) as info:
+        c.create_map("Cut answer")
+    assert "may or may not" in str(info.value) and "base URL" not in str(info.value)
+    assert len([r for r in sandbox.requests if r.method == "POST"]) == 1
+
+
+def test_a_read_whose_answer_breaks_off_says_it_was_cut_off(sandbox):
+    sandbox.add_fault("mapiry", "reset_after", method="GET", path="^/maps/map_demo$", count=None)
+    with pytest.raises(ServiceError) as info:
+        client(sandbox, "mapiry", retry=make_retry(total=1, backoff_factor=0.01)).get_json("/maps/map_demo")
+    assert not isinstance(info.value, OutcomeUnknownError)
+    assert "cut off" in str(info.value) or "could not be reached" in str(info.value)
+
+
+@pytest.mark.parametrize("position", [0, 20])
+def test_an_unreadable_success_to_a_create_is_an_unknown_outcome(sandbox, position):
+    sandbox.add_fault("mapiry", "garbage_after", method="POST", path="^/maps$", count=1, position=position)
+    c = client(sandbox, "mapiry", retry=make_retry(backoff_factor=0.01))
+    with pytest.raises(OutcomeUnknownError) as info:
+        c.create_map("Garbled answer")
+    assert info.value.status == 201 and "may or may not" in str(info.value)
+    assert [m["title"] for m in sandbox.state.mapiry.maps.values()].count("Garbled answer") == 1
+
+
+def test_an_unreadable_success_to_a_read_only_post_is_a_plain_error(sandbox):
+    sandbox.add_fault("mapflow", "garbage_after", method="POST", path="^/catalog/meta$", count=1)
+    c = client(sandbox, "mapflow", retry=make_retry(backoff_factor=0.01))
+    with pytest.raises(ServiceError) as info:
+        c.send_json("POST", "/catalog/meta", {"aoi": CATALOG_AOI}, idempotent=True)
+    assert not isinstance(info.value, OutcomeUnknownError) and "web page" in str(info.value)
+
+
+def test_a_mid_answer_tls_error_is_not_called_an_untrusted_certificate():
+    import ssl
+
+    import requests
+    from urllib3.exceptions import SSLError as Urllib3SSLError
+
+    from mapbridge.api.http import never_sent, tls_handshake_failed
+
+    mid = requests.exceptions.SSLError(Urllib3SSLError(ssl.SSLError(1, "[SSL: DECRYPTION_FAILED_OR_BAD_RECORD_MAC]")))
+    refused = requests.exceptions.SSLError(Urllib3SSLError(ssl.SSLCertVerificationError(
+        1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self signed certificate")))
+    assert not tls_handshake_failed(mid) and not never_sent(mid)
+    assert tls_handshake_failed(refused) and never_sent(refused)
+    c = make_client(ServiceConfig("mapiry", "https://api.mapiry.example/api/v1", "tok"))
+    unknown = c._connection_error("POST", "/maps", mid, False)
+    assert isinstance(unknown, OutcomeUnknownError) and "not trusted" not in str(unknown)
+    assert "not trusted" in str(c._connection_error("POST", "/maps", refused, False))

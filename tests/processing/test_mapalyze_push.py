@@ -84,16 +84,19 @@ def test_a_service_refusing_every_record_stops_early_with_its_message(sandbox_en
     assert len(requests_of(sandbox, "mapalyze", "POST", "/records")) == 3
 
 
-def test_a_listing_that_ignores_offset_does_not_keep_the_push_checking_forever(sandbox_env):
-    """The check for records already there pages through /records; a server repeating the first page ends it."""
+@pytest.mark.parametrize("totals", [0, 1])
+def test_a_listing_that_ignores_offset_stops_the_push_before_sending_on_a_guess(sandbox_env, totals):
+    """The check for records already there pages through /records; a server repeating a full page is refused (the
+    listing is incomplete, so records already there could be created twice), after a bounded number of pages."""
     sandbox = sandbox_env
-    sandbox.add_fault("mapalyze", "no_paging", method="GET", path="^/records$", count=None)
+    sandbox.add_fault("mapalyze", "no_paging", method="GET", path="^/records$", count=None, position=totals)
     old = memory_layer("Point", "EPSG:4326", ["species:string", "seen:string"],
                        [("POINT(10.75 59.91)", ["elm", "2001-01-01T00:00:00Z"])])
-    result, _ = run_alg("mapbridge:mapalyze_push", {"INPUT": old, "FORM_ID": FORM, "CAPTURED_AT_FIELD": "seen",
-                                                    "OUTPUT": "memory:"})
-    assert result["CREATED"] == 1
+    with pytest.raises(QgsProcessingException, match="ignores paging; the listing is incomplete"):
+        run_alg("mapbridge:mapalyze_push", {"INPUT": old, "FORM_ID": FORM, "CAPTURED_AT_FIELD": "seen",
+                                            "OUTPUT": "memory:"})
     assert len(requests_of(sandbox, "mapalyze", "GET", "/records")) <= 3
+    assert not requests_of(sandbox, "mapalyze", "POST", "/records")
 
 
 def mapalyze_layer(sandbox, tmp_path, form_id):
@@ -163,3 +166,4 @@ def test_already_there_compares_values_by_meaning(sandbox_env):
     assert same_value(0.1 + 0.2, 0.30000000000000004) and not same_value("0.1", 0.2)
     assert same_value({"ok": True, "n": [1, 2]}, '{"n": [1.0, 2], "ok": true}')
     assert not same_value(True, 1) and not same_value(None, "") and same_value(None, None)
+

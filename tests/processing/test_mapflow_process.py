@@ -217,13 +217,18 @@ def test_missing_cost_endpoint_is_tolerated_and_an_empty_result_is_a_valid_layer
     assert QgsWkbTypes.geometryType(layer.wkbType()) == QgsWkbTypes.GeometryType.PolygonGeometry
 
 
-@pytest.mark.parametrize("kind", ["500", "502", "504", "drop_after"])
+LOST_ANSWERS = {"drop_after": ("drop_after", None, 0), "reset_after": ("reset_after", None, 0),
+                "garbage_after": ("garbage_after", None, 0), "half_json": ("garbage_after", None, 30)}
+
+
+@pytest.mark.parametrize("kind", ["500", "502", "504", "drop_after", "reset_after", "garbage_after", "half_json"])
 def test_a_start_answered_5xx_after_the_service_created_it_is_found_not_sent_again(sandbox_env, tmp_gpkg, kind):
-    """The service created (and charged) the processing, then the gateway answered 5xx or hung up."""
+    """The service created (and charged) the processing, then the gateway answered 5xx, hung up, broke the answer
+    off or answered something unreadable."""
     sandbox = sandbox_env
-    fault = kind if kind == "drop_after" else "error_after"
-    sandbox.add_fault("mapflow", fault, method="POST", path="^/processings/v2$", count=1,
-                      status=None if kind == "drop_after" else int(kind))
+    fault, status, position = LOST_ANSWERS.get(kind, ("error_after", int(kind) if kind.isdigit() else None, 0))
+    sandbox.add_fault("mapflow", fault, method="POST", path="^/processings/v2$", count=1, status=status,
+                      position=position)
     credits = sandbox.state.mapflow.remaining_credits
     result, feedback = run("mapbridge:mapflow_process", {
         "AOI": polygon_layer([QgsGeometry.fromRect(MOSCOW)]), "NAME": "Lost answer", "OUTPUT": tmp_gpkg})
@@ -373,3 +378,19 @@ def test_custom_source_login_comes_from_the_auth_database(sandbox_env, tmp_gpkg)
     source = posts(sandbox, "/processings/v2")[0].json["params"]["sourceParams"]["userDefined"]
     assert source["rasterLogin"] == "tile-user" and source["rasterPassword"] == "tile-secret"
     assert not any("tile-secret" in line for line in feedback.lines + feedback.warnings)
+
+
+def test_a_start_answered_without_an_id_is_looked_for_not_sent_again(sandbox_env, tmp_gpkg, monkeypatch):
+    """The service created the processing but its answer names no id: the start is looked for like a lost answer."""
+    from mapbridge.api.mapflow import MapflowClient
+
+    created = MapflowClient.create_processing
+    monkeypatch.setattr(MapflowClient, "create_processing",
+                        lambda self, body: {k: v for k, v in created(self, body).items() if k != "id"})
+    sandbox = sandbox_env
+    result, feedback = run("mapbridge:mapflow_process", {
+        "AOI": polygon_layer([QgsGeometry.fromRect(MOSCOW)]), "NAME": "No id", "OUTPUT": tmp_gpkg})
+    stored = [p for p in sandbox.state.mapflow.processings.values() if p["name"] == "No id"]
+    assert len(posts(sandbox, "/processings/v2")) == 1 and len(stored) == 1
+    assert result["PROCESSING_ID"] == stored[0]["id"]
+    assert "names no processing id" in "\n".join(feedback.warnings)

@@ -63,3 +63,32 @@ def test_upload_refused_when_storage_is_short_or_file_is_not_geotiff(sandbox_env
         run("mapbridge:mapflow_upload", {"INPUT": png, "MOSAIC_NAME": "nope"})
     with pytest.raises(QgsProcessingException, match="MOSAIC_ID .* or MOSAIC_NAME"):
         run("mapbridge:mapflow_upload", {"INPUT": path})
+
+
+@pytest.mark.parametrize("kind", ["drop_after", "reset_after", "garbage_after"])
+def test_a_new_mosaic_and_an_upload_whose_answers_are_lost_are_found_not_sent_again(sandbox_env, tmp_path, kind):
+    sandbox = sandbox_env
+    path = make_geotiff(tmp_path / "lost.tif", size=16)
+    sandbox.add_fault("mapflow", kind, method="POST", path="^/rasters/mosaic$", count=1)
+    sandbox.add_fault("mapflow", kind, method="POST", path="/image$", count=1)
+    result, feedback = run("mapbridge:mapflow_upload", {"INPUT": path, "MOSAIC_NAME": "Lost answers"})
+    mapflow = sandbox.state.mapflow
+    assert [m["name"] for m in mapflow.mosaics.values()] == ["Lost answers"], "no second mosaic"
+    assert list(mapflow.raster_images) == [result["IMAGE_ID"]], "no second copy"
+    assert result["MOSAIC_ID"] == next(iter(mapflow.mosaics))
+    posts = [r.path for r in sandbox.requests if r.method == "POST"]
+    assert posts == ["/rasters/mosaic", f"/rasters/mosaic/{result['MOSAIC_ID']}/image"], "each sent once"
+    text = "\n".join(feedback.lines)
+    assert "found on Mapflow" in text and "found in the mosaic" in text
+
+
+def test_an_upload_lost_before_it_arrived_says_so_and_is_not_sent_again(sandbox_env, tmp_path):
+    sandbox = sandbox_env
+    mosaic = sandbox.state.mapflow._make_mosaic("existing", [])
+    path = make_geotiff(tmp_path / "gone.tif", size=16)
+    sandbox.add_fault("mapflow", "drop", method="POST", path="/image$", count=1)
+    with pytest.raises(QgsProcessingException) as info:
+        run("mapbridge:mapflow_upload", {"INPUT": path, "MOSAIC_ID": mosaic["id"]})
+    assert "gone.tif" in str(info.value) and "not in mosaic" in str(info.value)
+    assert len([r for r in sandbox.requests if r.method == "POST"]) == 1
+    assert not sandbox.state.mapflow.raster_images

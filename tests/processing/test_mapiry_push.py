@@ -302,3 +302,42 @@ def test_a_name_the_service_cuts_is_reported_never_silently(sandbox_env):
     assert f"cut from {len(long_name)} to 20 characters" in rows[long_name]["push_error"]
     assert not rows["Short"]["push_error"]
     assert "1 locations arrived with texts the service cut or changed" in feedback.text()
+
+
+def test_a_batch_reset_after_arriving_through_the_qgis_proxy_is_looked_for_never_resent(sandbox_env):
+    """urllib3 1.26 calls a reset on a proxied connection a ProxyError: the batch is sent once, then looked for."""
+    from qgis.core import QgsSettings
+
+    from mapbridge.sandbox.proxy import AuthProxy
+
+    sandbox = sandbox_env
+    sandbox.add_fault("mapiry", "drop_after", method="POST", path=r"/locations/bulk", count=1)
+    with AuthProxy(user="ann", password="right") as proxy:
+        settings = QgsSettings()
+        for key, value in {"proxyEnabled": True, "proxyType": "HttpProxy", "proxyHost": "127.0.0.1",
+                           "proxyPort": proxy.port, "proxyUser": "ann", "proxyPassword": "right"}.items():
+            settings.setValue(f"proxy/{key}", value)
+        result, feedback = run_alg("mapbridge:mapiry_push", {"INPUT": many_points(40), "MAP_ID": "map_demo",
+                                                             "NAME_FIELD": "name", "OUTPUT": "memory:"})
+        assert any(method == "POST" and ok for method, _, ok in proxy.requests), "the push went through the proxy"
+    assert result["CREATED"] == 40 and result["FAILED"] == 0
+    bulk = requests_of(sandbox, "mapiry", "POST", "/locations/bulk")
+    assert [r.status for r in bulk] == [0], "the batch reached the service once and was not sent again"
+    names = [loc["name"] for loc in locations(sandbox, "map_demo")]
+    assert all(names.count(f"P{i}") == 1 for i in range(40))
+    assert "had arrived" in feedback.text()
+
+
+@pytest.mark.parametrize("kind,position", [("garbage_after", 0), ("garbage_after", 25), ("reset_after", 0)])
+def test_a_new_map_whose_answer_is_unreadable_is_not_created_again_and_nothing_is_pushed(sandbox_env, kind,
+                                                                                          position):
+    sandbox = sandbox_env
+    sandbox.add_fault("mapiry", kind, method="POST", path=r"^/maps$", count=1, position=position)
+    with pytest.raises(QgsProcessingException) as info:
+        run_alg("mapbridge:mapiry_push", {"INPUT": many_points(5), "NEW_MAP_TITLE": "Unreadable",
+                                          "NAME_FIELD": "name", "OUTPUT": "memory:"})
+    text = str(info.value)
+    assert "may or may not exist" in text and "MAP_ID" in text and "no map id" not in text
+    assert len(requests_of(sandbox, "mapiry", "POST", "/maps")) == 1
+    assert [m["title"] for m in sandbox.state.mapiry.maps.values()].count("Unreadable") == 1
+    assert not requests_of(sandbox, "mapiry", "POST", "/locations")

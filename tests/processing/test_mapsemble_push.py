@@ -100,14 +100,17 @@ def test_fields_parameter_limits_the_properties(sandbox_env):
     assert props == {"rank": 0, "label": "Store 0"}
 
 
-def test_dropped_answer_without_remote_id_is_checked_not_duplicated(sandbox_env):
+@pytest.mark.parametrize("kind,position,status", [("drop_after", 0, 0), ("reset_after", 0, 201),
+                                                   ("garbage_after", 0, 201), ("garbage_after", 40, 201)])
+def test_dropped_answer_without_remote_id_is_checked_not_duplicated(sandbox_env, kind, position, status):
+    """A lost, broken-off or unreadable answer to a create: looked for on the map, never split or sent again."""
     sandbox = sandbox_env
     before = len(features(sandbox, "ms_plain"))
-    sandbox.add_fault("mapsemble", "drop_after", method="POST", path=r"/features", count=1)
+    sandbox.add_fault("mapsemble", kind, method="POST", path=r"/features", count=1, position=position)
     result, feedback = push({"INPUT": stores(30), "MAP_ID": "ms_plain"})
     assert (result["CREATED"], result["FAILED"]) == (30, 0)
     assert len(features(sandbox, "ms_plain")) == before + 30
-    assert [r.status for r in requests_of(sandbox, "mapsemble", "POST", "/features")] == [0]
+    assert [r.status for r in requests_of(sandbox, "mapsemble", "POST", "/features")] == [status]
     assert "had arrived" in feedback.text()
     assert all(r["remote_id"] for r in report_rows(result["OUTPUT"]))
 

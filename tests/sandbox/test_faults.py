@@ -91,3 +91,21 @@ def test_fault_error_after_acts_then_answers_with_the_error(api, srv):
     assert any(f["properties"].get("label") == "made anyway" for f in srv.state.mapsemble.features("ms_plain"))
     with pytest.raises(ValueError, match="needs a status"):
         srv.add_fault("mapiry", "error_after")
+
+
+def test_fault_reset_after_acts_then_breaks_the_answer_off(api, srv):
+    srv.add_fault("mapiry", "reset_after", method="POST", path=r"/locations$")
+    with pytest.raises(requests.exceptions.RequestException):
+        api("mapiry", "POST", "/maps/map_demo/locations", json={"name": "Half", "lat": 1, "lng": 2})
+    assert [loc["name"] for loc in srv.state.mapiry.locations("map_demo")].count("Half") == 1
+
+
+@pytest.mark.parametrize("position", [0, 10])
+def test_fault_garbage_after_acts_then_answers_unreadably(api, srv, position):
+    srv.add_fault("mapiry", "garbage_after", method="POST", path=r"/locations$", position=position)
+    r = api("mapiry", "POST", "/maps/map_demo/locations", json={"name": f"Garbled{position}", "lat": 1, "lng": 2})
+    assert r.status_code == 201
+    with pytest.raises(ValueError):
+        r.json()
+    assert (("<html>" in r.text) if position == 0 else len(r.content) == 10)
+    assert [loc["name"] for loc in srv.state.mapiry.locations("map_demo")].count(f"Garbled{position}") == 1

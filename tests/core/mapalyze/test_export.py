@@ -92,3 +92,31 @@ def test_cancel_while_waiting_for_the_job(client, async_exports, tmp_path):
         export_records(client, "geojson", str(tmp_path / "x.geojson"), feedback=feedback, poll=(0.1, 0.3))
     assert not any(p.endswith("/download") for p, _ in export_requests(async_exports))
     assert os.listdir(tmp_path) == []
+
+
+def test_a_gzip_export_is_counted_in_wire_bytes_and_saved_whole(client, sandbox, tmp_path):
+    """Content-Length counts compressed bytes: the progress and the completeness check count the same bytes."""
+    sandbox.add_fault("mapalyze", "gzip", path="^/export/geojson$", count=1)
+    path = str(tmp_path / "packed.geojson")
+    feedback = LogFeedback()
+    export_records(client, "geojson", path, form_id="form_TreeSurvey", feedback=feedback)
+    with open(path, encoding="utf-8") as src:
+        assert len(json.load(src)["features"]) == len(sandbox.state.mapalyze.records("form_TreeSurvey"))
+
+
+def test_a_cut_gzip_export_is_refused_and_leaves_no_file(client, sandbox, tmp_path):
+    """Cut part-way, the decoded bytes may already outnumber the compressed Content-Length: never taken as whole."""
+    import gzip
+
+    whole = str(tmp_path / "whole.geojson")
+    export_records(client, "geojson", whole, form_id="form_TreeSurvey")
+    with open(whole, "rb") as src:
+        packed = len(gzip.compress(src.read()))
+    os.remove(whole)
+    # Cut at 80 % of the compressed bytes: what decodes from them is already more than the whole compressed size.
+    sandbox.add_fault("mapalyze", "gzip", path="^/export/geojson$", count=1, position=int(packed * 0.8))
+    path = str(tmp_path / "cut.geojson")
+    with pytest.raises(ServiceError) as info:
+        export_records(client, "geojson", path, form_id="form_TreeSurvey")
+    assert "stopped" in str(info.value) or "interrupted" in str(info.value)
+    assert os.listdir(tmp_path) == []

@@ -31,3 +31,23 @@ def test_footprint_field_types():
     feature = footprint_features(images, fields)[0]
     assert feature["cloudCover"] == pytest.approx(0.2) and feature["sensor"] == "WV3"
     assert feature.geometry().isMultipart() and not feature.geometry().isEmpty()
+
+
+def test_a_catalog_that_ignores_the_offset_is_refused_as_incomplete(sandbox):
+    from qgis.core import QgsGeometry, QgsProcessingFeedback, QgsRectangle
+
+    from mapbridge.api.config import ServiceConfig
+    from mapbridge.api.errors import ServiceError
+    from mapbridge.api.mapflow import MapflowClient
+    from mapbridge.core.mapflow.aoi import Aoi
+    from mapbridge.core.mapflow.catalog import search_catalog
+
+    client = MapflowClient(ServiceConfig("mapflow", sandbox.base_urls["mapflow"], sandbox.tokens["mapflow"]))
+    aoi = Aoi(QgsGeometry.fromRect(QgsRectangle(37.34396, 55.67311, 37.35926, 55.67997)), 1e6)
+    assert len(search_catalog(client, aoi, QgsProcessingFeedback(), limit=1)) >= 2, "the search pages by one"
+    sandbox.clear_requests()
+    sandbox.add_fault("mapflow", "no_paging", method="POST", path="^/catalog/meta$", count=None, position=1)
+    with pytest.raises(ServiceError, match="ignores paging; the listing is incomplete"):
+        search_catalog(client, aoi, QgsProcessingFeedback(), limit=1)
+    assert len(sandbox.requests) == 2
+    client.close()

@@ -69,3 +69,23 @@ def test_an_upload_without_an_answer_is_looked_for_not_sent_again(client, sandbo
     posts = [r for r in sandbox.requests if r.method == "POST"]
     assert [r.path.rsplit("/", 1)[-1] for r in posts] == ["mosaic", "image"]   # each sent once
     assert len(sandbox.state.mapflow.raster_images) == 2
+
+
+@pytest.mark.parametrize("kind", ["reset_after", "garbage_after"])
+def test_a_new_mosaic_whose_answer_is_unusable_is_found_and_the_next_file_joins_it(client, sandbox, tmp_path, kind):
+    files = [write_geotiff(tmp_path / f"cut{i}.tif", 16, 16) for i in range(2)]
+    sandbox.add_fault("mapflow", kind, method="POST", path="/rasters/mosaic/mosaic$", count=1)
+    report = upload_many(client, files, QgsFeedback(), mosaic_name="Cut answer")
+    assert [name for name, _ in report.uploaded] == ["cut0.tif", "cut1.tif"] and report.mosaic_created
+    assert len(sandbox.state.mapflow.mosaics) == 1 and len(sandbox.state.mapflow.raster_images) == 2
+
+
+def test_a_new_mosaic_answered_without_an_id_is_never_created_twice(client, sandbox, tmp_path):
+    """A success naming no mosaic (here one that created nothing): looked for, and the batch stops."""
+    files = [write_geotiff(tmp_path / f"noid{i}.tif", 16, 16) for i in range(2)]
+    sandbox.add_fault("mapflow", "echo", method="POST", path="/rasters/mosaic/mosaic$", count=1)
+    with pytest.raises(MapbridgeError) as info:
+        upload_many(client, files, QgsFeedback(), mosaic_name="No id")
+    assert "not on Mapflow" in str(info.value) and "nothing more was sent" in str(info.value)
+    assert len([r for r in sandbox.requests if r.method == "POST"]) == 1
+    assert not sandbox.state.mapflow.mosaics
