@@ -114,6 +114,11 @@ def check_remote(applier, link, entries, feedback, now_iso):
         if exc.status == 404:
             raise map_gone(applier.service, applier.map_id, exc) from None
         raise
+    if total is not None and len(listing) < total:
+        # Features missing from a short listing would be taken for deleted and sent again: never on a guess.
+        raise ServiceError(f"the map {applier.map_id} holds {total:,} features but its listing gave {len(listing):,}; "
+                           "nothing was sent", service=applier.service,
+                           hint="Run the sync again; if it says so again, the service's listing is incomplete")
     return _listed(applier, link, linked, listing, feedback, now_iso)
 
 

@@ -486,3 +486,30 @@ def test_a_map_that_gains_a_remote_field_gets_every_feature_again_with_its_key(s
     assert delete.json["features"] == [{"type": "Feature", "id": remote_ids(first["OUTPUT"])["P-2"],
                                         "geometry": None, "properties": {"external_id": "P-2"}}]
     assert "P-2" not in {f["properties"].get("external_id") for f in on_map(sandbox).values()}
+
+
+@pytest.mark.usefixtures("large_map")
+def test_a_listing_shorter_than_the_maps_count_sends_nothing(sandbox_env, api_add, tmp_path):
+    """Features a short listing leaves out would be taken for deleted on the map and sent again: refused instead."""
+    sandbox = sandbox_env
+    layer = write_gpkg(tmp_path / "places.gpkg", places(5))
+    sync(layer)
+    api_add(MAP, 1)                                         # the count moves: the map is listed to compare
+    service = sandbox.state.mapsemble
+    full = service.list_features
+
+    def short(req, map_id):
+        page = full(req, map_id)
+        return dict(page, features=page["features"][:-2])   # meta.total still counts them
+
+    index = next(i for i, route in enumerate(service._routes) if route[2].__name__ == "list_features")
+    original = service._routes[index]
+    service._routes[index] = original[:2] + (short,) + original[3:]
+    sandbox.clear_requests()
+    try:
+        with pytest.raises(QgsProcessingException) as err:
+            sync(layer)
+    finally:
+        service._routes[index] = original
+    assert "listing gave" in str(err.value) and "nothing was sent" in str(err.value)
+    assert writes(sandbox, "mapsemble") == []
