@@ -18,13 +18,7 @@ class SyncItem(PushItem):
     __slots__ = ("key", "action", "fp", "layer", "entry", "target", "note", "attempted", "uncertain", "absent")
 
     def __init__(self, index, feature, payload=None, status=None, error=None):
-        # PushItem's fields set here rather than through super(): one item per input feature on every sync.
-        self.index = index
-        self.feature = feature
-        self.payload = payload
-        self.status = status
-        self.remote_id = None
-        self.error = error
+        super().__init__(index, feature, payload, status, error)
         self.key = None
         self.action = None          # CREATE, UPDATE, RELAYER, DELETE or None (nothing to send)
         self.fp = None
