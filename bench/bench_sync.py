@@ -6,10 +6,13 @@ Each repeat starts from a reset sandbox and a fresh copy of the layer: the layer
 same layer pushed whole right after (Mapsemble: upserted by its key onto the map that holds it; Mapiry: onto an
 empty map, which is how a changed layer is republished without a sync).
 
-Two network profiles: a network-like one (20 ms per request, as bench_push uses; for Mapiry also its documented
-rate limits, 20 bulk requests an hour, with the hour compressed to 36 s so the bench ends: the real hour makes the
-re-push 100 times longer and the ratio smaller still), and none at all (CPU only: reading the layer and writing a
-report row per feature, which a sync cannot skip, against building and sending every payload).
+Two network profiles, each the same for the sync and the re-push it is compared with: a network-like one (20 ms
+per request, as bench_push uses, over a line of 10 Mbit/s up and 50 Mbit/s down, a common broadband or 4G line:
+the sandbox holds each request while its bytes cross the uplink and each answer while they cross the downlink,
+concurrent requests sharing the line; for Mapiry also its documented rate limits, 20 bulk requests an hour, with
+the hour compressed to 36 s so the bench ends: the real hour makes the re-push 100 times longer and the ratio
+smaller still), and none at all (CPU only, reported as information: reading the layer and writing a report row per
+feature, which a sync cannot skip, against building and sending every payload).
 Figures: best sync / best re-push, and how the write requests follow the changes, not the size of the layer.
 """
 
@@ -22,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import requests
 
@@ -131,17 +135,33 @@ SERVICES = {
                "sync_params": {"NAME_FIELD": "name", "KEY_FIELD": "code"},
                "push_params": {"NAME_FIELD": "name"}},
 }
-# Network profiles: (latency per request in ms, Mapiry's documented rate limits on, their window in seconds).
-CPU_ONLY = (0, False, 3600)
-NETWORK = {"mapsemble": (20, False, 3600), "mapiry": (20, True, 36)}
+class Profile(NamedTuple):
+    """A network as the sandbox plays it, the same for a sync and the re-push it is compared with."""
+
+    latency_ms: float = 0           # added to every request
+    limits: bool = False            # Mapiry's documented rate limits
+    window: float = 3600            # their window in seconds
+    upload_mbps: float = 0          # the client's line (0: no limit)
+    download_mbps: float = 0
+
+    def configure(self, control):
+        configure(control, mapiry_rate_limits=self.limits, mapiry_rate_window=self.window,
+                  latency_ms=self.latency_ms, upload_mbps=self.upload_mbps, download_mbps=self.download_mbps)
+
+    def describe(self):
+        if not (self.latency_ms or self.limits or self.upload_mbps or self.download_mbps):
+            return "no network (CPU only)"
+        where = f"{self.latency_ms:g} ms per request"
+        if self.upload_mbps or self.download_mbps:
+            where += f" over a line of {self.upload_mbps:g} Mbit/s up, {self.download_mbps:g} Mbit/s down"
+        if self.limits:
+            where += f", Mapiry's documented rate limits with the hour compressed to {self.window:.0f} s"
+        return where
 
 
-def describe(profile):
-    latency, limits, window = profile
-    where = f"{latency} ms per request" if latency else "no network latency (CPU only)"
-    if limits:
-        where += f", Mapiry's documented rate limits with the hour compressed to {window:.0f} s"
-    return where
+CPU_ONLY = Profile()
+LINE = {"upload_mbps": 10, "download_mbps": 50}
+NETWORK = {"mapsemble": Profile(20, **LINE), "mapiry": Profile(20, True, 36, **LINE)}
 
 
 class Bench:
@@ -159,12 +179,12 @@ class Bench:
         return self.templates[n]
 
     def repeat(self, service, n, n_changed, profile, with_push):
-        """(sync seconds, sync write requests, sync requests, re-push seconds or None) for one repeat."""
+        """(sync seconds, sync write requests, sync requests, re-push seconds or None, request bytes the sync and
+        the re-push sent) for one repeat."""
         spec = SERVICES[service]
-        latency, limits, window = profile
         self.runs += 1
         reset(self.control)
-        configure(self.control, mapiry_rate_limits=False, latency_ms=0)
+        CPU_ONLY.configure(self.control)
         path = Path(self.workdir) / f"{service}-{self.runs}.gpkg"
         shutil.copy(self.template(n), path)
         layer = open_layer(path)
@@ -175,40 +195,45 @@ class Bench:
         assert first["CREATED"] == layer.featureCount(), first
         change(layer, n_changed, self.runs)
         # Fresh rate-limit windows from here on: the untimed first sync used none of them.
-        configure(self.control, mapiry_rate_limits=limits, mapiry_rate_window=window, latency_ms=latency)
+        profile.configure(self.control)
         clear_requests(self.control)
         seconds, result = run_alg(spec["sync"], params)
         log = requests_log(self.control)
         assert result["FAILED"] == 0 and result["NOT_SENT"] == 0, result
         assert result["CREATED"] + result["UPDATED"] + result["DELETED"] == n_changed, result
-        push_seconds = None
+        push_seconds = push_bytes = None
         if with_push:
             push_params = dict(spec["push_params"], INPUT=layer, OUTPUT="memory:")
             if service == "mapiry":
                 push_params["MAP_ID"] = new_mapiry_map(self.env, f"Republish {self.runs}")
+            clear_requests(self.control)
             push_seconds, pushed = run_alg(spec["push"], push_params)
             assert pushed["FAILED"] == 0 and pushed["CREATED"] + pushed["UPDATED"] == layer.featureCount(), pushed
+            push_bytes = sum(r["body_size"] for r in requests_log(self.control))
         del layer
-        return seconds, sum(1 for r in log if r["method"] in WRITES), len(log), push_seconds
+        return (seconds, sum(1 for r in log if r["method"] in WRITES), len(log), push_seconds,
+                sum(r["body_size"] for r in log), push_bytes)
 
 
 def ratio_row(bench, service, n, n_changed, profile, repeats, target):
     """Best sync / best full re-push; the re-push is timed once when rate limits make it minutes long."""
     syncs, pushes, counts = [], [], []
     for k in range(repeats):
-        with_push = k == 0 or not profile[1]
-        seconds, n_writes, n_requests, push_seconds = bench.repeat(service, n, n_changed, profile, with_push)
+        with_push = k == 0 or not profile.limits
+        seconds, n_writes, n_requests, push_seconds, sync_bytes, push_bytes = bench.repeat(
+            service, n, n_changed, profile, with_push)
         syncs.append(seconds)
-        counts.append((n_writes, n_requests))
+        counts.append((n_writes, n_requests, sync_bytes))
         if push_seconds is not None:
-            pushes.append(push_seconds)
-    best_sync, best_push = min(syncs), min(pushes)
+            pushes.append((push_seconds, push_bytes))
+    best_sync, (best_push, push_bytes) = min(syncs), min(pushes)
     return {"name": f"{service}: sync {n:,} features, {n_changed} changed, vs full re-push"
-                    + ("" if profile[0] or profile[1] else " (CPU only)"),
+                    + ("" if profile != CPU_ONLY else " (CPU only)"),
             "value": best_sync / best_push, "target": target, "unit": "x",
             "details": f"sync {best_sync:.3f} s (median {statistics.median(syncs):.3f} of {len(syncs)}), full re-push "
                        f"{best_push:.3f} s (best of {len(pushes)}); the sync sent {counts[0][0]} write requests of "
-                       f"{counts[0][1]}; {describe(profile)}"}, counts[0][0]
+                       f"{counts[0][1]} ({counts[0][2] / 1e3:,.0f} kB of request bodies), the re-push "
+                       f"{push_bytes / 1e6:,.2f} MB; {profile.describe()}"}, counts[0][0]
 
 
 def run(quick=False):
@@ -228,12 +253,12 @@ def run(quick=False):
             yield row
             row, _ = ratio_row(bench, service, n, n_changed, CPU_ONLY, repeats, None)
             yield row
-            _, double_writes, double_total, _ = bench.repeat(service, 2 * n, n_changed, CPU_ONLY, False)
+            _, double_writes, double_total, *_ = bench.repeat(service, 2 * n, n_changed, CPU_ONLY, False)
             yield {"name": f"{service}: write requests for {n_changed} changes, {2 * n:,} vs {n:,} features",
                    "value": double_writes / writes, "target": 1.0, "unit": "x",
                    "details": f"{double_writes} write requests ({double_total} in all) at {2 * n:,} features, "
                               f"{writes} at {n:,}: they follow the changes, not the layer"}
-            _, more_writes, more_total, _ = bench.repeat(service, n, 2 * n_changed, CPU_ONLY, False)
+            _, more_writes, more_total, *_ = bench.repeat(service, n, 2 * n_changed, CPU_ONLY, False)
             yield {"name": f"{service}: write requests for {2 * n_changed} vs {n_changed} changes",
                    "value": more_writes / writes, "target": 2.0, "unit": "x",
                    "details": f"{more_writes} write requests ({more_total} in all) for {2 * n_changed} changes, "

@@ -79,6 +79,7 @@ class SyncAlgorithm(MapbridgeAlgorithm):
     def run_job(self, parameters, context, feedback):
         """Read the link, sync the input with the map, write the report, return the results."""
         from ..api.errors import MapbridgeError
+        from ..core.gc_guard import quiet_gc
         from ..core.push.report import ReportWriter, report_fields
         from ..core.sync.place import place_of
         from ..core.sync.session import sync_layer
@@ -107,10 +108,13 @@ class SyncAlgorithm(MapbridgeAlgorithm):
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         features = source.getFeatures(QgsFeatureRequest(), skip_validity_checks_flag())
-        rows, tally, link = sync_layer(applier, place, source, features, key_field, remembered, feedback,
-                                       new_map_title)
-        report = ReportWriter(sink, fields, feedback, source.fields())
-        report.write_rest(rows)
+        # From the link's entries to the last report row the job makes tens of thousands of objects: a full
+        # collection of the whole QGIS process among them costs more than the rest of a small sync.
+        with quiet_gc():
+            rows, tally, link = sync_layer(applier, place, source, features, key_field, remembered, feedback,
+                                           new_map_title)
+            report = ReportWriter(sink, fields, feedback, source.fields())
+            report.write_rest(rows)
         if report.incomplete_rows:
             feedback.reportError(f"{report.incomplete_rows:,} report rows lack the input attributes (the output "
                                  f"refused them: {report.last_refusal or 'no reason given'}); their push_error says "

@@ -20,6 +20,10 @@ def main(argv=None):
     parser.add_argument("--processing-seconds", type=float, default=2.0, help="Mapflow processing duration")
     parser.add_argument("--no-rate-limits", action="store_true", help="switch off Mapiry rate limits")
     parser.add_argument("--latency-ms", type=float, default=0, help="latency added to every request")
+    parser.add_argument("--upload-mbps", type=float, default=0,
+                        help="speed of the client's uplink the requests cross, in Mbit/s (0: no limit)")
+    parser.add_argument("--download-mbps", type=float, default=0,
+                        help="speed of the client's downlink the answers cross, in Mbit/s (0: no limit)")
     parser.add_argument("--rate-window", type=float, default=3600,
                         help="length of Mapiry's rate-limit windows in seconds (the documented hour; shorter for "
                              "benchmarks)")
@@ -30,6 +34,8 @@ def main(argv=None):
                         processing_seconds=args.processing_seconds, mapiry_rate_limits=not args.no_rate_limits,
                         result_features=args.result_features, mapiry_rate_window=args.rate_window)
     srv.latency_ms = args.latency_ms
+    srv.uplink.rate_mbps = args.upload_mbps
+    srv.downlink.rate_mbps = args.download_mbps
     stop = threading.Event()
 
     def on_signal(signum, frame):

@@ -1,4 +1,5 @@
-"""The sandbox HTTP server: prefix routing, faults, latency, request log and /_sandbox control endpoints."""
+"""The sandbox HTTP server: prefix routing, faults, latency, line speed, request log and /_sandbox control
+endpoints."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .bandwidth import Link, request_size
 from .base import ApiError, Request, Response, dumps
 from .faults import ERROR_KINDS, Fault, FaultSet
 from .mapalyze import Mapalyze
@@ -52,6 +54,7 @@ IMPOSTORS = {
 LOG_BODY_LIMIT = 10 * 1024          # /_sandbox/requests leaves out bodies larger than this
 LOG_MAX_BODY = 16 * 1024 * 1024     # the in-process log keeps at most this much of a body
 LOG_MAX_RECORDS = 100_000           # and at most this many records (oldest dropped)
+ANSWER_HEAD_BYTES = 150             # status line and the headers every answer has (Server, Date, type, length)
 FAULT_MESSAGES = {429: "Too many requests", 500: "Internal server error", 502: "Bad gateway",
                   503: "Service temporarily unavailable", 504: "Gateway timeout"}
 HTML_PAGE = ("<!DOCTYPE html>\n<html><head><title>{status} {reason}</title></head><body><center><h1>{status} "
@@ -178,6 +181,9 @@ class SandboxServer:
         self._mapiry_rate_window = float(mapiry_rate_window)
         self._result_features = result_features
         self.latency_ms = 0
+        # The client's line: its requests cross the uplink, the answers the downlink (0 Mbit/s = no limit).
+        self.uplink = Link()
+        self.downlink = Link()
         self._clock_offset = 0.0
         self.tokens = dict(DEFAULT_TOKENS)
         self.faults = FaultSet()
@@ -358,7 +364,8 @@ class SandboxServer:
 
     def config(self):
         """Current configuration."""
-        return {"latency_ms": self.latency_ms, "clock_offset": self.clock_offset,
+        return {"latency_ms": self.latency_ms, "upload_mbps": self.uplink.rate_mbps,
+                "download_mbps": self.downlink.rate_mbps, "clock_offset": self.clock_offset,
                 "processing_seconds": self.processing_seconds,
                 "mapiry_rate_limits": self.mapiry_rate_limits, "mapiry_rate_window": self.mapiry_rate_window,
                 "result_features": self.result_features,
@@ -415,8 +422,9 @@ class SandboxServer:
             handler.close_connection = True
             return
         if path == CONTROL or path.startswith(CONTROL + "/"):
-            self._send(handler, self._control(handler.command, path[len(CONTROL):], body))
+            self._send(handler, self._control(handler.command, path[len(CONTROL):], body), line=False)
             return
+        self.uplink.carry(request_size(handler, body))
         impostor = next((make for prefix, make in IMPOSTORS.items()
                          if path == prefix or path.startswith(prefix + "/")), None)
         if impostor is not None:
@@ -614,25 +622,27 @@ class SandboxServer:
             pass
         handler.close_connection = True
 
-    def _send(self, handler, resp):
+    def _send(self, handler, resp, line=True):
+        """Send an answer; line=True (a service's answer): first wait while it crosses the client's downlink."""
         try:
+            body = None if resp.file is not None else resp.body_bytes()
+            size = os.path.getsize(resp.file) if resp.file is not None else len(body)
+            if line and self.downlink.rate_mbps:
+                head = ANSWER_HEAD_BYTES + sum(len(k) + len(v) + 4 for k, v in resp.headers.items())
+                self.downlink.carry(head + (size if handler.command != "HEAD" else 0))
             handler.send_response(resp.status)
             for key, value in resp.headers.items():
                 handler.send_header(key, value)
             handler.send_header("Content-Type", resp.content_type)
+            handler.send_header("Content-Length", str(size))
+            handler.end_headers()
+            if handler.command == "HEAD":
+                return
             if resp.file is not None:
-                size = os.path.getsize(resp.file)
-                handler.send_header("Content-Length", str(size))
-                handler.end_headers()
-                if handler.command != "HEAD":
-                    with open(resp.file, "rb") as src:
-                        shutil.copyfileobj(src, handler.wfile, 1024 * 1024)
-            else:
-                body = resp.body_bytes()
-                handler.send_header("Content-Length", str(len(body)))
-                handler.end_headers()
-                if handler.command != "HEAD" and body:
-                    handler.wfile.write(body)
+                with open(resp.file, "rb") as src:
+                    shutil.copyfileobj(src, handler.wfile, 1024 * 1024)
+            elif body:
+                handler.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True
 
@@ -675,13 +685,16 @@ class SandboxServer:
     def _apply_config(self, data):
         if not isinstance(data, dict):
             raise ValueError("config body must be an object")
-        unknown = set(data) - {"latency_ms", "clock_offset", "processing_seconds", "mapiry_rate_limits",
-                               "mapiry_rate_window",
-                               "result_features", "records"}
+        unknown = set(data) - {"latency_ms", "upload_mbps", "download_mbps", "clock_offset", "processing_seconds",
+                               "mapiry_rate_limits", "mapiry_rate_window", "result_features", "records"}
         if unknown:
             raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
         if "latency_ms" in data:
             self.latency_ms = float(data["latency_ms"] or 0)
+        if "upload_mbps" in data:
+            self.uplink.rate_mbps = data["upload_mbps"]
+        if "download_mbps" in data:
+            self.downlink.rate_mbps = data["download_mbps"]
         if "clock_offset" in data:
             self.clock_offset = data["clock_offset"] or 0
         if "processing_seconds" in data:

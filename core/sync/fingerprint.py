@@ -15,6 +15,7 @@ from ..push.values import BinaryValue, json_value
 VERSION = 2             # bump when payloads change in a way old fingerprints cannot see (all features then update)
 DIGEST_SIZE = 12
 _PLAIN = (str, int, float, bool)
+_blake2b = hashlib.blake2b
 
 
 def seed_of(settings):
@@ -49,6 +50,8 @@ class Fingerprinter:
         if "object at 0x" in text:          # a value whose repr names its address: print it by its JSON value
             text = "\x1f".join([value_text(value) for value in picked])
         data = self.seed + text.encode("utf-8", "surrogatepass")
-        if geometry is not None and not geometry.isNull():
-            data += b"\x1e" + bytes(geometry.asWkb())
-        return hashlib.blake2b(data, digest_size=DIGEST_SIZE).hexdigest()
+        if geometry is not None:
+            wkb = geometry.asWkb()          # empty for a null geometry: one call instead of isNull() and asWkb()
+            if wkb:
+                data += b"\x1e" + bytes(wkb)
+        return _blake2b(data, digest_size=DIGEST_SIZE).hexdigest()

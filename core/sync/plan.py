@@ -6,6 +6,8 @@ is unchanged and not sent at all.
 
 from __future__ import annotations
 
+from itertools import islice
+
 from qgis.core import QgsFeature
 
 from ...api.errors import MapbridgeError
@@ -53,28 +55,41 @@ class Scan:
         self.layer_of = layer_of
 
     def __call__(self, features, cancelled=lambda: False):
+        # Runs once per input feature on every sync. Features are taken from the source a block at a time: a
+        # loop that alternates one fetch and one feature's work runs about a third slower. The common case (a
+        # text key) is read in line, the rest through KeyReader, which says why a feature has no key.
         items, seen = [], {}
+        append, first_of = items.append, seen.setdefault
         keys, fingerprint, layer_of = self.keys, self.fingerprint, self.layer_of
-        for feature in features:
-            index = len(items)
-            if not index % CANCEL_EVERY and cancelled():
+        key_index = keys.index
+        features = iter(features)
+        index = 0
+        while True:
+            if cancelled():
                 return None
-            item = SyncItem(index, feature)
-            items.append(item)
-            values = feature.attributes()
-            key, reason = keys(feature, values)
-            if key is None:
-                item.done(SKIPPED, error=reason)
-                continue
-            first = seen.setdefault(key, index)
-            if first != index:
-                item.done(SKIPPED, error=f"duplicate key '{key}' (input feature {first + 1} has it too)")
-                continue
-            item.key = key
-            item.fp = fingerprint(values, feature.geometry())
-            if layer_of is not None:
-                item.layer = layer_of(values)
-        return items
+            block = list(islice(features, CANCEL_EVERY))
+            if not block:
+                return items
+            for feature in block:
+                item = SyncItem(index, feature)
+                append(item)
+                index += 1
+                values = feature.attributes()
+                key = values[key_index] if key_index >= 0 else None
+                key = (key.strip() or None) if type(key) is str and "\x00" not in key else None
+                if key is None:
+                    key, reason = keys(feature, values)
+                    if key is None:
+                        item.done(SKIPPED, error=reason)
+                        continue
+                first = first_of(key, item.index)
+                if first != item.index:
+                    item.done(SKIPPED, error=f"duplicate key '{key}' (input feature {first + 1} has it too)")
+                    continue
+                item.key = key
+                item.fp = fingerprint(values, feature.geometry())
+                if layer_of is not None:
+                    item.layer = layer_of(values)
 
 
 def plan(items, entries, missing=frozenset(), service_title="the service", layers=False):

@@ -18,6 +18,7 @@ def srv():
 @pytest.fixture(autouse=True)
 def _fresh(srv):
     srv.latency_ms = 0
+    srv.uplink.rate_mbps = srv.downlink.rate_mbps = 0
     srv.processing_seconds = 0.6
     srv.result_features = None
     srv.mapiry_rate_limits = True

@@ -37,3 +37,14 @@ def test_null_and_qt_values_print_the_same_in_every_session():
     other = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, timeout=120,
                            env={**__import__("os").environ, "PYTHONPATH": ":".join(p for p in sys.path if p)})
     assert other.stdout.strip().splitlines()[-1] == here, other.stderr[-500:]
+
+
+def test_prints_stay_those_links_already_hold():
+    # Taken before the fingerprint's fast path: a change here makes every linked feature update on its next sync
+    # (then bump VERSION on purpose).
+    fp = Fingerprinter({"service": "mapsemble", "label": "name"}, [0, 1, 2])
+    assert fp(["Place 1", 2.5, 7], QgsGeometry.fromPointXY(QgsPointXY(500000.0, 6800000.0))) == \
+        "f6f15e564d17979a78506140"
+    assert fp(["Place 1", QVariant(), QDate(2024, 5, 1)], QgsGeometry()) == "b84656ec7243937ebded3528"
+    assert fp(["Plaçe", None, -1], None) == "13dd7ed5d134e96bcb162724"
+    assert fp(["x", 1, 2], QgsGeometry.fromWkt("LINESTRING(0 0, 1 1)")) == "e215557a6651bc4b0001378a"

@@ -6,7 +6,7 @@ from qgis.core import QgsFeature, QgsGeometry, QgsPointXY
 
 from mapbridge.core.sync.fingerprint import Fingerprinter
 from mapbridge.core.sync.items import CREATE, DELETE, RELAYER, UPDATE
-from mapbridge.core.sync.plan import KeyReader, Preview, Scan, plan
+from mapbridge.core.sync.plan import CANCEL_EVERY, KeyReader, Preview, Scan, plan
 from mapbridge.core.sync.store import Entry
 from mapbridge.tests.processing.push_helpers import memory_layer
 
@@ -65,3 +65,36 @@ def test_the_preview_line_counts_with_separators_and_names_the_main_skip_reason(
     entries = {i.key: Entry(i.key, "r", i.fp) for i in items if i.key}
     assert Preview(items, plan(items, entries)).text() == "1,200 unchanged, 1 skipped: no key (field 'code' is " \
                                                           "NULL or empty)"
+
+
+def test_a_scan_reads_every_block_and_stops_between_blocks_when_cancelled():
+    n = 2 * CANCEL_EVERY + 7            # three blocks, the last one short
+    rows = [(i, i, f"N{i}", f" k{i} " if i % 2 else f"k{i}", None) for i in range(n)]
+    rows[CANCEL_EVERY] = (0, 0, "dup", "k0", None)                  # first of a block, a key of the first block
+    layer = layer_of(rows)
+    items = scan(layer)
+    assert [i.index for i in items] == list(range(n))
+    assert [i.feature.id() for i in items] == [f.id() for f in layer.getFeatures()]
+    assert items[1].key == "k1" and items[-1].key == f"k{n - 1}" and items[-1].fp
+    assert items[CANCEL_EVERY].error == "duplicate key 'k0' (input feature 1 has it too)"
+    assert sum(1 for i in items if i.key) == n - 1
+    asked = []
+
+    def cancelled():
+        asked.append(len(asked))
+        return len(asked) > 2
+
+    reader = Scan(KeyReader(layer.fields(), "code"), Fingerprinter({"s": 1}, [0]))
+    assert reader(layer.getFeatures(), cancelled) is None and len(asked) == 3   # after two blocks
+    assert len(reader(layer.getFeatures(), lambda: False)) == n
+
+
+def test_keys_that_are_not_text_are_read_as_text():
+    layer = memory_layer("Point", "EPSG:4326", ["name:string", "code:integer", "value:double"],
+                         [("POINT(1 1)", ["A", 7, 1.0]), ("POINT(2 2)", ["B", None, 2.0]),
+                          ("POINT(3 3)", ["C", 8, 3.0])])
+    items = Scan(KeyReader(layer.fields(), "code"), Fingerprinter({}, [0]))(layer.getFeatures())
+    assert [i.key for i in items] == ["7", None, "8"]
+    assert items[1].error == "no key (field 'code' is NULL or empty)"
+    by_value = Scan(KeyReader(layer.fields(), "value"), Fingerprinter({}, [0]))(layer.getFeatures())
+    assert [i.key for i in by_value] == ["1", "2", "3"]
