@@ -568,24 +568,7 @@ class SandboxServer:
 
     def _send_half_then_stall(self, handler, resp, latency_ms, generation):
         """Headers and half of the body, then nothing for latency_ms, then hang up (a stalled transfer)."""
-        if resp.file is not None:
-            with open(resp.file, "rb") as src:
-                body = src.read()
-        else:
-            body = resp.body_bytes()
-        try:
-            handler.send_response(resp.status)
-            for key, value in resp.headers.items():
-                handler.send_header(key, value)
-            handler.send_header("Content-Type", resp.content_type)
-            handler.send_header("Content-Length", str(len(body)))
-            handler.end_headers()
-            handler.wfile.write(body[:len(body) // 2])
-            handler.wfile.flush()
-            self._stall(handler, latency_ms, generation)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        handler.close_connection = True
+        self._send_part(handler, resp, 0, lambda: self._stall(handler, latency_ms, generation))
 
     @staticmethod
     def _garbled(resp, fault):
@@ -597,10 +580,19 @@ class SandboxServer:
         return Response(status, raw=resp.body_bytes()[:fault.position], content_type=resp.content_type,
                         headers=resp.headers)
 
-    @staticmethod
-    def _send_part_then_reset(handler, resp, position, reset=True):
+    def _send_part_then_reset(self, handler, resp, position, reset=True):
         """Headers and the first `position` bytes (half when 0) of the body, then a TCP reset (or, reset=False, an
         orderly close: the client sees the body simply end early)."""
+        def hang_up():
+            if reset:
+                handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                handler.connection.close()      # with a zero linger: a reset, not an orderly end
+
+        self._send_part(handler, resp, position, hang_up)
+
+    @staticmethod
+    def _send_part(handler, resp, position, then):
+        """Headers and the first `position` bytes (half when 0) of the body, then then() (a stall, a reset)."""
         if resp.file is not None:
             with open(resp.file, "rb") as src:
                 body = src.read()
@@ -615,11 +607,9 @@ class SandboxServer:
             handler.end_headers()
             handler.wfile.write(body[:position or len(body) // 2])
             handler.wfile.flush()
-            if reset:
-                handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                handler.connection.close()      # with a zero linger: a reset, not an orderly end
+            then()
         except OSError:
-            pass
+            pass        # the client hung up first
         handler.close_connection = True
 
     def _send(self, handler, resp, line=True):
