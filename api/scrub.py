@@ -7,12 +7,8 @@ headers may show the token percent-encoded, JSON-escaped (also with "\\/"), HTML
 
 from __future__ import annotations
 
-import base64
-import html
-import json
 import re
 import threading
-from urllib.parse import quote, quote_plus
 
 MASK = "***"
 MIN_SECRET = 6          # shorter values are not treated as secrets (masking "tok" would garble every "token")
@@ -24,6 +20,12 @@ _pattern = None         # one regex over every form of every secret (case-insens
 
 
 def _forms(secret):
+    # Imported here, not at the top: QGIS imports this module at start, and none of these is needed before a
+    # secret is registered (together they are a third of the plugin's start-up).
+    import html
+    import json
+    from urllib.parse import quote, quote_plus
+
     forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), html.escape(secret),
              json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
     forms.add(json.dumps(secret)[1:-1].replace("/", "\\/"))
@@ -46,6 +48,8 @@ def register(*secrets):
 
 def register_basic_auth(user, password):
     """Remember a user/password pair also in its Basic-auth form (what a proxy receives)."""
+    import base64
+
     register(password)
     if user and password:
         register(base64.b64encode(f"{user}:{password}".encode()).decode("ascii"))

@@ -6,8 +6,15 @@ from qgis.core import QgsProcessingAlgorithm, QgsProcessingException, QgsProcess
 
 from ..api.errors import MapbridgeError, service_title
 from ..api.scrub import scrub
-from ..core.feedback import record_error
-from ..core.log import log_exception
+
+
+def _failure(feedback, error):
+    """The QgsProcessingException of a MapbridgeError, after telling feedback and the Mapbridge log."""
+    from ..core.feedback import record_error   # loaded on the first failure, not at QGIS start
+    from ..core.log import log_exception
+
+    record_error(feedback, error)
+    return QgsProcessingException(log_exception(error))
 
 
 class MapbridgeAlgorithm(QgsProcessingAlgorithm):
@@ -50,8 +57,7 @@ class MapbridgeAlgorithm(QgsProcessingAlgorithm):
             for client in self.clients.values():
                 client.config.require_token()
         except MapbridgeError as exc:
-            record_error(feedback, exc)
-            raise QgsProcessingException(log_exception(exc)) from None
+            raise _failure(feedback, exc) from None
         # A layer's feature source is made here too: made in the worker it would read the layer while the user
         # (or a commit still finishing) changes it on the main thread, which crashes QGIS.
         self.sources = {definition.name(): self.parameterAsSource(parameters, definition.name(), context)
@@ -70,11 +76,13 @@ class MapbridgeAlgorithm(QgsProcessingAlgorithm):
         try:
             return self.run_job(parameters, context, feedback)
         except MapbridgeError as exc:
-            record_error(feedback, exc)
-            raise QgsProcessingException(log_exception(exc)) from None
+            raise _failure(feedback, exc) from None
         except QgsProcessingException:
             raise
         except Exception as exc:  # noqa: BLE001 - a bug must reach the user as a message, its traceback the log
+            from ..core.feedback import record_error
+            from ..core.log import log_exception
+
             log_exception(exc)
             who = ", ".join(service_title(s) for s in self.services) or "Mapbridge"
             error = MapbridgeError(f"unexpected error in {self.displayName()} ({type(exc).__name__}: {exc})",

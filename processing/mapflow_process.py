@@ -14,7 +14,6 @@ from qgis.core import (
 )
 
 from ..api.errors import CancelledError, MapbridgeError
-from ..core.feedback import record_partial
 from ..core.mapflow.choices import DEFAULT_MODEL, DEFAULT_PROVIDER, DEFAULT_ZOOM
 from ..core.qgis_compat import advanced, number_type, source_type
 from .mapflow_common import MapflowAlgorithm, optional_value, read_aoi, write_result_output
@@ -155,6 +154,7 @@ class MapflowProcessAlgorithm(MapflowAlgorithm):
         return sources.provider_source(provider, zoom)
 
     def run_job(self, parameters, context, feedback):
+        from ..core.feedback import record_partial
         from ..core.mapflow import start as start_sequence
         from ..core.mapflow.polling import Backoff, wait_for_processing
         from ..core.mapflow.processings import ID_MARKER, status_of

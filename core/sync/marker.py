@@ -3,13 +3,13 @@ synced, whether to sync when its edits are saved. A few words per link, never th
 
 from __future__ import annotations
 
-import json
-
 PROPERTY = "mapbridge/sync"
 
 
 def marks_of(layer):
     """The layer's link marks: [{"service", "map_id", "last_sync", "key_field", "on_save"}, …]."""
+    import json         # here, not at the top: this module is imported at QGIS start, json is not needed then
+
     try:
         marks = json.loads(layer.customProperty(PROPERTY, "") or "[]")
     except (TypeError, ValueError):
@@ -19,6 +19,8 @@ def marks_of(layer):
 
 
 def _write(layer, marks):
+    import json
+
     if marks:
         layer.setCustomProperty(PROPERTY, json.dumps(marks, sort_keys=True))
     else:
