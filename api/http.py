@@ -625,6 +625,25 @@ def paging_ignored(service, what):
                         hint="Check the base URL in Mapbridge ▸ Settings; nothing was decided on the part read")
 
 
+class PageRepeats:
+    """A listing's guard against a server that ignores paging: the first id of every page read so far."""
+
+    def __init__(self, service, what):
+        self.service = service
+        self.what = what
+        self.firsts = set()
+
+    def repeated(self, first, full):
+        """True when this page starts like one read already (the listing ends there); a repeated full page raises
+        paging_ignored instead, since what follows it was never seen. A page without a first id is never a repeat."""
+        if first is not None and first in self.firsts:
+            if full:
+                raise paging_ignored(self.service, self.what)
+            return True
+        self.firsts.add(first)
+        return False
+
+
 def _retry_after_seconds(response):
     value = response.headers.get("Retry-After")
     if not value:

@@ -8,7 +8,7 @@ from . import probe as probing
 from .config import DEFAULT_URLS
 from .encoding import JSON_HEADERS, compact_json, json_with_array, segment
 from .errors import ServiceError
-from .http import ServiceClient, paging_ignored
+from .http import PageRepeats, ServiceClient
 from .rate_limits import parse_rate_limit
 
 MAX_BULK = 100          # documented: bulk create accepts at most 100 locations per request
@@ -155,7 +155,7 @@ class MapiryClient(ServiceClient):
         """Every location of a map, page after page; `wrap(call)` runs each page request (e.g. to wait out limits)."""
         wrap = wrap or (lambda call: call())
         page = 1
-        firsts = set()
+        repeats = PageRepeats(self.service, f"the locations of map {map_id}")
         while True:
             try:
                 locations, pagination = wrap(lambda p=page, s=page_size: self.list_locations(map_id, p, s))
@@ -166,11 +166,8 @@ class MapiryClient(ServiceClient):
                 page_size = SAFE_PAGE_SIZE
                 continue
             first = locations[0].get("id") if locations and isinstance(locations[0], dict) else None
-            if first is not None and first in firsts:
-                if len(locations) >= page_size:
-                    raise paging_ignored(self.service, f"the locations of map {map_id}")
-                return          # a short page seen already: the listing ends
-            firsts.add(first)
+            if repeats.repeated(first, full=len(locations) >= page_size):
+                return
             yield from locations
             total_pages = pagination.get("totalPages")
             if cancelled() or not locations:

@@ -6,7 +6,7 @@ from . import probe as probing
 from .config import DEFAULT_URLS
 from .encoding import JSON_HEADERS, compact_json, json_with_array, segment
 from .errors import ServiceError
-from .http import ServiceClient, paging_ignored
+from .http import PageRepeats, ServiceClient
 from .rate_limits import parse_rate_limit
 
 SAFE_PAGE_SIZE = 100
@@ -119,7 +119,7 @@ class MapsembleClient(ServiceClient):
         wrap = wrap or (lambda call: call())
         page = 1
         seen = 0
-        first_ids = set()
+        repeats = PageRepeats(self.service, f"the features of map {map_id}")
         while True:
             try:
                 features, total, last_page = wrap(lambda p=page, s=per_page: self.list_features(map_id, p, s))
@@ -130,11 +130,8 @@ class MapsembleClient(ServiceClient):
                 per_page = SAFE_PAGE_SIZE
                 continue
             first = features[0].get("id") if features and isinstance(features[0], dict) else None
-            if first is not None and first in first_ids:
-                if len(features) >= per_page:
-                    raise paging_ignored(self.service, f"the features of map {map_id}")
-                return          # a short page seen already: the listing ends
-            first_ids.add(first)
+            if repeats.repeated(first, full=len(features) >= per_page):
+                return
             yield from features
             seen += len(features)
             if cancelled() or not features:

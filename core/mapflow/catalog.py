@@ -8,7 +8,7 @@ from osgeo import ogr
 from qgis.core import QgsFeature, QgsFields, QgsGeometry
 
 from ...api.errors import CancelledError, MapbridgeError
-from ...api.http import paging_ignored
+from ...api.http import PageRepeats
 from ..gdal_calls import attempt
 from ..qgis_compat import FIELD_DOUBLE, FIELD_STRING, geometry_type, make_field, wkb_type
 
@@ -85,16 +85,14 @@ def search_catalog(client, aoi, feedback, **filters):
         feedback.pushInfo(f"The AOI has {len(parts):,} polygons; the catalog takes one Polygon per search, "
                           "so each is searched and the images are merged.")
     for number, polygon in enumerate(parts, 1):
-        offset, firsts = 0, set()
+        offset, repeats = 0, PageRepeats("mapflow", "catalog images")
         while True:
             if feedback.isCanceled():
                 raise CancelledError()
             answer = client.catalog_search(search_body(polygon, offset=offset, **filters))
             page = [i for i in (answer.get("images") or []) if isinstance(i, dict)]
             first = _image_key(page[0]) if page else None
-            if first is not None and first in firsts:
-                raise paging_ignored("mapflow", "catalog images")
-            firsts.add(first)
+            repeats.repeated(first, full=True)      # the offset moves by what came: any repeat means it was ignored
             for image in page:
                 key = _image_key(image)
                 if key not in seen:

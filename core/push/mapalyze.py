@@ -12,7 +12,7 @@ import json
 import time
 
 from ...api.errors import CancelledError, MapbridgeError, ServiceError
-from ...api.http import paging_ignored
+from ...api.http import PageRepeats
 from ...api.json_values import json_number
 from .geometry import same_position
 from .choices import CREATED, SKIPPED
@@ -185,7 +185,8 @@ class MapalyzePush(PushJob):
 
     def _records_since(self, since):
         """Records of the form created after `since` (every one for None), GET /records paged by limit/offset."""
-        out, offset, firsts = [], 0, set()
+        out, offset = [], 0
+        repeats = PageRepeats(self.service, f"the records of form {self.form_id}")
         since_text = iso_utc(since) if since is not None else None
         while True:
             try:
@@ -201,11 +202,8 @@ class MapalyzePush(PushJob):
             elif isinstance(body, list):
                 page = body
             first = page[0].get("id") if page and isinstance(page[0], dict) else None
-            if first is not None and first in firsts:
-                if len(page) >= PAGE:
-                    raise paging_ignored(self.service, f"the records of form {self.form_id}")
-                return out      # a short page seen already: the listing ends
-            firsts.add(first)
+            if repeats.repeated(first, full=len(page) >= PAGE):
+                return out
             out.extend(page)
             total = body.get("total") if isinstance(body, dict) else None
             offset += len(page)

@@ -9,7 +9,7 @@ import pytest
 from mapbridge.api.clients import make_client
 from mapbridge.api.config import ServiceConfig
 from mapbridge.api.errors import ConfigurationError, OutcomeUnknownError, RateLimitedError, ServiceError
-from mapbridge.api.http import make_retry, wait_for_rate_limit
+from mapbridge.api.http import PageRepeats, make_retry, wait_for_rate_limit
 
 
 def client(sandbox, service, token=None, **kwargs):
@@ -372,6 +372,19 @@ def test_a_listing_that_ignores_paging_is_refused_as_incomplete(sandbox, service
         pages(client(sandbox, service))
     assert "ignores paging; the listing is incomplete" in str(info.value)
     assert len(sandbox.requests) <= 3
+
+
+def test_a_repeated_page_ends_a_listing_when_short_and_refuses_it_when_full():
+    """The one guard every listing uses: a short page seen before is the end, a full one means paging is ignored."""
+    repeats = PageRepeats("mapiry", "the locations of map m1")
+    assert not repeats.repeated("a", full=True)
+    assert not repeats.repeated("b", full=True)
+    assert not repeats.repeated(None, full=True) and not repeats.repeated(None, full=True)   # no id: never a repeat
+    assert repeats.repeated("b", full=False)
+    with pytest.raises(ServiceError) as info:
+        repeats.repeated("a", full=True)
+    assert info.value.service == "mapiry"
+    assert "same page of the locations of map m1 again" in str(info.value)
 
 
 def test_retry_never_resends_a_create_after_an_error_that_may_follow_its_sending():
