@@ -1,4 +1,5 @@
-"""Helpers of the Layers panel tests: waiting for the event loop, a layer's indicators."""
+"""Helpers of the dock and Layers panel tests: waiting for the event loop, a layer's indicators, the Push tab on a
+layer."""
 
 from __future__ import annotations
 
@@ -22,3 +23,17 @@ def indicators(view, layer):
     """The Layers panel indicators of a layer."""
     node = QgsProject.instance().layerTreeRoot().findLayer(layer.id())
     return view.indicators(node)
+
+
+def open_push_tab(dock, service, layer, remote_id=None):
+    """The Push tab on a layer and a service; with remote_id, that map or form chosen once the list loaded."""
+    tab = dock.push_tab
+    tab.open_for_layer(layer)
+    tab.service_combo.setCurrentIndex(tab.service_combo.findData(service))
+    target = tab.target()
+    if remote_id is not None:
+        wait_until(lambda: target.remote.loaded)
+        combo = target.remote.combo
+        assert combo.findData(remote_id) >= 0, "the account's maps or forms fill the combo"
+        combo.setCurrentIndex(combo.findData(remote_id))
+    return tab, target

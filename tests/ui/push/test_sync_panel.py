@@ -6,31 +6,15 @@ import pytest
 from qgis.core import QgsProject
 
 from mapbridge.tests.processing.sync_helpers import edit, feature_id, places, write_gpkg, writes
-from mapbridge.tests.ui.panel_helpers import wait_until
+from mapbridge.tests.ui.panel_helpers import open_push_tab, wait_until
 
 pytestmark = pytest.mark.usefixtures("mapbridge_processing")
 
 
-@pytest.fixture
-def dock(qgis_iface, qgis_new_project, sandbox_env):
-    from mapbridge.ui.dock import MapbridgeDock
-
-    widget = MapbridgeDock(qgis_iface)
-    widget.show()
-    yield widget
-    widget.shutdown()
-    widget.deleteLater()
-
-
-def open_on(dock, layer, service, map_id=None):
-    tab = dock.push_tab
-    tab.open_for_layer(layer)
-    tab.service_combo.setCurrentIndex(tab.service_combo.findData(service))
-    target = tab.target()
-    if map_id is not None:
-        wait_until(lambda: target.remote.loaded)
-        target.remote.combo.setCurrentIndex(target.remote.combo.findData(map_id))
-    return tab, target
+@pytest.fixture(autouse=True)
+def shown(dock):
+    """These tests look at what a user sees: the dock is on screen."""
+    dock.show()
 
 
 def preview_text(tab):
@@ -48,7 +32,7 @@ def run(tab):
 def test_keep_in_sync_previews_then_sends_only_what_changed(dock, sandbox_env, tmp_path):
     sandbox = sandbox_env
     layer = write_gpkg(tmp_path / "places.gpkg", places(5), legend=True)
-    tab, target = open_on(dock, layer, "mapsemble", "ms_plain")
+    tab, target = open_push_tab(dock, "mapsemble", layer, "ms_plain")
     panel = tab.sync_panel
     assert panel.isVisible() and not panel.key_combo.isVisible(), "options show once the sync is asked for"
     assert tab.push_button.text() == "Push"
@@ -74,7 +58,7 @@ def test_keep_in_sync_previews_then_sends_only_what_changed(dock, sandbox_env, t
 
 def test_sync_is_offered_for_mapiry_and_mapsemble_only_and_remembers_a_synced_layer(dock, sandbox_env, tmp_path):
     layer = write_gpkg(tmp_path / "places.gpkg", places(3), legend=True)
-    tab, target = open_on(dock, layer, "mapiry")
+    tab, target = open_push_tab(dock, "mapiry", layer)
     target.new_radio.setChecked(True)
     target.title_edit.setText("Synced from the dock")
     panel = tab.sync_panel

@@ -12,19 +12,9 @@ from mapbridge.tests.processing.push_helpers import (
     memory_layer,
     requests_of,
 )
-from mapbridge.tests.ui.panel_helpers import wait_until
+from mapbridge.tests.ui.panel_helpers import open_push_tab, wait_until
 
 pytestmark = pytest.mark.usefixtures("mapbridge_processing")
-
-
-@pytest.fixture
-def dock(qgis_iface, qgis_new_project, sandbox_env):
-    from mapbridge.ui.dock import MapbridgeDock
-
-    widget = MapbridgeDock(qgis_iface)
-    yield widget
-    widget.shutdown()
-    widget.deleteLater()
 
 
 def shops():
@@ -35,20 +25,6 @@ def shops():
     return layer
 
 
-def open_target(dock, service, layer, remote_id=None):
-    """The Push tab on a layer and a service; with remote_id, that map or form chosen once the list loaded."""
-    tab = dock.push_tab
-    tab.open_for_layer(layer)
-    tab.service_combo.setCurrentIndex(tab.service_combo.findData(service))
-    target = tab.target()
-    if remote_id is not None:
-        wait_until(lambda: target.remote.loaded)
-        combo = target.remote.combo
-        assert combo.findData(remote_id) >= 0, "the account's maps or forms fill the combo"
-        combo.setCurrentIndex(combo.findData(remote_id))
-    return tab, target
-
-
 def report_layers():
     return [lyr for lyr in QgsProject.instance().mapLayers().values() if lyr.name().startswith("Push report")]
 
@@ -57,7 +33,7 @@ def test_push_tab_sends_selected_features_to_mapsemble_and_adds_the_report(dock,
     sandbox = sandbox_env
     layer = shops()
     layer.selectByExpression("\"rank\" in (1, 2, 99)")
-    tab, target = open_target(dock, "mapsemble", layer, "ms_plain")
+    tab, target = open_push_tab(dock, "mapsemble", layer, "ms_plain")
     assert dock.tabs.currentWidget() is tab
     assert tab.layer_combo.currentLayer() is layer
     assert tab.selected_check.isChecked(), "selected-only is on by default when the layer has a selection"
@@ -120,7 +96,7 @@ def test_push_tab_creates_a_mapiry_map_then_reuses_it_and_cancel_keeps_the_repor
 
 def test_unticking_every_attribute_is_refused_with_a_clear_message(dock, sandbox_env):
     sandbox = sandbox_env
-    tab, target = open_target(dock, "mapsemble", shops(), "ms_plain")
+    tab, target = open_push_tab(dock, "mapsemble", shops(), "ms_plain")
     tab.fields_list.set_checked([])
     tab.update_preview()
     wait_until(lambda: "Tick" in tab.preview_label.text())
@@ -152,7 +128,7 @@ def test_closing_the_dock_during_a_push_detaches_the_run(dock, sandbox_env, answ
     sandbox = sandbox_env
     sandbox.latency_ms = 300
     try:
-        tab, target = open_target(dock, "mapiry", shops())
+        tab, target = open_push_tab(dock, "mapiry", shops())
         target.use_map("map_demo")
         answer.will("push")
         tab.push_button.click()
@@ -170,7 +146,7 @@ def test_closing_the_dock_during_a_push_detaches_the_run(dock, sandbox_env, answ
 
 def test_push_tab_to_mapalyze(dock, qgis_iface, sandbox_env, answer):
     sandbox = sandbox_env
-    tab, target = open_target(dock, "mapalyze", shops(), "form_TreeSurvey")
+    tab, target = open_push_tab(dock, "mapalyze", shops(), "form_TreeSurvey")
     assert not tab.name_combo.isVisibleTo(tab)
     answer.will("push")
     tab.push_button.click()
@@ -254,7 +230,7 @@ def test_cancel_says_not_sent_once_and_names_the_map_it_created(dock, qgis_iface
     rows = [(f"POINT({i} 1)", [f"Spot {i}"]) for i in range(150)]
     layer = memory_layer("Point", "EPSG:4326", ["name:string"], rows, name="spots")
     QgsProject.instance().addMapLayer(layer)
-    tab, target = open_target(dock, "mapiry", layer)
+    tab, target = open_push_tab(dock, "mapiry", layer)
     target.new_radio.setChecked(True)
     target.title_edit.setText("Spots")
     bar = qgis_iface.messageBar()
@@ -287,7 +263,7 @@ def test_reports_are_kept_beside_the_project_under_names_that_tell_runs_apart(do
     layer = shops()
     assert QgsProject.instance().write(str(project))
     layer.selectByIds([1, 2])
-    tab, target = open_target(dock, "mapiry", layer)
+    tab, target = open_push_tab(dock, "mapiry", layer)
     target.use_map("map_demo")
     for _ in range(2):
         tab.push_button.click()
@@ -308,7 +284,7 @@ def test_switching_service_clears_the_summary_and_ticks_what_each_service_gets(d
 
     layer = gpkg_layer(tmp_path, 5)
     layer.selectByIds([1])
-    tab, target = open_target(dock, "mapsemble", layer, "ms_plain")
+    tab, target = open_push_tab(dock, "mapsemble", layer, "ms_plain")
     ticked = {tab.fields_list.item(i).text() for i in range(tab.fields_list.count())
               if tab.fields_list.item(i).checkState() == Qt.CheckState.Checked}
     assert ticked == {"record_id", "title_text", "rank"}, "the GeoPackage's fid is not data"
@@ -326,7 +302,7 @@ def test_switching_service_clears_the_summary_and_ticks_what_each_service_gets(d
 
 
 def test_the_map_combo_shows_the_start_of_long_names_and_the_tab_fits_the_dock(dock, sandbox_env):
-    tab, target = open_target(dock, "mapsemble", shops(), "ms_demo")
+    tab, target = open_push_tab(dock, "mapsemble", shops(), "ms_demo")
     combo = target.map_combo
     assert combo.currentText() == "Demo stores (ms_demo) · 25 features"
     wait_until(lambda: combo.lineEdit().cursorPosition() == 0, 2.0)   # the name shows, not the end of the text
@@ -347,7 +323,7 @@ def test_mapalyze_records_pushed_back_into_their_form_are_not_created_again(dock
     wait_for(lambda: not mapalyze.loader.busy)
     layer = QgsProject.instance().mapLayer(mapalyze.last_layer_id)
     before = len(sandbox_env.state.mapalyze.records("form_Incident"))
-    tab, target = open_target(dock, "mapalyze", layer, "form_Incident")
+    tab, target = open_push_tab(dock, "mapalyze", layer, "form_Incident")
     assert target.captured_combo.currentField() == "captured_at"
     answer.will("push")
     tab.push_button.click()
@@ -378,7 +354,7 @@ def test_a_geopackage_whose_key_is_not_called_fid_is_pushed_without_it_as_a_sync
     QgsProject.instance().addMapLayer(layer)
     layer.selectByIds([1, 2])
     for service in ("mapalyze", "mapsemble"):
-        tab, target = open_target(dock, service, layer, "ms_plain" if service == "mapsemble" else "form_TreeSurvey")
+        tab, target = open_push_tab(dock, service, layer, "ms_plain" if service == "mapsemble" else "form_TreeSurvey")
         ticked = {tab.fields_list.item(i).text() for i in range(tab.fields_list.count())
                   if tab.fields_list.item(i).checkState() == Qt.CheckState.Checked}
         assert ticked == {"label", "height"}, f"{service}: the GeoPackage's key column is not ticked"
@@ -406,7 +382,7 @@ def test_records_already_in_the_form_in_other_spellings_are_not_sent_again(dock,
     layer = memory_layer("Point", "EPSG:4326", ["count:double", "tags:string", "seen:string", "captured_at:string"],
                          rows, name="survey copy")
     QgsProject.instance().addMapLayer(layer)
-    tab, target = open_target(dock, "mapalyze", layer, form)
+    tab, target = open_push_tab(dock, "mapalyze", layer, form)
     assert target.captured_combo.currentField() == "captured_at"
     sandbox_env.clear_requests()
     answer.will("push")
