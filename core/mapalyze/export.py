@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import os
 import time
-import uuid
 
 import requests
 
 from ...api.errors import CancelledError, MapbridgeError, ServiceError
 from ...api.http import WireCount
 from ..feedback import set_status
+from ..temp_files import remove_stale, temporary_beside
+
+PART_SUFFIX = ".part"            # a download in progress, beside the file it becomes
 
 DONE = ("completed", "complete", "done", "succeeded", "success", "finished", "ready")
 FAILED = ("failed", "error", "errored", "cancelled", "canceled", "expired")
@@ -96,7 +98,16 @@ def _save(response, path, feedback, base_progress):
     """Stream a response body to `path` (through a temporary file; nothing is left behind on failure)."""
     folder = os.path.dirname(os.path.abspath(path)) or "."
     os.makedirs(folder, exist_ok=True)
-    temp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.part")
+    base = os.path.basename(path)
+    for stale in remove_stale(folder, base, PART_SUFFIX):
+        if feedback is not None:
+            feedback.pushInfo(f"Removed {os.path.basename(stale)}, left behind by an interrupted export")
+    with temporary_beside(folder, base, PART_SUFFIX) as temp:
+        return _stream(response, temp, path, feedback, base_progress)
+
+
+def _stream(response, temp, path, feedback, base_progress):
+    """Write the body to `temp`, then move it to `path` once whole; returns the bytes written."""
     size = 0
     wire = WireCount(response)
     length = wire.total or 0
@@ -126,8 +137,6 @@ def _save(response, path, feedback, base_progress):
                              details=str(exc)) from None
     finally:
         response.close()
-        if os.path.exists(temp):
-            os.remove(temp)
     return size
 
 

@@ -9,12 +9,9 @@ are recognised by record_id and skipped.
 
 from __future__ import annotations
 
-import glob
 import os
 import re
-import threading
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -22,6 +19,7 @@ from urllib.parse import urlencode
 from ...api.errors import CancelledError, MapbridgeError
 from ..feedback import set_status
 from ..gc_guard import quiet_gc
+from ..temp_files import remove_file, remove_stale, temporary_beside
 from ..timestamps import epoch_seconds, iso_utc, parse_iso
 from . import field_kinds as mt
 from .fetch import DEFAULT_WORKERS, PageFetcher, RecordsShifted
@@ -34,8 +32,6 @@ MAX_ATTEMPTS = 3
 # SQLite's default SQLITE_MAX_COLUMN: a GeoPackage table cannot have more columns (fid, geom, record_id included).
 SQLITE_MAX_COLUMNS = 2000
 PARTIAL_SUFFIX = ".partial.gpkg"
-_ACTIVE_PARTIALS = set()          # temporary files of loads running in this process
-_ACTIVE_LOCK = threading.Lock()
 # A refresh asks from this long before the watermark: records the server files a little late (replicas, long
 # transactions) are still caught; the few already in the layer are skipped by record_id.
 WATERMARK_MARGIN_SECONDS = 600
@@ -78,47 +74,6 @@ def validate_since(text):
         raise MapbridgeError(f"'{text}' is not an ISO 8601 timestamp", service="mapalyze",
                              hint="Give SINCE like 2025-03-14T09:22:11Z, or leave it empty for every record")
     return text
-
-
-def _remove_file(path):
-    for suffix in ("", "-journal", "-wal", "-shm"):
-        try:
-            os.remove(path + suffix)
-        except FileNotFoundError:
-            pass
-
-
-def _partial_path(folder, base):
-    """A new temporary file beside the output, named after this process (so a later run knows it is stale)."""
-    return os.path.join(folder, f".{base}.{os.getpid()}-{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}")
-
-
-def _process_alive(pid):
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True         # exists, owned by someone else
-    return True
-
-
-def remove_stale_partials(folder, base):
-    """Remove the temporary files a killed load of this output left behind (not those of loads still running)."""
-    removed = []
-    pattern = os.path.join(glob.escape(folder), f".{glob.escape(base)}.*{PARTIAL_SUFFIX}*")
-    paths = {found[:found.rindex(PARTIAL_SUFFIX) + len(PARTIAL_SUFFIX)] for found in glob.glob(pattern)}
-    for path in sorted(paths):
-        owner = os.path.basename(path)[len(base) + 2:].split("-", 1)[0]
-        with _ACTIVE_LOCK:
-            active = path in _ACTIVE_PARTIALS
-        if active or (owner.isdigit() and int(owner) != os.getpid() and _process_alive(int(owner))):
-            continue
-        _remove_file(path)
-        removed.append(path)
-    return removed
 
 
 class _Progress:
@@ -263,7 +218,7 @@ def load_records(client, path, layer_name, *, form_id=None, since=None, feedback
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     base = os.path.splitext(os.path.basename(path))[0]
-    for stale in remove_stale_partials(folder, base):
+    for stale in remove_stale(folder, base, PARTIAL_SUFFIX):
         if feedback is not None:
             feedback.pushInfo(f"Removed {os.path.basename(stale)}, left behind by an interrupted load")
     for attempt in _attempts(feedback, "loading"):
@@ -276,15 +231,12 @@ def load_records(client, path, layer_name, *, form_id=None, since=None, feedback
 
 
 def _load_once(client, path, folder, base, layer_name, form_id, since, feedback, workers, verb, span):
-    temp = _partial_path(folder, base)
-    with _ACTIVE_LOCK:
-        _ACTIVE_PARTIALS.add(temp)
-    try:
+    with temporary_beside(folder, base, PARTIAL_SUFFIX) as temp:
         fetcher = PageFetcher(client, form_id=form_id, since=since, feedback=feedback, workers=workers)
         writer = RecordWriter(temp, layer_name)
         started = time.time()
         with _guarded(writer, fetcher, outcome="nothing was saved", write_failure=f"could not write {path}; "
-                      "nothing was saved", cleanup=lambda: _remove_file(temp)):
+                      "nothing was saved", cleanup=lambda: remove_file(temp)):
             _run_pages(fetcher, writer, _Progress(feedback, verb, span))
             if not writer.started:
                 writer.add_page([])
@@ -296,9 +248,6 @@ def _load_once(client, path, folder, base, layer_name, form_id, since, feedback,
                 writer.layer.set_note(SINCE_NOTE, since)
             writer.finish()
             _replace(temp, path)
-    finally:
-        with _ACTIVE_LOCK:
-            _ACTIVE_PARTIALS.discard(temp)
     _report(feedback, writer, f"Loaded {count:,} records into {path}", final=span[1] >= 99.0)
     return _result(path, layer_name, writer, fetcher, count=count, added=count, watermark=watermark, since=since)
 
