@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import requests
+from sandbox_process import SandboxProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MS = 50.0
@@ -26,34 +26,11 @@ BEAT_MS = 5
 REPEATS = 2
 
 
-class SandboxProcess:
-    """The sandbox in its own process (it must not share this process's GIL), Mapalyze seeded with `records`."""
-
-    def __init__(self, records):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sandbox", "--port", "0", "--records", str(records), "--no-rate-limits"],
-            cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        self.env = {}
-        for line in self.proc.stdout:
-            line = line.strip()
-            if line.startswith("export "):
-                key, _, value = line[len("export "):].partition("=")
-                self.env[key] = value
-                if key == "MAPBRIDGE_MAPSEMBLE_TOKEN":
-                    break
-
-    def add_record(self, n):
-        url = self.env["MAPBRIDGE_MAPALYZE_URL"] + "/records"
-        body = {"form_id": "form_Incident", "coordinates": [2.0 + n * 0.001, 45.0], "data": {"severity": 1}}
-        requests.post(url, json=body, headers={"Authorization": f"Bearer {self.env['MAPBRIDGE_MAPALYZE_TOKEN']}"},
-                      timeout=30).raise_for_status()
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+def add_record(sandbox, n):
+    """One new Mapalyze record (what a refresh then brings)."""
+    body = {"form_id": "form_Incident", "coordinates": [2.0 + n * 0.001, 45.0], "data": {"severity": 1}}
+    requests.post(sandbox.url("mapalyze") + "/records", json=body, timeout=30,
+                  headers={"Authorization": f"Bearer {sandbox.token('mapalyze')}"}).raise_for_status()
 
 
 class Heartbeat:
@@ -190,7 +167,7 @@ def mapalyze_steps(sandbox, workdir, beat, iface):
     layer = QgsProject.instance().mapLayer(tab.last_layer_id)
     iface.active = layer
     for n in range(3):
-        sandbox.add_record(n)
+        add_record(sandbox, n)
     timed(steps, "press Refresh", tab.refresh_button.click)
     waits.append(("refresh and show 3 new records", beat.run_until(lambda: not tab.refresher.busy)))
     timed(steps, "press Sync", tab.sync_button.click)
@@ -204,7 +181,7 @@ def scenario(total, workdir, beat, iface):
     """One run of every step: ([(step, ms)], [(background work, ms)])."""
     from qgis.core import QgsProject
 
-    sandbox = SandboxProcess(total)
+    sandbox = SandboxProcess(total, "--no-rate-limits")
     os.environ.update(sandbox.env)
     try:
         m_steps, m_waits, layer, status = mapalyze_steps(sandbox, workdir, beat, iface)

@@ -12,49 +12,15 @@ import time
 from pathlib import Path
 
 import requests
+from sandbox_process import SandboxProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = 500
 RUNS = 3  # best of N for each timed figure (the same N for the floor and for Mapbridge)
 
 
-class SandboxProcess:
-    """The sandbox in its own process (so it does not share this process's GIL)."""
-
-    def __init__(self, records):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sandbox", "--port", "0", "--records", str(records), "--no-rate-limits"],
-            cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        self.urls = {}
-        self.env = {}
-        for line in self.proc.stdout:
-            line = line.strip()
-            if line.startswith("export "):
-                key, _, value = line[len("export "):].partition("=")
-                self.env[key] = value
-                if key == "MAPBRIDGE_MAPSEMBLE_TOKEN":
-                    break
-            elif " http" in line:
-                name, url = line.split(" ", 1)
-                self.urls[name] = url
-        self.base = self.urls["mapalyze"]
-        self.control = self.urls["control"].rsplit("/", 1)[0]
-        self.token = self.env["MAPBRIDGE_MAPALYZE_TOKEN"]
-
-    def configure(self, **config):
-        requests.post(self.control + "/config", json=config, timeout=120).raise_for_status()
-        requests.delete(self.control + "/requests", timeout=30)
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
 def _page_urls(sandbox, total):
-    return [(sandbox.base + "/records", {"format": "geojson", "limit": PAGE, "offset": offset})
+    return [(sandbox.url("mapalyze") + "/records", {"format": "geojson", "limit": PAGE, "offset": offset})
             for offset in range(0, max(total, 1), PAGE)]
 
 
@@ -62,7 +28,7 @@ def floor_seconds(sandbox, total, workdir):
     """Sequential raw fetch of every page + one ogr2ogr of the concatenated GeoJSON into a GeoPackage."""
     started = time.perf_counter()
     session = requests.Session()
-    headers = {"Authorization": f"Bearer {sandbox.token}"}
+    headers = {"Authorization": f"Bearer {sandbox.token('mapalyze')}"}
     parts = []
     for url, params in _page_urls(sandbox, total):
         body = session.get(url, params=params, headers=headers, timeout=60).content
@@ -88,7 +54,7 @@ def mapbridge_seconds(sandbox, workdir):
     if os.path.exists(path):
         os.remove(path)
     started = time.perf_counter()
-    client = MapalyzeClient(resolve("mapalyze", sandbox.base, sandbox.token, environ={}))
+    client = MapalyzeClient(resolve("mapalyze", sandbox.url("mapalyze"), sandbox.token("mapalyze"), environ={}))
     result = load_records(client, path, "records")
     client.close()
     return time.perf_counter() - started, result
@@ -138,10 +104,11 @@ print(json.dumps({"count": result.count, "peak": peak[0], "before": before}))
 def peak_memory_mb(sandbox, workdir, records):
     """(peak RSS, RSS before the load) in MB of a fresh process loading `records` records (sampled every 5 ms)."""
     sandbox.configure(records=records)
+    sandbox.clear_requests()
     path = os.path.join(workdir, f"mem_{records}.gpkg")
-    proc = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(ROOT / ".build" / "plugins"), sandbox.base,
-                           sandbox.token, path], capture_output=True, text=True, timeout=600,
-                          env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    proc = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(ROOT / ".build" / "plugins"),
+                           sandbox.url("mapalyze"), sandbox.token("mapalyze"), path], capture_output=True, text=True,
+                          timeout=600, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not line:
         raise RuntimeError(f"memory run failed: {proc.stderr[-2000:]}")
@@ -162,8 +129,8 @@ def heartbeat_ms(sandbox, workdir, total):
     registry = QgsApplication.processingRegistry()
     if registry.providerById("mapbridge") is None:
         registry.addProvider(MapbridgeProvider())
-    os.environ["MAPBRIDGE_MAPALYZE_URL"] = sandbox.base
-    os.environ["MAPBRIDGE_MAPALYZE_TOKEN"] = sandbox.token
+    os.environ["MAPBRIDGE_MAPALYZE_URL"] = sandbox.url("mapalyze")
+    os.environ["MAPBRIDGE_MAPALYZE_TOKEN"] = sandbox.token("mapalyze")
     gaps = []
     last = [time.perf_counter()]
 
@@ -203,7 +170,7 @@ def run(quick=False):
     total = 20_000 if quick else 100_000
     small = 4_000 if quick else 20_000
     workdir = tempfile.mkdtemp(prefix="mapbridge-bench-mapalyze-")
-    sandbox = SandboxProcess(total)
+    sandbox = SandboxProcess(total, "--no-rate-limits")
     try:
         # Warm the server (it serialises each record once) so neither side pays for it.
         floor_seconds(sandbox, total, workdir)
@@ -211,8 +178,10 @@ def run(quick=False):
         yield {"name": f"mapalyze load {total // 1000}k / (raw fetch + ogr2ogr)", "value": ratio, "target": 1.0,
                "unit": "x", "details": f"mapbridge {ours:.2f} s, floor {floor:.2f} s"}
         sandbox.configure(latency_ms=20)
+        sandbox.clear_requests()
         ratio, ours, floor = timed_ratio(sandbox, total, workdir)
         sandbox.configure(latency_ms=0)
+        sandbox.clear_requests()
         yield {"name": f"mapalyze load {total // 1000}k, 20 ms latency / floor", "value": ratio, "target": 0.8,
                "unit": "x", "details": f"mapbridge {ours:.2f} s, floor {floor:.2f} s"}
         stall = heartbeat_ms(sandbox, workdir, total)

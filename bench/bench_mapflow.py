@@ -4,34 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from sandbox_process import SandboxProcess
+
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ROOT / ".build" / "plugins"
 AOI = {"type": "Polygon", "coordinates": [[[37.60, 55.74], [37.66, 55.74], [37.66, 55.77], [37.60, 55.77],
                                            [37.60, 55.74]]]}  # about 7 km²
-
-
-def start_sandbox(result_features):
-    """The sandbox in its own process (no shared GIL); returns (process, mapflow base URL, token)."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", "0", "--processing-seconds", "0",
-                             "--records", "10", "--result-features", str(result_features)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    urls, token = {}, None
-    for line in proc.stdout:
-        match = re.match(r"(\w+) (http://\S+)$", line.strip())
-        if match:
-            urls[match.group(1)] = match.group(2)
-        if line.startswith("export MAPBRIDGE_MAPFLOW_TOKEN="):
-            token = line.strip().split("=", 1)[1]
-            break
-    return proc, urls["mapflow"], token
 
 
 def mapflow_client(url, token):
@@ -77,7 +61,8 @@ def ogr2ogr_seconds(source, output):
 
 def measure(result_features, folder, repeats):
     """(best load seconds, best ogr2ogr seconds, peak RSS growth MB, file MB) for one result size."""
-    proc, url, token = start_sandbox(result_features)
+    sandbox = SandboxProcess(10, "--processing-seconds", "0", "--result-features", str(result_features))
+    url, token = sandbox.url("mapflow"), sandbox.token("mapflow")
     try:
         client = mapflow_client(url, token)
         processing_id = finished_processing(client)
@@ -94,8 +79,7 @@ def measure(result_features, folder, repeats):
                 raise RuntimeError(f"loaded {child['features']} features instead of {result_features}")
         return min(loads), min(baselines), min(growth), os.path.getsize(geojson) / 1e6
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        sandbox.stop()
 
 
 def run(quick=False):

@@ -9,31 +9,16 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import requests
+from sandbox_process import SandboxProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 QGIS_PLUGINS = "/usr/share/qgis/python/plugins"
 REPEATS = 7
-
-
-def start_sandbox():
-    """The sandbox in its own process (no shared GIL), rate limits off; returns (process, env)."""
-    proc = subprocess.Popen(["/usr/bin/python3", "-m", "sandbox", "--port", "0", "--records", "100",
-                             "--no-rate-limits"],
-                            cwd=str(ROOT), stdout=subprocess.PIPE, text=True)
-    env = {}
-    for line in proc.stdout:
-        if line.startswith("export "):
-            key, _, value = line[len("export "):].strip().partition("=")
-            env[key] = value
-        if len(env) >= 8:
-            break
-    return proc, env
 
 
 def init_processing():
@@ -100,31 +85,23 @@ def plain_loop(url, token, bodies):
     return elapsed
 
 
-def reset(control):
-    requests.post(control + "/reset", timeout=30).raise_for_status()
-
-
-def set_latency(control, ms):
-    requests.post(control + "/config", json={"latency_ms": ms}, timeout=30).raise_for_status()
-
-
-def bench_mapsemble(env, control, n, latency_ms):
+def bench_mapsemble(sandbox, n, latency_ms):
     """(ours, plain) lists of seconds over REPEATS for n features to a Mapsemble map."""
     from qgis.core import QgsCoordinateTransformContext
 
     from mapbridge.core.push.payloads import MapsemblePayloads
 
-    base = env["MAPBRIDGE_MAPSEMBLE_URL"]
+    base = sandbox.url("mapsemble")
     layer = make_layer(n, ["name:string", "code:string", "value:double", "day:string"])
     builder = MapsemblePayloads(layer.fields(), layer.crs(), QgsCoordinateTransformContext(), label_field="name")
     bodies = [{"type": "FeatureCollection", "features": batch} for batch in payload_batches(layer, builder, 500)]
     ours, plain = [], []
     for _ in range(REPEATS):
-        reset(control)
-        set_latency(control, latency_ms)
-        plain.append(plain_loop(f"{base}/maps/ms_plain/features", env["MAPBRIDGE_MAPSEMBLE_TOKEN"], bodies))
-        reset(control)
-        set_latency(control, latency_ms)
+        sandbox.reset()
+        sandbox.configure(latency_ms=latency_ms)
+        plain.append(plain_loop(f"{base}/maps/ms_plain/features", sandbox.token("mapsemble"), bodies))
+        sandbox.reset()
+        sandbox.configure(latency_ms=latency_ms)
         elapsed, result = run_push("mapbridge:mapsemble_push", {
             "INPUT": layer, "MAP_ID": "ms_plain", "LABEL_FIELD": "name", "OUTPUT": "memory:"})
         assert result["CREATED"] == n, result
@@ -132,21 +109,21 @@ def bench_mapsemble(env, control, n, latency_ms):
     return ours, plain, len(bodies)
 
 
-def bench_mapiry(env, control, n, latency_ms):
+def bench_mapiry(sandbox, n, latency_ms):
     """(ours, plain) lists of seconds over REPEATS for n points to an existing empty Mapiry map."""
     from qgis.core import QgsCoordinateTransformContext
 
     from mapbridge.core.push.payloads import MapiryPayloads
 
-    base = env["MAPBRIDGE_MAPIRY_URL"]
-    token = env["MAPBRIDGE_MAPIRY_TOKEN"]
+    base = sandbox.url("mapiry")
+    token = sandbox.token("mapiry")
     layer = make_layer(n, ["name:string"])
     builder = MapiryPayloads(layer.fields(), layer.crs(), QgsCoordinateTransformContext(), "name")
     bodies = [{"locations": batch} for batch in payload_batches(layer, builder, 100)]
 
     def new_map():
-        reset(control)
-        set_latency(control, latency_ms)
+        sandbox.reset()
+        sandbox.configure(latency_ms=latency_ms)
         answer = requests.post(f"{base}/maps", json={"title": "Bench"}, headers={"Authorization": f"Bearer {token}"},
                                timeout=30)
         return answer.json()["data"]["id"]
@@ -177,18 +154,18 @@ def row(name, n, ours, plain, requests_count, latency_ms):
 def run(quick=False):
     """Yield the ratio rows: Mapsemble and Mapiry, without and with a network-like latency."""
     n_mapsemble, n_mapiry = (2000, 400) if quick else (10_000, 2000)
-    proc, env = start_sandbox()
+    sandbox = SandboxProcess(100, "--no-rate-limits")
+    env = sandbox.env
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     provider = init_processing()
     try:
-        control = env["MAPBRIDGE_MAPSEMBLE_URL"].split("/mapsemble/")[0] + "/_sandbox"
         for latency_ms in (0, 20):
             suffix = "" if not latency_ms else f" ({latency_ms} ms latency)"
-            ours, plain, count = bench_mapsemble(env, control, n_mapsemble, latency_ms)
+            ours, plain, count = bench_mapsemble(sandbox, n_mapsemble, latency_ms)
             yield row(f"push {n_mapsemble} features to Mapsemble vs plain loop{suffix}", n_mapsemble, ours, plain,
                       count, latency_ms)
-            ours, plain, count = bench_mapiry(env, control, n_mapiry, latency_ms)
+            ours, plain, count = bench_mapiry(sandbox, n_mapiry, latency_ms)
             yield row(f"push {n_mapiry} points to Mapiry vs plain loop{suffix}", n_mapiry, ours, plain, count,
                       latency_ms)
     finally:
@@ -201,6 +178,4 @@ def run(quick=False):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        proc.terminate()
-        proc.wait(timeout=10)
-        proc.stdout.close()
+        sandbox.stop()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,8 +28,8 @@ from typing import NamedTuple
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_push import init_processing, reset, start_sandbox  # noqa: E402
+from bench_push import init_processing
+from sandbox_process import SandboxProcess
 
 REPEATS = 5
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
@@ -107,18 +106,6 @@ def run_alg(alg_id, params):
     return time.perf_counter() - started, result
 
 
-def requests_log(control):
-    return requests.get(control + "/requests", timeout=60).json()
-
-
-def clear_requests(control):
-    requests.delete(control + "/requests", timeout=30).raise_for_status()
-
-
-def configure(control, **config):
-    requests.post(control + "/config", json=config, timeout=30).raise_for_status()
-
-
 def new_mapiry_map(env, title):
     answer = requests.post(f"{env['MAPBRIDGE_MAPIRY_URL']}/maps", json={"title": title}, timeout=30,
                            headers={"Authorization": f"Bearer {env['MAPBRIDGE_MAPIRY_TOKEN']}"})
@@ -144,8 +131,8 @@ class Profile(NamedTuple):
     upload_mbps: float = 0          # the client's line (0: no limit)
     download_mbps: float = 0
 
-    def configure(self, control):
-        configure(control, mapiry_rate_limits=self.limits, mapiry_rate_window=self.window,
+    def configure(self, sandbox):
+        sandbox.configure(mapiry_rate_limits=self.limits, mapiry_rate_window=self.window,
                   latency_ms=self.latency_ms, upload_mbps=self.upload_mbps, download_mbps=self.download_mbps)
 
     def describe(self):
@@ -167,8 +154,8 @@ NETWORK = {"mapsemble": Profile(20, **LINE), "mapiry": Profile(20, True, 36, **L
 class Bench:
     """The sandbox, a template layer per size, and the runs."""
 
-    def __init__(self, env, control, workdir):
-        self.env, self.control, self.workdir = env, control, workdir
+    def __init__(self, sandbox, workdir):
+        self.sandbox, self.env, self.workdir = sandbox, sandbox.env, workdir
         self.templates = {}
         self.runs = 0
 
@@ -183,8 +170,8 @@ class Bench:
         the re-push sent) for one repeat."""
         spec = SERVICES[service]
         self.runs += 1
-        reset(self.control)
-        CPU_ONLY.configure(self.control)
+        self.sandbox.reset()
+        CPU_ONLY.configure(self.sandbox)
         path = Path(self.workdir) / f"{service}-{self.runs}.gpkg"
         shutil.copy(self.template(n), path)
         layer = open_layer(path)
@@ -195,10 +182,10 @@ class Bench:
         assert first["CREATED"] == layer.featureCount(), first
         change(layer, n_changed, self.runs)
         # Fresh rate-limit windows from here on: the untimed first sync used none of them.
-        profile.configure(self.control)
-        clear_requests(self.control)
+        profile.configure(self.sandbox)
+        self.sandbox.clear_requests()
         seconds, result = run_alg(spec["sync"], params)
-        log = requests_log(self.control)
+        log = self.sandbox.requests_log()
         assert result["FAILED"] == 0 and result["NOT_SENT"] == 0, result
         assert result["CREATED"] + result["UPDATED"] + result["DELETED"] == n_changed, result
         push_seconds = push_bytes = None
@@ -206,10 +193,10 @@ class Bench:
             push_params = dict(spec["push_params"], INPUT=layer, OUTPUT="memory:")
             if service == "mapiry":
                 push_params["MAP_ID"] = new_mapiry_map(self.env, f"Republish {self.runs}")
-            clear_requests(self.control)
+            self.sandbox.clear_requests()
             push_seconds, pushed = run_alg(spec["push"], push_params)
             assert pushed["FAILED"] == 0 and pushed["CREATED"] + pushed["UPDATED"] == layer.featureCount(), pushed
-            push_bytes = sum(r["body_size"] for r in requests_log(self.control))
+            push_bytes = sum(r["body_size"] for r in self.sandbox.requests_log())
         del layer
         return (seconds, sum(1 for r in log if r["method"] in WRITES), len(log), push_seconds,
                 sum(r["body_size"] for r in log), push_bytes)
@@ -240,14 +227,14 @@ def run(quick=False):
     """Rows: sync vs full re-push per service and profile, and how the write requests follow the changes."""
     n, n_changed = (2000, 20) if quick else (10_000, 100)
     repeats = 2 if quick else REPEATS
-    proc, env = start_sandbox()
+    sandbox = SandboxProcess(100, "--no-rate-limits")
+    env = sandbox.env
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     provider = init_processing()
     workdir = tempfile.mkdtemp(prefix="mapbridge-bench-sync-")
     try:
-        control = env["MAPBRIDGE_MAPSEMBLE_URL"].split("/mapsemble/")[0] + "/_sandbox"
-        bench = Bench(env, control, workdir)
+        bench = Bench(sandbox, workdir)
         for service in SERVICES:
             row, writes = ratio_row(bench, service, n, n_changed, NETWORK[service], repeats, 0.05)
             yield row
@@ -274,6 +261,4 @@ def run(quick=False):
             else:
                 os.environ[key] = value
         shutil.rmtree(workdir, ignore_errors=True)
-        proc.terminate()
-        proc.wait(timeout=10)
-        proc.stdout.close()
+        sandbox.stop()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / ".build" / "plugins"))
+sys.path.insert(0, str(ROOT / "bench"))           # the benches' shared helpers (sandbox_process)
 RESULTS = ROOT / "bench-results"
 
 
