@@ -11,7 +11,8 @@ from .imagery import presigned_url
 
 # Choices where the notes leave room: images of the seeded cities get a provider of searchDataProviders, a zoom
 # and a product type whose casing varies ("IMAGE", "Mosaic", "image"); the Data API page's own example image
-# keeps its documented keys and is a Maxar IMAGE. One image in eight has an "xyz" preview, the rest "png".
+# keeps its documented keys and is a Maxar IMAGE. One image in eight has an "xyz" preview, one in eight a "wms" one
+# (sandbox/mapflow/wms.py), the rest "png".
 PRODUCT_TYPES = ("IMAGE", "Mosaic", "image", "MOSAIC")
 SORT_KEYS = {"PROVIDER_NAME": "providerName", "SAT_ID": "satId", "CLOUD_COVER": "cloudCover",
              "OFF_NADIR_ANGLE": "offNadirAngle", "ACQUISITION_DATE": "acquisitionDate", "ZOOM": "zoom",
@@ -31,7 +32,7 @@ class CatalogMixin:
             provider = "Maxar" if doc else rng.choice(("Maxar", "Maxar", "Airbus"))
             image.update(providerName=provider, satId=image["sensor"][:4],
                          zoom=17 if provider == "Airbus" else 18, minAreaSqkm=1.0 if provider == "Airbus" else 0.1,
-                         previewType="xyz" if number % 8 == 7 else "png")
+                         previewType={7: "xyz", 3: "wms"}.get(number % 8, "png"))
             if not doc:
                 image["productType"] = rng.choice(PRODUCT_TYPES)
         return images
@@ -40,6 +41,8 @@ class CatalogMixin:
         out = dict(image)
         if image["previewType"] == "xyz":
             out["previewUrl"] = f"{req.base_url}/tiles/raster/{image['id']}/{{z}}/{{x}}/{{y}}.png"
+        elif image["previewType"] == "wms":
+            out["previewUrl"] = self.wms_preview_url(req, image)
         else:
             out["previewUrl"] = presigned_url(req.base_url, f"/presigned/catalog/{image['id']}")
         if intersection is not None:

@@ -18,9 +18,10 @@ from .data_api import DEFAULT_MEMORY_LIMIT, DataApiMixin
 from .imagery import TilesMixin, check_presigned
 from .processings import DATA_PROVIDERS, SEARCH_PROVIDERS, WORKFLOWS, ProcessingsMixin
 from .projects import ProjectsMixin
+from .wms import WmsMixin
 
 
-class Mapflow(Service, ProjectsMixin, ProcessingsMixin, CatalogMixin, DataApiMixin, TilesMixin):
+class Mapflow(Service, ProjectsMixin, ProcessingsMixin, CatalogMixin, DataApiMixin, TilesMixin, WmsMixin):
     """State and routes of the Mapflow Processing and Data APIs (base .../mapflow/rest)."""
 
     name = "mapflow"
@@ -65,6 +66,7 @@ class Mapflow(Service, ProjectsMixin, ProcessingsMixin, CatalogMixin, DataApiMix
         ("GET", r"/presigned/(image|preview|catalog)/([^/]+)", "presigned", False),
         ("GET", r"/tiles/(raster|vector)/([^/]+)/tile\.json", "tile_json"),
         ("GET", r"/tiles/(raster|vector)/([^/]+)/(\d+)/(\d+)/(\d+)\.(?:png|pbf)", "tile", False),
+        ("GET", r"/wms/catalog", "catalog_wms", False),
     )
 
     def __init__(self, token, *, seed=1, processing_seconds=2.0, result_features=None, tmpdir=None):
@@ -121,7 +123,7 @@ class Mapflow(Service, ProjectsMixin, ProcessingsMixin, CatalogMixin, DataApiMix
         if req.path.startswith("/presigned/"):
             check_presigned(req)
             return
-        if req.path.startswith("/tiles/") and not req.path.endswith("/tile.json"):
+        if req.path.startswith("/tiles/") and not req.path.endswith("/tile.json") or req.path == "/wms/catalog":
             return
         if not req.auth_present:
             raise ApiError(401, "Authorization header is missing", "UNAUTHORIZED")

@@ -372,6 +372,8 @@ class CatalogPanel(QWidget):
             QgsProject.instance().addMapLayer(layer)
             self.status.setText(f"{name} added as tiles.")
             return None
+        if kind == "wms":
+            return self._preview_wms(url, name)
         try:
             client = client_for("mapflow")
             client.config.require_token()
@@ -388,6 +390,21 @@ class CatalogPanel(QWidget):
         self.status.setText("Fetching the preview…")
         return self.runner.job("Mapbridge: Mapflow preview", job, lambda outcome: self._previewed(name, outcome),
                                client=client, hidden=True)
+
+    def _preview_wms(self, url, name):
+        """A "wms" preview: the WMS layer its GetMap URL names (QGIS reads the service's capabilities first)."""
+        layer = tiles.wms_layer(url, name)
+        if layer is None or not layer.isValid():
+            # The provider's own error is left out: it quotes the URL, whose signature works as a key.
+            why = "its preview URL names no WMS layer" if layer is None else \
+                "its WMS preview service did not answer with the layer it names"
+            self.status.setText(show_error(self.iface, MapbridgeError(
+                f"this image cannot be previewed: {why}", service="mapflow",
+                hint="Preview another image of the search, or use the image for a processing without a preview")))
+            return None
+        QgsProject.instance().addMapLayer(layer)
+        self.status.setText(f"{name} is on the map.")
+        return None
 
     def _previewed(self, name, outcome):
         if not outcome.ok:

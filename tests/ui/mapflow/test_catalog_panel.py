@@ -89,6 +89,25 @@ def test_preview_of_a_found_image_on_the_map(tab, canvas, sandbox_env):
     assert fetched and fetched[-1].status == 200 and "authorization" not in fetched[-1].headers
 
 
+def test_a_wms_preview_is_added_as_the_wms_layer_it_names(tab, canvas, sandbox_env):
+    sandbox = sandbox_env
+    catalog = search(tab, canvas)
+    row = next(r for r in range(catalog.model.rowCount())
+               if catalog.layer.getFeature(catalog.model.item(r, 0).data(FID_ROLE))["previewType"] == "wms")
+    catalog.table.selectRow(row)
+    feature = catalog.layer.getFeature(catalog.selected_fids()[0])
+    catalog.preview_button.click()
+    name = f"Preview {feature['providerName']} {str(feature['acquisitionDate'])[:10]}"
+    layers = QgsProject.instance().mapLayersByName(name)
+    assert len(layers) == 1, catalog.status.text()
+    layer = layers[0]
+    assert layer.providerType() == "wms" and layer.isValid()
+    assert f"layers={feature['id']}" in layer.source() and "crs=EPSG:4326" in layer.source()
+    asked = requests_to(sandbox, "GET", "/wms/catalog")
+    assert asked and all("authorization" not in r.headers for r in asked), "public like the other previews"
+    assert catalog.status.text() == f"{name} is on the map."
+
+
 def test_the_chosen_image_by_date_and_provider_processed_then_forgotten(tab, canvas, sandbox_env):
     sandbox = sandbox_env
     catalog = search(tab, canvas, DOC_AOI)
