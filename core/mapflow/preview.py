@@ -1,11 +1,19 @@
-"""A preview picture (PNG/JPEG) put on the map: its corners are the footprint's, warped into a GeoTIFF by GDAL."""
+"""A preview picture (PNG/JPEG) put on the map: its corners are the footprint's, warped into a GeoTIFF by GDAL.
+A WMS preview is one more picture: its GetMap URL is fetched as it is and placed on the box it asked for."""
 
 from __future__ import annotations
 
 import os
 
 from osgeo import gdal
-from qgis.core import QgsGeometry
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsCoordinateTransformContext,
+    QgsCsException,
+    QgsGeometry,
+    QgsRectangle,
+)
 
 from ...api.errors import MapbridgeError
 from ..gdal_calls import attempt
@@ -85,3 +93,87 @@ def georeference(picture, footprint, folder, name):
         raise MapbridgeError("the preview could not be warped onto its footprint", service=MAPFLOW, details=error)
     warped = None
     return target
+
+
+WMS_PICTURE_SIDE = 1024         # the longer side of a GetMap picture Mapbridge completes itself
+
+
+def wms_picture(url, footprint):
+    """(GetMap URL to fetch, WGS84 WKT box the picture covers) of a "wms" preview URL.
+
+    Assumption (the notes only list "wms" among preview types): previewUrl is a WMS GetMap URL naming the image's
+    layer, pre-signed like the picture previews. A complete one is fetched byte for byte (a signature stays valid);
+    one without BBOX, WIDTH or HEIGHT gets them (and the other GetMap keys it lacks) for the image's footprint.
+    """
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    query = {key.upper(): value for key, value in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
+    if not query.get("LAYERS"):
+        raise MapbridgeError("this image's WMS preview names no layer, so it cannot be shown", service=MAPFLOW,
+                             hint="Preview another image of the search")
+    if query.get("BBOX") and query.get("WIDTH") and query.get("HEIGHT"):
+        return url, _wms_box(query)
+    geometry = footprint_geometry(footprint)
+    if geometry is None:
+        raise MapbridgeError("the image has no footprint, so its preview cannot be placed on the map",
+                             service=MAPFLOW)
+    box = geometry.boundingBox()
+    wide = box.width() >= box.height()
+    short = max(1, round(WMS_PICTURE_SIDE * (min(box.width(), box.height()) / max(box.width(), box.height(), 1e-12))))
+    added = {"SERVICE": "WMS", "REQUEST": "GetMap", "VERSION": "1.3.0", "STYLES": "", "FORMAT": "image/png",
+             "CRS": "EPSG:4326",        # WMS 1.3.0 and EPSG:4326: latitude first
+             "BBOX": f"{box.yMinimum()},{box.xMinimum()},{box.yMaximum()},{box.xMaximum()}",
+             "WIDTH": str(WMS_PICTURE_SIDE if wide else short), "HEIGHT": str(short if wide else WMS_PICTURE_SIDE)}
+    if query.get("SRS") or query.get("CRS"):
+        added = {k: v for k, v in added.items() if k not in ("CRS", "BBOX", "VERSION")}
+        added["BBOX"] = _bbox_in(query, box)
+    missing = urlencode([(key, value) for key, value in added.items() if key not in query])
+    completed = url + ("&" if urlsplit(url).query else "?") + missing if missing else url
+    return completed, box.asWktPolygon()
+
+
+def _axes_swapped(query, crs):
+    """WMS 1.3.0 writes a box in the CRS's own axis order (latitude first for EPSG:4326); 1.1.x always x, y."""
+    return not str(query.get("VERSION", "1.3.0")).startswith("1.1") and "CRS" in query and crs.hasAxisInverted()
+
+
+def _crs_of(query):
+    name = query.get("CRS") or query.get("SRS") or "EPSG:4326"
+    crs = QgsCoordinateReferenceSystem("EPSG:4326" if name.upper() == "CRS:84" else name)
+    if not crs.isValid():
+        raise MapbridgeError(f"this image's WMS preview is in the coordinate system {name}, which QGIS does not know",
+                             service=MAPFLOW, hint="Preview another image of the search")
+    return name, crs
+
+
+def _wms_box(query):
+    """The WGS84 WKT box of a GetMap request's BBOX (in its CRS and axis order)."""
+    name, crs = _crs_of(query)
+    try:
+        a, b, c, d = (float(v) for v in query["BBOX"].split(","))
+    except ValueError:
+        raise MapbridgeError(f"this image's WMS preview has an unreadable BBOX ({query['BBOX'][:80]})",
+                             service=MAPFLOW, hint="Preview another image of the search") from None
+    if name.upper() != "CRS:84" and _axes_swapped(query, crs):
+        a, b, c, d = b, a, d, c
+    box = QgsRectangle(a, b, c, d)
+    wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
+    if crs != wgs84:
+        try:
+            box = QgsCoordinateTransform(crs, wgs84, QgsCoordinateTransformContext()).transformBoundingBox(box)
+        except QgsCsException:
+            raise MapbridgeError(f"this image's WMS preview box cannot be placed from {name}", service=MAPFLOW,
+                                 hint="Preview another image of the search") from None
+    return box.asWktPolygon()
+
+
+def _bbox_in(query, box):
+    """The footprint's WGS84 box written for a GetMap in the URL's own CRS and axis order."""
+    name, crs = _crs_of(query)
+    wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
+    if crs != wgs84:
+        box = QgsCoordinateTransform(wgs84, crs, QgsCoordinateTransformContext()).transformBoundingBox(box)
+    values = (box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum())
+    if name.upper() != "CRS:84" and _axes_swapped(query, crs):
+        values = (values[1], values[0], values[3], values[2])
+    return ",".join(repr(v) for v in values)

@@ -41,41 +41,6 @@ def raster_tiles_layer(url, name, zooms=RASTER_ZOOMS, kind="XYZ", authcfg=""):
     return QgsRasterLayer(xyz_uri(url, zooms[0], zooms[1], kind, authcfg), name, "wms")
 
 
-# What a GetMap URL carries that QGIS's WMS provider sets itself; any other parameter (a signature) stays in the URL.
-WMS_REQUEST_KEYS = {"SERVICE", "REQUEST", "VERSION", "LAYERS", "STYLES", "FORMAT", "CRS", "SRS", "BBOX", "WIDTH",
-                    "HEIGHT", "TRANSPARENT", "EXCEPTIONS", "BGCOLOR", "DPI", "MAP_RESOLUTION", "FORMAT_OPTIONS"}
-
-
-def wms_uri(url):
-    """A QGIS 'wms' data source URI of a WMS GetMap URL (its LAYERS, STYLES, FORMAT and CRS), or None when the URL
-    names no layer. Assumption: the catalog's "wms" previewUrl is such a GetMap URL (the notes say no more)."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    wms = {key.upper(): value for key, value in pairs if key.upper() in WMS_REQUEST_KEYS}
-    if not wms.get("LAYERS"):
-        return None
-    kept = [(key, value) for key, value in pairs if key.upper() not in WMS_REQUEST_KEYS]
-    endpoint = urlunsplit(parts._replace(query=urlencode(kept), fragment=""))
-    uri = QgsDataSourceUri()
-    uri.setParam("url", endpoint)
-    uri.setParam("crs", wms.get("CRS") or wms.get("SRS") or "EPSG:4326")
-    uri.setParam("format", wms.get("FORMAT") or "image/png")
-    layers = wms["LAYERS"].split(",")
-    styles = (wms.get("STYLES", "").split(",") + [""] * len(layers))[:len(layers)]
-    for layer, style in zip(layers, styles):
-        uri.setParam("layers", layer)       # each call adds one more entry, as QGIS writes several layers
-        uri.setParam("styles", style)
-    return bytes(uri.encodedUri()).decode("utf-8")
-
-
-def wms_layer(url, name):
-    """A raster layer of a WMS GetMap URL, or None when the URL names no layer (QGIS reads the capabilities)."""
-    uri = wms_uri(url)
-    return QgsRasterLayer(uri, name, "wms") if uri else None
-
-
 def vector_tiles_layer(url, name, zooms=VECTOR_ZOOMS):
     """A vector tile layer of XYZ tiles."""
     return QgsVectorTileLayer(xyz_uri(url, zooms[0], zooms[1]), name)

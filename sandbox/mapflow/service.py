@@ -120,10 +120,10 @@ class Mapflow(Service, ProjectsMixin, ProcessingsMixin, CatalogMixin, DataApiMix
 
     def authenticate(self, req):
         """Bearer or Basic with the same token, anywhere but on public tiles and pre-signed URLs."""
-        if req.path.startswith("/presigned/"):
+        if req.path.startswith("/presigned/") or req.path == "/wms/catalog":
             check_presigned(req)
             return
-        if req.path.startswith("/tiles/") and not req.path.endswith("/tile.json") or req.path == "/wms/catalog":
+        if req.path.startswith("/tiles/") and not req.path.endswith("/tile.json"):
             return
         if not req.auth_present:
             raise ApiError(401, "Authorization header is missing", "UNAUTHORIZED")

@@ -30,7 +30,7 @@ from ...api.errors import MapbridgeError
 from ...core.mapflow import tiles
 from ...core.mapflow.aoi import save_aoi_geojson
 from ...core.mapflow.catalog import cloud_percent
-from ...core.mapflow.preview import georeference
+from ...core.mapflow.preview import georeference, wms_picture
 from ...core.mapflow.sources import catalog_source
 from ...core.mapflow.style import apply_footprint_style
 from ...core.output_folders import default_output_folder
@@ -356,7 +356,8 @@ class CatalogPanel(QWidget):
 
     # -- preview --------------------------------------------------------------------------------
     def preview_selected(self):
-        """Put the selected image's preview on the map (a picture placed on its footprint, or its tiles)."""
+        """Put the selected image's preview on the map: a picture placed on its footprint, its tiles, or the picture
+        its WMS GetMap URL gives, placed on the box it asks for."""
         images = self._selected_images()
         if len(images) != 1:
             return None
@@ -372,15 +373,15 @@ class CatalogPanel(QWidget):
             QgsProject.instance().addMapLayer(layer)
             self.status.setText(f"{name} added as tiles.")
             return None
-        if kind == "wms":
-            return self._preview_wms(url, name)
+        footprint = image["geometry"].asWkt()
         try:
+            if kind == "wms":
+                url, footprint = wms_picture(url, footprint)     # a GetMap picture, placed on the box it asks for
             client = client_for("mapflow")
             client.config.require_token()
         except MapbridgeError as exc:
             self.status.setText(show_error(self.iface, exc))
             return None
-        footprint = image["geometry"].asWkt()
         folder, image_id = previews_folder(), str(image.get("id"))
 
         def job(feedback):
@@ -390,21 +391,6 @@ class CatalogPanel(QWidget):
         self.status.setText("Fetching the preview…")
         return self.runner.job("Mapbridge: Mapflow preview", job, lambda outcome: self._previewed(name, outcome),
                                client=client, hidden=True)
-
-    def _preview_wms(self, url, name):
-        """A "wms" preview: the WMS layer its GetMap URL names (QGIS reads the service's capabilities first)."""
-        layer = tiles.wms_layer(url, name)
-        if layer is None or not layer.isValid():
-            # The provider's own error is left out: it quotes the URL, whose signature works as a key.
-            why = "its preview URL names no WMS layer" if layer is None else \
-                "its WMS preview service did not answer with the layer it names"
-            self.status.setText(show_error(self.iface, MapbridgeError(
-                f"this image cannot be previewed: {why}", service="mapflow",
-                hint="Preview another image of the search, or use the image for a processing without a preview")))
-            return None
-        QgsProject.instance().addMapLayer(layer)
-        self.status.setText(f"{name} is on the map.")
-        return None
 
     def _previewed(self, name, outcome):
         if not outcome.ok:

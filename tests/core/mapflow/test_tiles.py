@@ -1,11 +1,11 @@
-"""Tile layers (core/mapflow/tiles.py): XYZ/TMS/Quadkey URIs, WMS preview URIs and extents from TileJSON."""
+"""Tile layers (core/mapflow/tiles.py): XYZ/TMS/Quadkey URIs and extents from TileJSON."""
 
 from __future__ import annotations
 
 import pytest
-from qgis.core import QgsCoordinateReferenceSystem, QgsDataSourceUri
+from qgis.core import QgsCoordinateReferenceSystem
 
-from mapbridge.core.mapflow.tiles import raster_tiles_layer, tile_json_extent, vector_tiles_layer, wms_uri, xyz_uri
+from mapbridge.core.mapflow.tiles import raster_tiles_layer, tile_json_extent, vector_tiles_layer, xyz_uri
 
 
 def test_uris_and_layers():
@@ -22,17 +22,3 @@ def test_extent_from_tilejson_bounds():
                               QgsCoordinateReferenceSystem("EPSG:3857"))
     assert extent.xMinimum() == pytest.approx(4187360, abs=50) and extent.width() == pytest.approx(1113, abs=5)
     assert tile_json_extent({"bounds": [1, 2]}, QgsCoordinateReferenceSystem("EPSG:3857")) is None
-
-
-def test_a_wms_getmap_url_becomes_a_qgis_wms_source_keeping_its_signature():
-    uri = QgsDataSourceUri()
-    uri.setEncodedUri(wms_uri("https://w.example/wms?service=WMS&request=GetMap&version=1.3.0&layers=img1&styles="
-                              "&crs=EPSG:3857&bbox=1,2,3,4&width=256&height=256&format=image/jpeg&expires=99&signature=ab12"))
-    assert uri.param("layers") == "img1" and uri.param("styles") == ""
-    assert uri.param("crs") == "EPSG:3857" and uri.param("format") == "image/jpeg"
-    # What QGIS asks itself is gone from the endpoint; a pre-signed URL's own parameters stay.
-    assert uri.param("url") == "https://w.example/wms?expires=99&signature=ab12"
-    defaults = QgsDataSourceUri()
-    defaults.setEncodedUri(wms_uri("https://w.example/wms?LAYERS=img2"))
-    assert defaults.param("crs") == "EPSG:4326" and defaults.param("format") == "image/png"
-    assert wms_uri("https://w.example/wms?REQUEST=GetMap") is None       # no layer named: nothing to show

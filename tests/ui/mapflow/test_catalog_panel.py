@@ -89,7 +89,7 @@ def test_preview_of_a_found_image_on_the_map(tab, canvas, sandbox_env):
     assert fetched and fetched[-1].status == 200 and "authorization" not in fetched[-1].headers
 
 
-def test_a_wms_preview_is_added_as_the_wms_layer_it_names(tab, canvas, sandbox_env):
+def test_a_wms_preview_is_the_picture_its_getmap_url_gives_placed_on_its_box(tab, canvas, sandbox_env):
     sandbox = sandbox_env
     catalog = search(tab, canvas)
     row = next(r for r in range(catalog.model.rowCount())
@@ -98,14 +98,16 @@ def test_a_wms_preview_is_added_as_the_wms_layer_it_names(tab, canvas, sandbox_e
     feature = catalog.layer.getFeature(catalog.selected_fids()[0])
     catalog.preview_button.click()
     name = f"Preview {feature['providerName']} {str(feature['acquisitionDate'])[:10]}"
-    layers = QgsProject.instance().mapLayersByName(name)
-    assert len(layers) == 1, catalog.status.text()
-    layer = layers[0]
-    assert layer.providerType() == "wms" and layer.isValid()
-    assert f"layers={feature['id']}" in layer.source() and "crs=EPSG:4326" in layer.source()
+    project = QgsProject.instance()
+    assert wait_until(lambda: project.mapLayersByName(name), 15), catalog.status.text()
+    layer = project.mapLayersByName(name)[0]
+    assert isinstance(layer, QgsRasterLayer) and layer.isValid() and layer.providerType() == "gdal"
+    box = feature.geometry().boundingBox()
+    assert layer.extent().xMinimum() == pytest.approx(box.xMinimum(), abs=0.005)
+    assert layer.extent().yMaximum() == pytest.approx(box.yMaximum(), abs=0.005)
     asked = requests_to(sandbox, "GET", "/wms/catalog")
-    assert asked and all("authorization" not in r.headers for r in asked), "public like the other previews"
-    assert catalog.status.text() == f"{name} is on the map."
+    assert len(asked) == 1 and asked[0].status == 200, "the pre-signed GetMap, as the catalog gave it"
+    assert "authorization" not in asked[0].headers and asked[0].query["LAYERS"] == [feature["id"]]
 
 
 def test_the_chosen_image_by_date_and_provider_processed_then_forgotten(tab, canvas, sandbox_env):
