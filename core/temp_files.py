@@ -6,8 +6,8 @@ killed run left behind, and never those of a run still going (in this QGIS or an
 
 from __future__ import annotations
 
-import glob
 import os
+import re
 import threading
 import uuid
 from contextlib import contextmanager
@@ -51,17 +51,32 @@ def _process_alive(pid):
 
 
 def remove_stale(folder, base, suffix):
-    """Remove the temporary files of `base` that killed runs left in `folder`; returns their paths."""
+    """Remove the temporary files of `base` that killed runs left in `folder` (best effort: one that cannot be
+    removed is left for the next run); returns the paths removed."""
+    # Only names made here, ".<base>.<pid>-<8 hex><suffix>" (older versions: no pid), and their SQLite side files;
+    # never another output's, such as ".<base>.v2.<pid>-…".
+    ours = re.compile(rf"\.{re.escape(base)}\.(?:(\d+)-)?[0-9a-f]{{8}}{re.escape(suffix)}")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    candidates = set()
+    for name in names:
+        side = next((s for s in SQLITE_SIDE_FILES if name.endswith(s)), "")
+        match = ours.fullmatch(name[:len(name) - len(side)])
+        if match is not None:
+            candidates.add((match.group(0), match.group(1)))
     removed = []
-    pattern = os.path.join(glob.escape(folder), f".{glob.escape(base)}.*{glob.escape(suffix)}*")
-    paths = {found[:found.rindex(suffix) + len(suffix)] for found in glob.glob(pattern)}
-    for path in sorted(paths):
-        owner = os.path.basename(path)[len(base) + 2:].split("-", 1)[0]
+    for name, owner in sorted(candidates):
+        path = os.path.join(folder, name)
         with _LOCK:
             active = path in _ACTIVE
         # This process's own files that no run here is writing are stale too (a run that died with its thread).
-        if active or (owner.isdigit() and int(owner) != os.getpid() and _process_alive(int(owner))):
+        if active or (owner is not None and int(owner) != os.getpid() and _process_alive(int(owner))):
             continue
-        remove_file(path)
+        try:
+            remove_file(path)
+        except OSError:
+            continue
         removed.append(path)
     return removed
