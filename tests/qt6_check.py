@@ -208,6 +208,7 @@ def main(plugins_dir):
     install_stand_ins()
     root = (Path(plugins_dir) / "mapbridge").resolve()
     sys.path.insert(0, str(Path(plugins_dir).resolve()))
+    sys.path.insert(0, str(root / "bench"))      # bench scripts import their helpers as bench/run.py runs them
     findings = []
     for dotted, path in plugin_modules(root):
         rel = path.relative_to(root)
