@@ -69,31 +69,12 @@ def test_product_type_and_provider_filters(tab, canvas, sandbox_env):
     assert "productTypes" not in body and "dataProviders" not in body and catalog.model.rowCount() > rows
 
 
-def test_preview_of_a_found_image_on_the_map(tab, canvas, sandbox_env):
-    sandbox = sandbox_env
+def preview_on_map(tab, canvas, preview_type):
+    """Preview the first found image of a preview type; (its footprint feature, the layer) once on the map, placed
+    on the footprint."""
     catalog = search(tab, canvas)
     row = next(r for r in range(catalog.model.rowCount())
-               if catalog.layer.getFeature(catalog.model.item(r, 0).data(FID_ROLE))["previewType"] == "png")
-    catalog.table.selectRow(row)
-    feature = catalog.layer.getFeature(catalog.selected_fids()[0])
-    catalog.preview_button.click()
-    name = f"Preview {feature['providerName']} {str(feature['acquisitionDate'])[:10]}"
-    project = QgsProject.instance()
-    assert wait_until(lambda: project.mapLayersByName(name), 15), catalog.status.text()
-    layer = project.mapLayersByName(name)[0]
-    assert isinstance(layer, QgsRasterLayer) and layer.isValid()
-    box = feature.geometry().boundingBox()
-    assert layer.extent().xMinimum() == pytest.approx(box.xMinimum(), abs=0.005)
-    assert layer.extent().yMaximum() == pytest.approx(box.yMaximum(), abs=0.005)
-    fetched = requests_to(sandbox, "GET", f"/presigned/catalog/{feature['id']}")
-    assert fetched and fetched[-1].status == 200 and "authorization" not in fetched[-1].headers
-
-
-def test_a_wms_preview_is_the_picture_its_getmap_url_gives_placed_on_its_box(tab, canvas, sandbox_env):
-    sandbox = sandbox_env
-    catalog = search(tab, canvas)
-    row = next(r for r in range(catalog.model.rowCount())
-               if catalog.layer.getFeature(catalog.model.item(r, 0).data(FID_ROLE))["previewType"] == "wms")
+               if catalog.layer.getFeature(catalog.model.item(r, 0).data(FID_ROLE))["previewType"] == preview_type)
     catalog.table.selectRow(row)
     feature = catalog.layer.getFeature(catalog.selected_fids()[0])
     catalog.preview_button.click()
@@ -105,7 +86,18 @@ def test_a_wms_preview_is_the_picture_its_getmap_url_gives_placed_on_its_box(tab
     box = feature.geometry().boundingBox()
     assert layer.extent().xMinimum() == pytest.approx(box.xMinimum(), abs=0.005)
     assert layer.extent().yMaximum() == pytest.approx(box.yMaximum(), abs=0.005)
-    asked = requests_to(sandbox, "GET", "/wms/catalog")
+    return feature, layer
+
+
+def test_preview_of_a_found_image_on_the_map(tab, canvas, sandbox_env):
+    feature, _ = preview_on_map(tab, canvas, "png")
+    fetched = requests_to(sandbox_env, "GET", f"/presigned/catalog/{feature['id']}")
+    assert fetched and fetched[-1].status == 200 and "authorization" not in fetched[-1].headers
+
+
+def test_a_wms_preview_is_the_picture_its_getmap_url_gives_placed_on_its_box(tab, canvas, sandbox_env):
+    feature, _ = preview_on_map(tab, canvas, "wms")
+    asked = requests_to(sandbox_env, "GET", "/wms/catalog")
     assert len(asked) == 1 and asked[0].status == 200, "the pre-signed GetMap, as the catalog gave it"
     assert "authorization" not in asked[0].headers and asked[0].query["LAYERS"] == [feature["id"]]
 
