@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from ...api.errors import CancelledError, MapbridgeError
 from ..feedback import set_status
 from ..gc_guard import quiet_gc
-from ..temp_files import remove_file, remove_stale, temporary_beside
+from ..temp_files import remove_stale, temporary_beside
 from ..timestamps import epoch_seconds, iso_utc, parse_iso
 from . import field_kinds as mt
 from .fetch import DEFAULT_WORKERS, PageFetcher, RecordsShifted
@@ -161,16 +161,12 @@ def _write_error(exc, writer, write_failure):
 
 
 @contextmanager
-def _guarded(writer, fetcher, *, outcome, write_failure, cleanup=None):
-    """Any failure inside: abort the writer, clean up, and say how far the job got and what was (not) kept."""
+def _guarded(writer, fetcher, *, outcome, write_failure):
+    """Any failure inside: abort the writer and say how far the job got and what was (not) kept."""
     try:
         yield
     except BaseException as exc:
-        try:
-            writer.abort()
-        finally:
-            if cleanup is not None:
-                cleanup()
+        writer.abort()
         if isinstance(exc, GpkgError):
             raise _write_error(exc, writer, write_failure) from None
         if isinstance(exc, RecordsShifted):
@@ -235,8 +231,9 @@ def _load_once(client, path, folder, base, layer_name, form_id, since, feedback,
         fetcher = PageFetcher(client, form_id=form_id, since=since, feedback=feedback, workers=workers)
         writer = RecordWriter(temp, layer_name)
         started = time.time()
+        # A failure leaves nothing behind: temporary_beside removes the file once the writer is aborted.
         with _guarded(writer, fetcher, outcome="nothing was saved", write_failure=f"could not write {path}; "
-                      "nothing was saved", cleanup=lambda: remove_file(temp)):
+                      "nothing was saved"):
             _run_pages(fetcher, writer, _Progress(feedback, verb, span))
             if not writer.started:
                 writer.add_page([])
