@@ -11,7 +11,6 @@ import time
 from datetime import datetime, timezone
 
 from ...api.errors import CancelledError, MapbridgeError, service_title
-from ..gc_guard import quiet_gc
 from ..log import log_exception
 from ..push.geometry import SkipFeature
 from .choices import CREATED, DELETED, NOT_SENT, SKIPPED, UNCHANGED, UPDATED
@@ -119,8 +118,7 @@ def run_sync(applier, store, link, scan, features, feedback, source_fields):
     if feedback.isCanceled():
         raise CancelledError()
     entries = store.entries(link)
-    with quiet_gc():
-        items = scan(features, feedback.isCanceled)
+    items = scan(features, feedback.isCanceled)     # the algorithm runs the whole job under quiet_gc()
     if items is None:
         raise CancelledError()
     feedback.setProgress(5.0)
