@@ -132,29 +132,29 @@ def wms_picture(url, footprint):
     return completed, box.asWktPolygon()
 
 
-def _axes_swapped(query, crs):
-    """WMS 1.3.0 writes a box in the CRS's own axis order (latitude first for EPSG:4326); 1.1.x always x, y."""
-    return not str(query.get("VERSION", "1.3.0")).startswith("1.1") and "CRS" in query and crs.hasAxisInverted()
-
-
-def _crs_of(query):
+def _wms_crs(query):
+    """(CRS name, QgsCoordinateReferenceSystem, whether BBOX has its axes swapped) of a GetMap request: WMS 1.3.0
+    writes a box in the CRS's own axis order (latitude first for EPSG:4326), 1.1.x and CRS:84 always x, y."""
     name = query.get("CRS") or query.get("SRS") or "EPSG:4326"
-    crs = QgsCoordinateReferenceSystem("EPSG:4326" if name.upper() == "CRS:84" else name)
+    lon_lat = name.upper() == "CRS:84"
+    crs = QgsCoordinateReferenceSystem("EPSG:4326" if lon_lat else name)
     if not crs.isValid():
         raise MapbridgeError(f"this image's WMS preview is in the coordinate system {name}, which QGIS does not know",
                              service=MAPFLOW, hint="Preview another image of the search")
-    return name, crs
+    swapped = not lon_lat and "CRS" in query and not str(query.get("VERSION", "1.3.0")).startswith("1.1") \
+        and crs.hasAxisInverted()
+    return name, crs, swapped
 
 
 def _wms_box(query):
     """The WGS84 WKT box of a GetMap request's BBOX (in its CRS and axis order)."""
-    name, crs = _crs_of(query)
+    name, crs, swapped = _wms_crs(query)
     try:
         a, b, c, d = (float(v) for v in query["BBOX"].split(","))
     except ValueError:
         raise MapbridgeError(f"this image's WMS preview has an unreadable BBOX ({query['BBOX'][:80]})",
                              service=MAPFLOW, hint="Preview another image of the search") from None
-    if name.upper() != "CRS:84" and _axes_swapped(query, crs):
+    if swapped:
         a, b, c, d = b, a, d, c
     box = QgsRectangle(a, b, c, d)
     wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
@@ -169,11 +169,11 @@ def _wms_box(query):
 
 def _bbox_in(query, box):
     """The footprint's WGS84 box written for a GetMap in the URL's own CRS and axis order."""
-    name, crs = _crs_of(query)
+    _, crs, swapped = _wms_crs(query)
     wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
     if crs != wgs84:
         box = QgsCoordinateTransform(wgs84, crs, QgsCoordinateTransformContext()).transformBoundingBox(box)
     values = (box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum())
-    if name.upper() != "CRS:84" and _axes_swapped(query, crs):
+    if swapped:
         values = (values[1], values[0], values[3], values[2])
     return ",".join(repr(v) for v in values)
