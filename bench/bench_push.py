@@ -124,9 +124,7 @@ def bench_mapiry(sandbox, n, latency_ms):
     def new_map():
         sandbox.reset()
         sandbox.configure(latency_ms=latency_ms)
-        answer = requests.post(f"{base}/maps", json={"title": "Bench"}, headers={"Authorization": f"Bearer {token}"},
-                               timeout=30)
-        return answer.json()["data"]["id"]
+        return sandbox.new_mapiry_map("Bench")
 
     ours, plain = [], []
     for _ in range(REPEATS):

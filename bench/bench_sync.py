@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-import requests
 
 from bench_push import init_processing
 from sandbox_process import SandboxProcess
@@ -108,13 +107,6 @@ def run_alg(alg_id, params):
     return time.perf_counter() - started, result
 
 
-def new_mapiry_map(env, title):
-    answer = requests.post(f"{env['MAPBRIDGE_MAPIRY_URL']}/maps", json={"title": title}, timeout=30,
-                           headers={"Authorization": f"Bearer {env['MAPBRIDGE_MAPIRY_TOKEN']}"})
-    answer.raise_for_status()
-    return answer.json()["data"]["id"]
-
-
 SERVICES = {
     "mapsemble": {"sync": "mapbridge:mapsemble_sync", "push": "mapbridge:mapsemble_push",
                   "sync_params": {"MAP_ID": "ms_demo", "LABEL_FIELD": "name", "KEY_FIELD": "code"},
@@ -135,7 +127,7 @@ class Profile(NamedTuple):
 
     def configure(self, sandbox):
         sandbox.configure(mapiry_rate_limits=self.limits, mapiry_rate_window=self.window,
-                  latency_ms=self.latency_ms, upload_mbps=self.upload_mbps, download_mbps=self.download_mbps)
+                          latency_ms=self.latency_ms, upload_mbps=self.upload_mbps, download_mbps=self.download_mbps)
 
     def describe(self):
         if not (self.latency_ms or self.limits or self.upload_mbps or self.download_mbps):
@@ -157,7 +149,7 @@ class Bench:
     """The sandbox, a template layer per size, and the runs."""
 
     def __init__(self, sandbox, workdir):
-        self.sandbox, self.env, self.workdir = sandbox, sandbox.env, workdir
+        self.sandbox, self.workdir = sandbox, workdir
         self.templates = {}
         self.runs = 0
 
@@ -179,7 +171,7 @@ class Bench:
         layer = open_layer(path)
         params = dict(spec["sync_params"], INPUT=layer, OUTPUT="memory:")
         if service == "mapiry":
-            params["MAP_ID"] = new_mapiry_map(self.env, f"Sync {self.runs}")
+            params["MAP_ID"] = self.sandbox.new_mapiry_map(f"Sync {self.runs}")
         _, first = run_alg(spec["sync"], params)
         assert first["CREATED"] == layer.featureCount(), first
         change(layer, n_changed, self.runs)
@@ -194,7 +186,7 @@ class Bench:
         if with_push:
             push_params = dict(spec["push_params"], INPUT=layer, OUTPUT="memory:")
             if service == "mapiry":
-                push_params["MAP_ID"] = new_mapiry_map(self.env, f"Republish {self.runs}")
+                push_params["MAP_ID"] = self.sandbox.new_mapiry_map(f"Republish {self.runs}")
             self.sandbox.clear_requests()
             push_seconds, pushed = run_alg(spec["push"], push_params)
             assert pushed["FAILED"] == 0 and pushed["CREATED"] + pushed["UPDATED"] == layer.featureCount(), pushed

@@ -39,6 +39,13 @@ class SandboxProcess:
         """The sandbox's token for one service."""
         return self.env[f"MAPBRIDGE_{service.upper()}_TOKEN"]
 
+    def new_mapiry_map(self, title):
+        """A new, empty Mapiry map; returns its id."""
+        answer = requests.post(f"{self.url('mapiry')}/maps", json={"title": title}, timeout=30,
+                               headers={"Authorization": f"Bearer {self.token('mapiry')}"})
+        answer.raise_for_status()
+        return answer.json()["data"]["id"]
+
     def reset(self):
         """Back to the seeded state (maps, records, faults, config)."""
         requests.post(self.control + "/reset", timeout=30).raise_for_status()
