@@ -122,17 +122,13 @@ def test_a_cut_gzip_export_is_refused_and_leaves_no_file(client, sandbox, tmp_pa
     assert os.listdir(tmp_path) == []
 
 
-def test_a_killed_export_leaves_no_part_files_after_the_next_run(client, tmp_path):
+def test_a_killed_export_leaves_no_part_files_after_the_next_run(client, tmp_path, gone_pid):
     """What a killed export left is swept by the next export of the same file; a live process's download is not."""
-    import subprocess
-
-    gone = subprocess.Popen(["true"])                 # noqa: S607 - a process that is gone (as if killed)
-    gone.wait()
-    stale = tmp_path / f".trees.geojson.{gone.pid}-0123abcd.part"
+    stale = tmp_path / f".trees.geojson.{gone_pid}-0123abcd.part"
     stale.write_bytes(b'{"type": "FeatureCollection", "features": [')
     running = tmp_path / ".trees.geojson.1-76543210.part"      # pid 1 is alive: another export may be writing it
     running.write_bytes(b"in use")
-    other = tmp_path / f".other.geojson.{gone.pid}-0123abcd.part"    # another file's: left to its own next export
+    other = tmp_path / f".other.geojson.{gone_pid}-0123abcd.part"    # another file's: left to its own next export
     other.write_bytes(b"{")
     feedback = LogFeedback()
     export_records(client, "geojson", str(tmp_path / "trees.geojson"), form_id="form_TreeSurvey", feedback=feedback)

@@ -178,16 +178,13 @@ def test_records_that_keep_changing_fail_clearly_and_save_nothing(sandbox, tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_killed_load_leaves_no_partial_files_after_the_next_run(sandbox, tmp_path):
+def test_a_killed_load_leaves_no_partial_files_after_the_next_run(sandbox, tmp_path, gone_pid):
     import os
-    import subprocess
 
-    gone = subprocess.Popen(["true"])                 # noqa: S607 - a process that is gone (as if killed)
-    gone.wait()
-    stale = [tmp_path / f".trees.{gone.pid}-0123abcd.partial.gpkg", tmp_path / ".trees.89abcdef.partial.gpkg"]
+    stale = [tmp_path / f".trees.{gone_pid}-0123abcd.partial.gpkg", tmp_path / ".trees.89abcdef.partial.gpkg"]
     for path in stale:
         path.write_bytes(b"half a GeoPackage")
-    (tmp_path / f".trees.{gone.pid}-0123abcd.partial.gpkg-journal").write_bytes(b"journal")
+    (tmp_path / f".trees.{gone_pid}-0123abcd.partial.gpkg-journal").write_bytes(b"journal")
     running = tmp_path / ".trees.1-76543210.partial.gpkg"      # pid 1 is alive: another load may be writing it
     running.write_bytes(b"in use")
     client = sandbox_client(sandbox)
